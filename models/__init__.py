@@ -1,0 +1,1 @@
+"""Registry of the model files the project uses, and their loading."""

@@ -1,0 +1,1 @@
+"""FastAPI server: college API, xAPI endpoints, ledger proofs and pages."""
