@@ -1,0 +1,39 @@
+"""The fixed vocabulary of event types, and which of them may count toward the score."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """Every event the analysis core can report."""
+
+    FACE_ABSENT = "face_absent"
+    MULTIPLE_FACES = "multiple_faces"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    LOOKING_AWAY = "looking_away"
+    BODY_MOVEMENT = "body_movement"
+    SPEECH_DETECTED = "speech_detected"
+    NOISE_HIGH = "noise_high"
+    # technical: the system could not see or hear; never misconduct, never scored
+    CAMERA_BLOCKED = "camera_blocked"
+    LOW_LIGHT = "low_light"
+    VIDEO_LOST = "video_lost"
+    AUDIO_LOST = "audio_lost"
+    # room scan (360°)
+    ROOM_SCAN_REQUESTED = "room_scan_requested"
+    ROOM_SCAN_COMPLETED = "room_scan_completed"
+    ROOM_SCAN_INCOMPLETE = "room_scan_incomplete"
+    PERSON_IN_ROOM = "person_in_room"
+
+
+TECHNICAL = frozenset(
+    {EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST}
+)
+"""The camera or microphone could not observe: a technical event, not misconduct."""
+
+INFORMATIONAL = frozenset({EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_COMPLETED})
+"""Facts worth logging that say nothing against the candidate."""
+
+SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL)
+"""Types whose time share, times the policy weight, makes up the suspicion score."""
