@@ -1,0 +1,1 @@
+"""Analyzers, cheap to costly: motion · faces · head pose · body · identity · audio · image quality."""

@@ -1,0 +1,98 @@
+"""Faces analyzer: BlazeFace (full range) → face count, boxes and scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import mediapipe as mp
+from pydantic import BaseModel, ConfigDict, Field
+
+from proctor.frames import Image
+
+
+class FacesConfig(BaseModel):
+    """Thresholds of the face detector."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_confidence: float = Field(
+        0.5, ge=0.05, le=0.99, title="Minimum detection score",
+        description="BlazeFace score below which a detection is ignored.",
+    )
+    min_face_fraction: float = Field(
+        0.03, ge=0.0, le=0.5, title="Minimum face size",
+        description="Faces narrower than this fraction of the frame width are ignored (posters far away).",
+    )
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face in pixel coordinates, with its detector score."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def center_x(self) -> float:
+        return self.x + self.width / 2
+
+    @property
+    def center_y(self) -> float:
+        return self.y + self.height / 2
+
+
+@dataclass(frozen=True)
+class FaceDetections:
+    """All faces found in one frame, largest first."""
+
+    faces: tuple[FaceBox, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.faces)
+
+    @property
+    def largest(self) -> FaceBox | None:
+        return self.faces[0] if self.faces else None
+
+
+class FaceDetector:
+    """BlazeFace full-range detector (bundled with mediapipe; about 4 ms on a 640×360 frame)."""
+
+    def __init__(self, config: FacesConfig | None = None) -> None:
+        self.config = config or FacesConfig()
+        self._detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=self.config.min_confidence
+        )
+
+    def detect(self, image: Image) -> FaceDetections:
+        """Detect the faces of a BGR image."""
+        height, width = image.shape[:2]
+        result = self._detector.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        boxes: list[FaceBox] = []
+        for detection in result.detections or ():
+            rel = detection.location_data.relative_bounding_box
+            x0, y0 = max(0.0, rel.xmin * width), max(0.0, rel.ymin * height)
+            x1, y1 = min(float(width), (rel.xmin + rel.width) * width), min(float(height), (rel.ymin + rel.height) * height)
+            if x1 <= x0 or y1 <= y0 or (x1 - x0) < self.config.min_face_fraction * width:
+                continue
+            boxes.append(FaceBox(x0, y0, x1 - x0, y1 - y0, float(detection.score[0])))
+        boxes.sort(key=lambda box: box.area, reverse=True)
+        return FaceDetections(tuple(boxes))
+
+    def close(self) -> None:
+        self._detector.close()
+
+    def __enter__(self) -> FaceDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
