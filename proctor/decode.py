@@ -72,7 +72,8 @@ def iter_frames(path: Path, rate_hz: float | None = None) -> Iterator[Frame]:
                 if period and t + 1e-6 < next_t:
                     continue
                 next_t = max(next_t + period, t + period / 2) if period else t
-                yield Frame(index=index, timestamp_s=t, image=frame.to_ndarray(format="bgr24"))
+                image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                yield Frame(index=index, timestamp_s=t, image=image)
                 index += 1
         except av.error.FFmpegError as exc:
             raise RecordingError(f"{path}: video could not be decoded after frame {index} ({exc})") from exc

@@ -17,11 +17,17 @@ class FacesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_confidence: float = Field(
-        0.5, ge=0.05, le=0.99, title="Minimum detection score",
+        0.5,
+        ge=0.05,
+        le=0.99,
+        title="Minimum detection score",
         description="BlazeFace score below which a detection is ignored.",
     )
     min_face_fraction: float = Field(
-        0.03, ge=0.0, le=0.5, title="Minimum face size",
+        0.03,
+        ge=0.0,
+        le=0.5,
+        title="Minimum face size",
         description="Faces narrower than this fraction of the frame width are ignored (posters far away).",
     )
 
@@ -81,7 +87,10 @@ class FaceDetector:
         for detection in result.detections or ():
             rel = detection.location_data.relative_bounding_box
             x0, y0 = max(0.0, rel.xmin * width), max(0.0, rel.ymin * height)
-            x1, y1 = min(float(width), (rel.xmin + rel.width) * width), min(float(height), (rel.ymin + rel.height) * height)
+            x1, y1 = (
+                min(float(width), (rel.xmin + rel.width) * width),
+                min(float(height), (rel.ymin + rel.height) * height),
+            )
             if x1 <= x0 or y1 <= y0 or (x1 - x0) < self.config.min_face_fraction * width:
                 continue
             boxes.append(FaceBox(x0, y0, x1 - x0, y1 - y0, float(detection.score[0])))

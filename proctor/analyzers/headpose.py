@@ -1,0 +1,158 @@
+"""Head pose analyzer: FaceMesh landmarks → yaw / pitch / roll, relative to a calibrated neutral pose."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import cv2
+import mediapipe as mp
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from proctor.frames import Image
+
+# FaceMesh indices and a generic 3-D face model (millimetres, y up, z toward the camera).
+_LANDMARKS = (1, 152, 33, 263, 61, 291)  # nose tip, chin, eye outer corners, mouth corners
+_MODEL_POINTS = np.array(
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, -63.6, -12.5),
+        (-43.3, 32.7, -26.0),
+        (43.3, 32.7, -26.0),
+        (-28.9, -28.9, -24.1),
+        (28.9, -28.9, -24.1),
+    ],
+    dtype=np.float64,
+)
+
+
+class HeadPoseConfig(BaseModel):
+    """How far from the neutral pose the head may turn before it counts as looking away."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    yaw_limit_deg: float = Field(
+        30.0,
+        ge=5.0,
+        le=90.0,
+        title="Yaw limit",
+        description="Left/right head turn from neutral, in degrees, beyond which the candidate looks away.",
+    )
+    pitch_down_limit_deg: float = Field(
+        25.0,
+        ge=5.0,
+        le=90.0,
+        title="Looking down limit",
+        description="Downward tilt from neutral, in degrees, beyond which the candidate looks away.",
+    )
+    pitch_up_limit_deg: float = Field(
+        25.0,
+        ge=5.0,
+        le=90.0,
+        title="Looking up limit",
+        description="Upward tilt from neutral, in degrees, beyond which the candidate looks away.",
+    )
+    allow_looking_down: bool = Field(
+        False,
+        title="Looking down allowed",
+        description="For paper-based tasks: a downward tilt is never looking away.",
+    )
+    calibration_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=120.0,
+        title="Calibration window",
+        description="Seconds at the start used to learn the candidate's neutral pose (median).",
+    )
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head orientation in degrees: yaw (+ right), pitch (+ up), roll (+ clockwise)."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+    def minus(self, neutral: HeadPose) -> HeadPose:
+        return HeadPose(self.yaw - neutral.yaw, self.pitch - neutral.pitch, self.roll - neutral.roll)
+
+
+class HeadPoseEstimator:
+    """FaceMesh (tracking mode, no iris refinement) and a PnP fit of six landmarks (6–9 ms a frame)."""
+
+    def __init__(self) -> None:
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=1,
+            refine_landmarks=False,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+
+    def estimate(self, image: Image) -> HeadPose | None:
+        """Head pose of the most prominent face, or None when FaceMesh finds no face."""
+        height, width = image.shape[:2]
+        result = self._mesh.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        if not result.multi_face_landmarks:
+            return None
+        marks = result.multi_face_landmarks[0].landmark
+        points = np.array([(marks[i].x * width, marks[i].y * height) for i in _LANDMARKS], dtype=np.float64)
+        focal = float(width)
+        camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
+        ok, rvec, _ = cv2.solvePnP(_MODEL_POINTS, points, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
+        if not ok:
+            return None
+        rotation, _ = cv2.Rodrigues(rvec)
+        return _euler(rotation)
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+def _euler(rotation: np.ndarray) -> HeadPose:
+    """Yaw/pitch/roll of a camera-frame rotation matrix (image y points down)."""
+    # Convert to a frame with y up so that positive pitch is looking up.
+    flip = np.diag([1.0, -1.0, -1.0])
+    r = flip @ rotation
+    sy = float(np.hypot(r[0, 0], r[1, 0]))
+    pitch = float(np.degrees(np.arctan2(r[2, 1], r[2, 2])))
+    yaw = float(np.degrees(np.arctan2(-r[2, 0], sy)))
+    roll = float(np.degrees(np.arctan2(r[1, 0], r[0, 0])))
+    return HeadPose(yaw=yaw, pitch=_wrap(pitch), roll=roll)
+
+
+def _wrap(angle: float) -> float:
+    return (angle + 180.0) % 360.0 - 180.0
+
+
+class NeutralPose:
+    """Learns the candidate's neutral head pose as the median over the calibration window."""
+
+    def __init__(self, calibration_s: float) -> None:
+        self.calibration_s = calibration_s
+        self._samples: list[HeadPose] = []
+        self._neutral: HeadPose | None = None
+
+    def update(self, timestamp_s: float, pose: HeadPose) -> None:
+        if self._neutral is None and timestamp_s <= self.calibration_s:
+            self._samples.append(pose)
+
+    @property
+    def neutral(self) -> HeadPose:
+        """The neutral pose so far (the camera axis until samples exist)."""
+        if self._neutral is not None:
+            return self._neutral
+        if not self._samples:
+            return HeadPose(0.0, 0.0, 0.0)
+        return HeadPose(
+            statistics.median(p.yaw for p in self._samples),
+            statistics.median(p.pitch for p in self._samples),
+            statistics.median(p.roll for p in self._samples),
+        )
+
+    def freeze(self) -> None:
+        """Fix the neutral pose once the calibration window is over."""
+        if self._neutral is None and self._samples:
+            self._neutral = self.neutral
