@@ -27,9 +27,7 @@ class EventType(StrEnum):
     PERSON_IN_ROOM = "person_in_room"
 
 
-TECHNICAL = frozenset(
-    {EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST}
-)
+TECHNICAL = frozenset({EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST})
 """The camera or microphone could not observe: a technical event, not misconduct."""
 
 INFORMATIONAL = frozenset({EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_COMPLETED})

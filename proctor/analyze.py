@@ -1,0 +1,199 @@
+"""Offline analysis of a recorded exam: recording + reference photo + policy → events, score, evidence."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from models import REGISTRY
+from proctor.analyzers.audio import AudioAnalyzer
+from proctor.analyzers.faces import FaceDetector
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, enroll_reference
+from proctor.decode import RecordingInfo, iter_audio, iter_frames, probe
+from proctor.errors import InputError, ReferencePhotoError
+from proctor.events.detector import EventDetector
+from proctor.events.event import Event
+from proctor.events.vocabulary import EventType
+from proctor.frames import Image
+from proctor.pipeline import CandidateAnalyzer, StageCounts
+from proctor.policy import Policy
+from proctor.score import Score, compute_score
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float], None]
+"""Called with the recording time (seconds) analysed so far."""
+
+EVIDENCE_JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything one analysis produced, before it is written anywhere."""
+
+    info: RecordingInfo
+    policy: Policy
+    events: tuple[Event, ...]
+    score: Score
+    stages: StageCounts
+    identity_checked: bool
+    model_versions: dict[str, str] = field(default_factory=dict)
+
+    def report_json(self) -> dict[str, Any]:
+        """The content of report.json."""
+        totals: dict[str, dict[str, float]] = {}
+        for event in self.events:
+            entry = totals.setdefault(event.type.value, {"events": 0, "seconds": 0.0})
+            entry["events"] += 1
+            entry["seconds"] = round(entry["seconds"] + event.duration_s, 2)
+        return {
+            "recording": self.info.path.name,
+            "analysed_duration_s": round(self.info.duration_s, 2),
+            "policy": self.policy.name,
+            "analysis_rate_hz": self.policy.analysis_rate_hz,
+            "score": self.score.to_json(),
+            "event_totals": totals,
+            "technical_events": sum(1 for e in self.events if e.technical),
+            "identity_checked": self.identity_checked,
+            "stages": self.stages.__dict__,
+            "models": self.model_versions,
+            "weights": self.policy.weights.model_dump(mode="json"),
+        }
+
+
+def read_image(path: Path) -> Image:
+    """Read a photo as BGR; raise ReferencePhotoError if it is not a readable image."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ReferencePhotoError(f"{path}: cannot read the reference photo ({exc.strerror})") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ReferencePhotoError(f"{path}: not a readable image (JPEG, PNG, …)")
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def model_versions() -> dict[str, str]:
+    """Package versions and model checksums that produced a report (for reproducibility)."""
+    versions = {
+        name: version(name) for name in ("mediapipe", "dlib-bin", "face-recognition-models", "webrtcvad-wheels")
+    }
+    versions.update({model.name: model.sha256[:16] for model in REGISTRY})
+    return versions
+
+
+def analyze_recording(
+    recording: Path,
+    reference_photo: Path | None,
+    policy: Policy,
+    progress: ProgressFn | None = None,
+) -> AnalysisResult:
+    """Analyse a whole recording; raises InputError subclasses before any work when inputs are bad."""
+    info = probe(recording)
+    detector = FaceDetector(policy.faces)
+    encoder: FaceEncoder | None = None
+    reference: FaceEmbedding | None = None
+    if reference_photo is not None:
+        encoder = FaceEncoder()
+        reference = enroll_reference(read_image(reference_photo), detector, encoder, policy.identity)
+
+    events = EventDetector(policy)
+    audio = AudioAnalyzer(policy.audio)
+    if info.has_audio:
+        for chunk in iter_audio(recording, policy.audio.window_s):
+            events.feed_audio(audio.observe(chunk))
+    else:
+        events.add_technical(EventType.AUDIO_LOST, 0.0, info.duration_s, "the recording has no audio stream")
+
+    candidate = CandidateAnalyzer(policy, reference, detector=detector, encoder=encoder)
+    last_t = 0.0
+    try:
+        for frame in iter_frames(recording, policy.analysis_rate_hz):
+            observation = candidate.analyze(frame)
+            events.feed_visual(observation, frame.image)
+            last_t = frame.timestamp_s
+            if progress is not None:
+                progress(last_t)
+    finally:
+        candidate.close()
+    duration = max(info.duration_s, last_t)
+    all_events = tuple(events.finish(duration))
+    return AnalysisResult(
+        info=info,
+        policy=policy,
+        events=all_events,
+        score=compute_score(all_events, duration, policy.weights),
+        stages=candidate.counts,
+        identity_checked=reference is not None,
+        model_versions=model_versions(),
+    )
+
+
+def write_results(result: AnalysisResult, out_dir: Path) -> None:
+    """Write events.jsonl, report.json and evidence/*.jpg atomically: all of it, or nothing."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        evidence_dir = staging / "evidence"
+        evidence_dir.mkdir()
+        lines = []
+        for number, event in enumerate(result.events, start=1):
+            record = event.to_json()
+            if event.evidence_image is not None:
+                name = f"{number:04d}_{event.type.value}.jpg"
+                ok, jpeg = cv2.imencode(".jpg", event.evidence_image, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
+                if ok:
+                    (evidence_dir / name).write_bytes(jpeg.tobytes())
+                    record["evidence"] = f"evidence/{name}"
+            lines.append(json.dumps(record, ensure_ascii=False))
+        (staging / "events.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        (staging / "report.json").write_text(
+            json.dumps(result.report_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        if not (out_dir / "report.json").exists() and any(out_dir.iterdir()):
+            raise InputError(f"{out_dir} exists and is not an earlier analysis; choose another --out")
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def read_events(out_dir: Path) -> list[Event]:
+    """Read events.jsonl back (for re-scoring)."""
+    path = out_dir / "events.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(Event.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}:{number}: not a valid event ({exc})") from exc
+    return events

@@ -1,0 +1,206 @@
+"""Feeds analysed frames and audio windows through one rule per event type and collects the events."""
+
+from __future__ import annotations
+
+from proctor.analyzers.audio import SILENCE_DBFS, AudioObservation
+from proctor.analyzers.headpose import HeadPose
+from proctor.events.event import Event, Severity
+from proctor.events.rules import EpisodeRule, SeverityFn, Signal
+from proctor.events.vocabulary import EventType
+from proctor.frames import Image
+from proctor.observations import VisualObservation
+from proctor.policy import Policy
+
+_SEVERITY = {
+    EventType.FACE_ABSENT: SeverityFn(Severity.HIGH, 0.8, body_present_lowers=True),
+    EventType.MULTIPLE_FACES: SeverityFn(Severity.HIGH, 0.75),
+    EventType.IDENTITY_MISMATCH: SeverityFn(Severity.HIGH, 0.8),
+    EventType.LOOKING_AWAY: SeverityFn(Severity.MEDIUM, 0.7),
+    EventType.BODY_MOVEMENT: SeverityFn(Severity.LOW, 0.6),
+    EventType.SPEECH_DETECTED: SeverityFn(Severity.MEDIUM, 0.7),
+    EventType.NOISE_HIGH: SeverityFn(Severity.LOW, 0.6),
+    EventType.CAMERA_BLOCKED: SeverityFn(Severity.INFO, 0.9),
+    EventType.LOW_LIGHT: SeverityFn(Severity.INFO, 0.9),
+    EventType.VIDEO_LOST: SeverityFn(Severity.INFO, 0.99),
+    EventType.AUDIO_LOST: SeverityFn(Severity.INFO, 0.9),
+}
+
+VISUAL_TYPES = (
+    EventType.FACE_ABSENT,
+    EventType.MULTIPLE_FACES,
+    EventType.IDENTITY_MISMATCH,
+    EventType.LOOKING_AWAY,
+    EventType.BODY_MOVEMENT,
+    EventType.CAMERA_BLOCKED,
+    EventType.LOW_LIGHT,
+)
+AUDIO_TYPES = (EventType.SPEECH_DETECTED, EventType.NOISE_HIGH, EventType.AUDIO_LOST)
+
+
+class EventDetector:
+    """Turns the observation stream of one exam into closed events (time-ordered per type)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._rules = {
+            event_type: EpisodeRule(
+                event_type,
+                policy.timing(event_type).on_s,
+                policy.timing(event_type).off_s,
+                _SEVERITY[event_type],
+                policy.timing(event_type).max_gap_s,
+            )
+            for event_type in (*VISUAL_TYPES, *AUDIO_TYPES)
+        }
+        self._events: list[Event] = []
+        self._frame_period = 1.0 / policy.analysis_rate_hz
+        self._last_frame_s: float | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        return sorted(self._events, key=lambda e: (e.start_s, e.type.value))
+
+    def feed_visual(self, obs: VisualObservation, image: Image) -> None:
+        """One analysed frame; `image` is kept only if it becomes an event's evidence."""
+        t = obs.timestamp_s
+        if self._last_frame_s is not None and t - self._last_frame_s > self.policy.max_video_gap_s:
+            self._add_gap(self._last_frame_s + self._frame_period, t)
+        self._last_frame_s = t
+        for event_type, signal in self._visual_signals(obs, image).items():
+            self._feed(event_type, signal)
+
+    def feed_audio(self, obs: AudioObservation) -> None:
+        """One audio window."""
+        duration = obs.end_s - obs.start_s
+        silent = obs.level_dbfs <= SILENCE_DBFS
+        level = {"level_dbfs": round(obs.level_dbfs, 1), "floor_dbfs": round(obs.floor_dbfs, 1)}
+        speech = obs.speech and not self.policy.allowances.speech
+        self._feed(
+            EventType.SPEECH_DETECTED,
+            Signal(
+                obs.start_s,
+                duration,
+                speech,
+                obs.speech_share,
+                {**level, "speech_share": round(obs.speech_share, 2)},
+            ),
+        )
+        self._feed(EventType.NOISE_HIGH, Signal(obs.start_s, duration, obs.loud, obs.level_dbfs + 100, level))
+        self._feed(EventType.AUDIO_LOST, Signal(obs.start_s, duration, silent, 1.0, {"reason": "digital silence"}))
+
+    def add_technical(self, event_type: EventType, start_s: float, end_s: float, reason: str) -> None:
+        """A technical event known from outside the frames (no audio stream, a dropped connection)."""
+        self._events.append(Event(event_type, start_s, end_s, Severity.INFO, 0.99, start_s, {"reason": reason}))
+
+    def finish(self, end_s: float) -> list[Event]:
+        """Close every open rule at the end of the recording and return all events."""
+        if self._last_frame_s is not None and end_s - self._last_frame_s > self.policy.max_video_gap_s:
+            self._add_gap(self._last_frame_s + self._frame_period, end_s)
+        for rule in self._rules.values():
+            event = rule.finish()
+            if event is not None:
+                self._events.append(event)
+        return self.events
+
+    def _feed(self, event_type: EventType, signal: Signal) -> None:
+        event = self._rules[event_type].feed(signal)
+        if event is not None:
+            self._events.append(event)
+
+    def _add_gap(self, start_s: float, end_s: float) -> None:
+        self.add_technical(EventType.VIDEO_LOST, start_s, end_s, "no video frames")
+
+    def _visual_signals(self, obs: VisualObservation, image: Image) -> dict[EventType, Signal]:
+        t, dt = obs.timestamp_s, self._frame_period
+        quality = obs.quality
+        cannot_see = quality.blocked or quality.low_light
+        count = obs.faces.count
+        signals = {
+            EventType.CAMERA_BLOCKED: Signal(
+                t,
+                dt,
+                quality.blocked,
+                255 - quality.contrast,
+                {"contrast": round(quality.contrast, 1)},
+                image=image,
+            ),
+            EventType.LOW_LIGHT: Signal(
+                t,
+                dt,
+                quality.low_light,
+                255 - quality.brightness,
+                {"brightness": round(quality.brightness, 1)},
+                image=image,
+            ),
+            # Darkness or a covered lens is a technical event, never an absent face.
+            EventType.FACE_ABSENT: Signal(
+                t,
+                dt,
+                count == 0 and not cannot_see,
+                1.0,
+                {"faces": 0},
+                flags={"body_present": bool(obs.body_present)},
+                image=image,
+            ),
+            EventType.MULTIPLE_FACES: Signal(
+                t,
+                dt,
+                count >= 2,
+                float(count),
+                {"faces": count, "min_score": round(min((f.score for f in obs.faces.faces), default=0.0), 2)},
+                image=image,
+            ),
+        }
+        if obs.identity is not None:
+            signals[EventType.IDENTITY_MISMATCH] = Signal(
+                t,
+                dt,
+                not obs.identity.match,
+                obs.identity.distance,
+                {
+                    "distance": round(obs.identity.distance, 3),
+                    "threshold": self.policy.identity.match_distance,
+                },
+                image=image,
+            )
+        if obs.head is not None:
+            signals[EventType.LOOKING_AWAY] = self._looking_away(obs.timestamp_s, obs.head, image)
+        elif count == 0:
+            signals[EventType.LOOKING_AWAY] = Signal(t, dt, False)
+        if obs.body_motion is not None:
+            cfg = self.policy.body
+            moving = obs.body_motion.shift >= cfg.torso_shift or obs.body_motion.width_ratio < cfg.turned_ratio
+            signals[EventType.BODY_MOVEMENT] = Signal(
+                t,
+                1.0 / cfg.rate_hz,
+                moving,
+                obs.body_motion.shift + (1 - obs.body_motion.width_ratio),
+                {
+                    "torso_shift": round(obs.body_motion.shift, 2),
+                    "shoulder_ratio": round(obs.body_motion.width_ratio, 2),
+                },
+                image=image,
+            )
+        return signals
+
+    def _looking_away(self, t: float, head: HeadPose, image: Image) -> Signal:
+        cfg = self.policy.head_pose
+        down_allowed = self.policy.allowances.looking_down or cfg.allow_looking_down
+        away = (
+            abs(head.yaw) > cfg.yaw_limit_deg
+            or head.pitch > cfg.pitch_up_limit_deg
+            or (head.pitch < -cfg.pitch_down_limit_deg and not down_allowed)
+        )
+        strength = max(abs(head.yaw) / cfg.yaw_limit_deg, abs(head.pitch) / cfg.pitch_down_limit_deg)
+        return Signal(
+            t,
+            self._frame_period,
+            away,
+            strength,
+            {
+                "yaw_deg": round(head.yaw, 1),
+                "pitch_deg": round(head.pitch, 1),
+                "roll_deg": round(head.roll, 1),
+            },
+            image=image,
+        )

@@ -1,0 +1,35 @@
+"""What the cascade saw in one analysed frame: a typed record the event rules read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proctor.analyzers.body import BodyObservation
+from proctor.analyzers.faces import FaceDetections
+from proctor.analyzers.headpose import HeadPose
+from proctor.analyzers.identity import IdentityCheck
+from proctor.analyzers.quality import ImageQuality
+
+
+@dataclass(frozen=True)
+class BodyMotion:
+    """Torso change between two pose samples: shift in shoulder widths, width relative to calibration."""
+
+    shift: float
+    width_ratio: float
+
+
+@dataclass(frozen=True)
+class VisualObservation:
+    """One analysed frame. Fields that a stage did not compute this frame are None (not 'false')."""
+
+    timestamp_s: float
+    quality: ImageQuality
+    motion_energy: float
+    faces: FaceDetections
+    head: HeadPose | None
+    body: BodyObservation | None
+    body_motion: BodyMotion | None
+    identity: IdentityCheck | None
+    body_present: bool | None
+    """Whether Pose last saw someone in the seat (carried forward between pose samples)."""

@@ -1,0 +1,117 @@
+"""Whole recordings through the real cascade: the acceptance scenarios of the analysis core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from proctor.analyze import AnalysisResult, analyze_recording
+from proctor.analyzers.audio import AudioAnalyzer
+from proctor.decode import iter_audio, iter_frames
+from proctor.events.detector import EventDetector
+from proctor.events.vocabulary import SCORED, EventType
+from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk
+from proctor.policy import PRESETS
+from tests.fixtures.scenarios import Scenario
+
+pytestmark = pytest.mark.slow
+INTERIM = PRESETS["interim"]
+
+
+def of_type(result: AnalysisResult, kind: EventType) -> list[tuple[float, float]]:
+    return [(e.start_s, e.end_s) for e in result.events if e.type is kind]
+
+
+def test_face_leaving_yields_face_absent_over_the_right_span(media: Path) -> None:
+    result = analyze_recording(media / "face_noface.mov", None, INTERIM)
+    (span,) = of_type(result, EventType.FACE_ABSENT)
+    assert span[0] == pytest.approx(2.3, abs=1.0)
+    assert span[1] == pytest.approx(result.info.duration_s, abs=1.0)
+    absent = next(e for e in result.events if e.type is EventType.FACE_ABSENT)
+    assert absent.evidence_image is not None
+
+
+def test_face_arriving_ends_face_absent(media: Path) -> None:
+    result = analyze_recording(media / "noface_face.mov", None, INTERIM)
+    (span,) = of_type(result, EventType.FACE_ABSENT)
+    assert span[0] == pytest.approx(0.0, abs=1.0)
+    assert span[1] == pytest.approx(3.6, abs=1.0)
+
+
+def test_clean_one_face_clip_yields_no_misconduct(media: Path, tmp_path: Path) -> None:
+    recording = media / "WolfgangLanger_Pexels.mp4"
+    frame = next(f for f in iter_frames(recording, 1.0) if f.timestamp_s >= 13.0)
+    reference = tmp_path / "reference.jpg"
+    cv2.imwrite(str(reference), frame.image)
+    result = analyze_recording(recording, reference, INTERIM)
+    assert [e.type.value for e in result.events if e.type in SCORED] == []
+    assert result.score.total == 0.0
+    assert result.stages.identity >= 2  # checked on schedule (≥ every 10 s), not every frame
+    assert result.stages.identity < result.stages.frames / 10
+    assert result.stages.pose < result.stages.frames / 2  # Pose runs at a lower rate
+
+
+def test_demo_scenario_matches_its_ground_truth(demo: Scenario) -> None:
+    result = analyze_recording(demo.video, demo.reference, INTERIM)
+    for segment in demo.truth:
+        for expected in segment.expect:
+            spans = of_type(result, EventType(expected))
+            overlap = [s for s in spans if s[0] < segment.end_s + 1.0 and s[1] > segment.start_s - 1.0]
+            assert overlap, f"{expected} missing in {segment.what} ({segment.start_s}–{segment.end_s} s): {spans}"
+    absent = of_type(result, EventType.FACE_ABSENT)
+    assert absent[0][0] == pytest.approx(demo.truth[1].start_s, abs=1.0)
+    assert absent[0][1] == pytest.approx(demo.truth[1].end_s, abs=1.0)
+    multiple = of_type(result, EventType.MULTIPLE_FACES)
+    assert all(demo.truth[3].start_s - 1 <= a and b <= demo.truth[3].end_s + 1 for a, b in multiple)
+    mismatch = of_type(result, EventType.IDENTITY_MISMATCH)
+    assert all(demo.truth[4].start_s - 1 <= a and b <= demo.truth[4].end_s + 1 for a, b in mismatch)
+
+
+def _audio_events(chunks: list[AudioChunk]) -> set[EventType]:
+    analyzer, detector = AudioAnalyzer(INTERIM.audio), EventDetector(INTERIM)
+    for chunk in chunks:
+        detector.feed_audio(analyzer.observe(chunk))
+    end = chunks[-1].timestamp_s + chunks[-1].duration_s
+    return {e.type for e in detector.finish(end)}
+
+
+def _room_hiss(seconds: int, start_s: float = 0.0) -> list[AudioChunk]:
+    rng = np.random.default_rng(3)
+    return [AudioChunk(start_s + i, rng.normal(0, 30, AUDIO_SAMPLE_RATE).astype(np.int16)) for i in range(seconds)]
+
+
+def test_speech_yields_speech_detected(media: Path) -> None:
+    speech = list(iter_audio(media / "speech_60s.wav", 1.0))[:10]
+    chunks = _room_hiss(5) + [AudioChunk(c.timestamp_s + 5, c.samples) for c in speech]
+    assert EventType.SPEECH_DETECTED in _audio_events(chunks)
+
+
+def test_silence_and_room_hiss_yield_no_speech() -> None:
+    events = _audio_events(_room_hiss(15))
+    assert EventType.SPEECH_DETECTED not in events
+    assert EventType.NOISE_HIGH not in events
+
+
+def test_speech_is_allowed_for_oral_exams(media: Path) -> None:
+    policy = INTERIM.model_copy(update={"allowances": INTERIM.allowances.model_copy(update={"speech": True})})
+    analyzer, detector = AudioAnalyzer(policy.audio), EventDetector(policy)
+    for chunk in iter_audio(media / "speech_60s.wav", 1.0):
+        detector.feed_audio(analyzer.observe(chunk))
+    assert EventType.SPEECH_DETECTED not in {e.type for e in detector.finish(60.0)}
+
+
+def test_covered_lens_is_technical_not_face_absent(media: Path, tmp_path: Path) -> None:
+    from tests.fixtures.scenarios import write_video
+
+    dark = [np.full((360, 640, 3), 3, dtype=np.uint8) for _ in range(15 * 8)]
+    video = tmp_path / "covered.mp4"
+    write_video(video, dark, None)
+    result = analyze_recording(video, None, INTERIM)
+    kinds = {e.type for e in result.events}
+    assert EventType.CAMERA_BLOCKED in kinds
+    assert EventType.AUDIO_LOST in kinds  # no audio stream at all
+    assert EventType.FACE_ABSENT not in kinds
+    assert result.score.total == 0.0
