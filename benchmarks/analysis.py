@@ -48,7 +48,13 @@ def per_frame_ms(images: list[np.ndarray], fn: Callable[[np.ndarray], object]) -
 
 
 def analyzer_costs(images: list[np.ndarray]) -> dict[str, object]:
-    detector, head, pose, encoder, motion = FaceDetector(), HeadPoseEstimator(), PoseEstimator(), FaceEncoder(), MotionMeter()
+    detector, head, pose, encoder, motion = (
+        FaceDetector(),
+        HeadPoseEstimator(),
+        PoseEstimator(),
+        FaceEncoder(),
+        MotionMeter(),
+    )
     box = detector.detect(images[0]).largest
     if box is None:
         raise SystemExit("benchmark recording shows no face")

@@ -1,0 +1,120 @@
+"""C2SP tlog-checkpoint signed notes with Ed25519 (https://c2sp.org/tlog-checkpoint, /signed-note).
+
+A checkpoint is the text `origin\\nsize\\nbase64(root)\\n`; the signed note appends a blank line and
+`— <key name> <base64(key id ‖ signature)>`, where the key id is the first four bytes of
+SHA-256(key name ‖ "\\n" ‖ 0x01 ‖ public key). Anyone holding the verifier key string
+`name+hexid+base64(0x01 ‖ public key)` can check it offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+ED25519 = b"\x01"
+SIGNATURE_PREFIX = "\u2014 "
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or a verifier key is malformed, or a signature does not verify."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The signed statement about the log: its origin, size and root hash."""
+
+    origin: str
+    tree_size: int
+    root_hash: bytes
+
+    def body(self) -> str:
+        return f"{self.origin}\n{self.tree_size}\n{base64.b64encode(self.root_hash).decode()}\n"
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint and the full signed-note text that carries it."""
+
+    checkpoint: Checkpoint
+    note: str
+
+
+def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(name.encode() + b"\n" + ED25519 + raw).digest()[:4]
+
+
+def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
+    """The signed-note verifier key string: `name+hexid+base64(0x01 ‖ public key)`."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return f"{name}+{key_id(name, public_key).hex()}+{base64.b64encode(ED25519 + raw).decode()}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
+    """Name and public key of a verifier key string; raises CheckpointError if malformed."""
+    try:
+        name, hex_id, encoded = text.strip().split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+        if raw[:1] != ED25519 or len(raw) != 33:
+            raise CheckpointError("verifier key is not an Ed25519 key")
+        public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+    except (ValueError, binascii.Error) as exc:
+        raise CheckpointError(f"malformed verifier key ({exc})") from exc
+    if key_id(name, public_key).hex() != hex_id:
+        raise CheckpointError("verifier key id does not match its name and key")
+    return name, public_key
+
+
+def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> SignedCheckpoint:
+    """Sign a checkpoint as a C2SP signed note."""
+    body = checkpoint.body()
+    signature = private_key.sign(body.encode())
+    blob = base64.b64encode(key_id(name, private_key.public_key()) + signature).decode()
+    return SignedCheckpoint(checkpoint, f"{body}\n{SIGNATURE_PREFIX}{name} {blob}\n")
+
+
+def verify(note: str, verifier: str) -> Checkpoint:
+    """Parse a signed note and check its signature against the verifier key; return the checkpoint."""
+    name, public_key = parse_verifier_key(verifier)
+    body, separator, signatures = note.partition("\n\n")
+    if not separator:
+        raise CheckpointError("a signed note needs a blank line before its signatures")
+    body += "\n"
+    expected_id = key_id(name, public_key)
+    for line in signatures.splitlines():
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise CheckpointError(f"malformed signature line {line!r}")
+        line_name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error as exc:
+            raise CheckpointError("signature is not base64") from exc
+        if line_name != name or raw[:4] != expected_id:
+            continue  # a signature by some other key
+        try:
+            public_key.verify(raw[4:], body.encode())
+        except InvalidSignature as exc:
+            raise CheckpointError("checkpoint signature does not verify") from exc
+        return parse_checkpoint(body)
+    raise CheckpointError(f"no signature by {name} on this checkpoint")
+
+
+def parse_checkpoint(body: str) -> Checkpoint:
+    """Origin, size and root of a checkpoint body (extension lines after the root are ignored)."""
+    lines = body.split("\n")
+    if len(lines) < 4 or not lines[0]:
+        raise CheckpointError("a checkpoint has an origin, a size and a root hash line")
+    try:
+        size = int(lines[1])
+        root = base64.b64decode(lines[2], validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise CheckpointError(f"malformed checkpoint ({exc})") from exc
+    if size < 0 or str(size) != lines[1] or len(root) != 32:
+        raise CheckpointError("malformed checkpoint size or root hash")
+    return Checkpoint(lines[0], size, root)
