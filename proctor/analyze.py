@@ -7,8 +7,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from proctor.errors import InputError, ReferencePhotoError
 from proctor.events.detector import EventDetector
 from proctor.events.event import Event
 from proctor.events.vocabulary import EventType
-from proctor.frames import Image
+from proctor.frames import AudioChunk, Frame, Image
 from proctor.pipeline import CandidateAnalyzer, StageCounts
 from proctor.policy import Policy
 from proctor.score import Score, compute_score
@@ -93,47 +93,85 @@ def model_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class MediaSource:
+    """One file of a recording and where it starts on the session's timeline (chunks, resumed uploads)."""
+
+    path: Path
+    start_s: float = 0.0
+
+
+def enroll_photo(photo: Path, policy: Policy, detector: FaceDetector, encoder: FaceEncoder) -> FaceEmbedding:
+    """Read and quality-check a reference photo; ReferencePhotoError says what is wrong with it."""
+    return enroll_reference(read_image(photo), detector, encoder, policy.identity)
+
+
 def analyze_recording(
     recording: Path,
     reference_photo: Path | None,
     policy: Policy,
     progress: ProgressFn | None = None,
 ) -> AnalysisResult:
-    """Analyse a whole recording; raises InputError subclasses before any work when inputs are bad."""
-    info = probe(recording)
+    """Analyse one recorded file; raises InputError subclasses before any work when inputs are bad."""
+    probe(recording)
     detector = FaceDetector(policy.faces)
-    encoder: FaceEncoder | None = None
-    reference: FaceEmbedding | None = None
-    if reference_photo is not None:
-        encoder = FaceEncoder()
-        reference = enroll_reference(read_image(reference_photo), detector, encoder, policy.identity)
+    encoder = FaceEncoder() if reference_photo is not None else None
+    reference = None
+    if reference_photo is not None and encoder is not None:
+        reference = enroll_photo(reference_photo, policy, detector, encoder)
+    return analyze_sources([MediaSource(recording)], reference, policy, progress, detector, encoder)
 
+
+def analyze_sources(
+    sources: Sequence[MediaSource],
+    reference: FaceEmbedding | None,
+    policy: Policy,
+    progress: ProgressFn | None = None,
+    detector: FaceDetector | None = None,
+    encoder: FaceEncoder | None = None,
+) -> AnalysisResult:
+    """Analyse the files of one session in order, on one timeline: a pure function of its inputs.
+
+    Time between one file's end and the next file's start is a gap the rules report as
+    `video_lost` / `audio_lost` (technical, never scored).
+    """
+    if not sources:
+        raise InputError("nothing to analyse: the session has no recording")
+    infos = [probe(source.path) for source in sources]
+    detector = detector or FaceDetector(policy.faces)
+    if reference is not None and encoder is None:
+        encoder = FaceEncoder()
     events = EventDetector(policy)
     audio = AudioAnalyzer(policy.audio)
-    if info.has_audio:
-        for chunk in iter_audio(recording, policy.audio.window_s):
-            events.feed_audio(audio.observe(chunk))
-    else:
-        events.add_technical(EventType.AUDIO_LOST, 0.0, info.duration_s, "the recording has no audio stream")
-
     candidate = CandidateAnalyzer(policy, reference, detector=detector, encoder=encoder)
-    last_t = 0.0
+    end_s = 0.0
     try:
-        for frame in iter_frames(recording, policy.analysis_rate_hz):
-            observation = candidate.analyze(frame)
-            events.feed_visual(observation, frame.image)
-            last_t = frame.timestamp_s
-            if progress is not None:
-                progress(last_t)
+        for source, info in zip(sources, infos, strict=True):
+            if source.start_s > end_s + policy.max_video_gap_s:
+                candidate.note_gap()
+            if info.has_audio:
+                for chunk in iter_audio(source.path, policy.audio.window_s):
+                    shifted = AudioChunk(chunk.timestamp_s + source.start_s, chunk.samples)
+                    events.feed_audio(audio.observe(shifted))
+            else:
+                events.add_technical(
+                    EventType.AUDIO_LOST, source.start_s, source.start_s + info.duration_s, "no audio stream"
+                )
+            for frame in iter_frames(source.path, policy.analysis_rate_hz):
+                shifted_frame = Frame(frame.index, frame.timestamp_s + source.start_s, frame.image)
+                events.feed_visual(candidate.analyze(shifted_frame), frame.image)
+                end_s = max(end_s, shifted_frame.timestamp_s)
+                if progress is not None:
+                    progress(end_s)
+            end_s = max(end_s, source.start_s + info.duration_s)
     finally:
         candidate.close()
-    duration = max(info.duration_s, last_t)
-    all_events = tuple(events.finish(duration))
+    all_events = tuple(events.finish(end_s))
     return AnalysisResult(
-        info=info,
+        info=infos[0] if len(infos) == 1 else replace(infos[0], duration_s=end_s),
         policy=policy,
         events=all_events,
-        score=compute_score(all_events, duration, policy.weights),
+        score=compute_score(all_events, end_s, policy.weights),
         stages=candidate.counts,
         identity_checked=reference is not None,
         model_versions=model_versions(),

@@ -55,6 +55,7 @@ class EventDetector:
         self._events: list[Event] = []
         self._frame_period = 1.0 / policy.analysis_rate_hz
         self._last_frame_s: float | None = None
+        self._audio_end_s: float | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -70,7 +71,10 @@ class EventDetector:
             self._feed(event_type, signal)
 
     def feed_audio(self, obs: AudioObservation) -> None:
-        """One audio window."""
+        """One audio window; a gap since the previous window is an audio_lost technical event."""
+        if self._audio_end_s is not None and obs.start_s - self._audio_end_s > self.policy.max_video_gap_s:
+            self.add_technical(EventType.AUDIO_LOST, self._audio_end_s, obs.start_s, "no audio received")
+        self._audio_end_s = obs.end_s
         duration = obs.end_s - obs.start_s
         silent = obs.level_dbfs <= SILENCE_DBFS
         level = {"level_dbfs": round(obs.level_dbfs, 1), "floor_dbfs": round(obs.floor_dbfs, 1)}
