@@ -1,0 +1,1 @@
+"""Exam sessions as a service: colleges' exams, candidates, sessions, kept recordings, events, verdicts."""
