@@ -34,6 +34,7 @@ class Checkpoint:
     root_hash: bytes
 
     def body(self) -> str:
+        """The checkpoint text that gets signed."""
         return f"{self.origin}\n{self.tree_size}\n{base64.b64encode(self.root_hash).decode()}\n"
 
 
@@ -46,6 +47,7 @@ class SignedCheckpoint:
 
 
 def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
+    """The signed-note key id: the first 4 bytes of SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key)."""
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(name.encode() + b"\n" + ED25519 + raw).digest()[:4]
 
@@ -118,3 +120,11 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if size < 0 or str(size) != lines[1] or len(root) != 32:
         raise CheckpointError("malformed checkpoint size or root hash")
     return Checkpoint(lines[0], size, root)
+
+
+def read_note(note: str) -> Checkpoint:
+    """The checkpoint a signed note carries, without checking its signature (for stored, trusted notes)."""
+    body, separator, _ = note.partition("\n\n")
+    if not separator:
+        raise CheckpointError("a signed note needs a blank line before its signatures")
+    return parse_checkpoint(body + "\n")

@@ -6,9 +6,12 @@ tree of n > 1 leaves is the largest power of two smaller than n (RFC 9162 §2.1.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -47,22 +50,91 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _int_field(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProofError(f"proof field {key!r} must be a non-negative integer")
+    return value
+
+
+def _hash_list(data: Mapping[str, Any], key: str) -> tuple[bytes, ...]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise ProofError(f"proof field {key!r} must be a list of base64 hashes")
+    out: list[bytes] = []
+    for item in value:
+        try:
+            raw = base64.b64decode(item, validate=True) if isinstance(item, str) else b""
+        except binascii.Error:
+            raw = b""
+        if len(raw) != HASH_SIZE:
+            raise ProofError(f"proof field {key!r} holds something that is not a base64 SHA-256 hash")
+        out.append(raw)
+    return tuple(out)
+
+
+def _check_hashes(path: tuple[bytes, ...]) -> None:
+    if any(len(h) != HASH_SIZE for h in path):
+        raise ProofError("every proof hash must be 32 bytes")
+
+
 @dataclass(frozen=True)
 class InclusionProof:
-    """The audit path of leaf `leaf_index` in the tree of `tree_size` leaves."""
+    """The audit path of leaf `leaf_index` in the tree of `tree_size` leaves.
+
+    `to_json`/`from_json` give the wire shape served by the web API and read by `footprint verify`:
+    `{"leafIndex": int, "treeSize": int, "auditPath": [base64, ...]}`.
+    """
 
     leaf_index: int
     tree_size: int
     audit_path: tuple[bytes, ...]
 
+    def __post_init__(self) -> None:
+        _check_hashes(self.audit_path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leafIndex": self.leaf_index,
+            "treeSize": self.tree_size,
+            "auditPath": [_b64(h) for h in self.audit_path],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> InclusionProof:
+        """Parse the wire shape; raises ProofError on anything malformed."""
+        if not isinstance(data, Mapping):
+            raise ProofError("an inclusion proof is a JSON object")
+        return cls(_int_field(data, "leafIndex"), _int_field(data, "treeSize"), _hash_list(data, "auditPath"))
+
 
 @dataclass(frozen=True)
 class ConsistencyProof:
-    """Proof that the tree of `first` leaves is a prefix of the tree of `second` leaves."""
+    """Proof that the tree of `first` leaves is a prefix of the tree of `second` leaves.
+
+    Wire shape (web API and `footprint verify consistency`): `{"first": m, "second": n, "proof": [base64, ...]}`.
+    """
 
     first: int
     second: int
     path: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        _check_hashes(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first": self.first, "second": self.second, "proof": [_b64(h) for h in self.path]}
+
+    @classmethod
+    def from_json(cls, data: object) -> ConsistencyProof:
+        """Parse the wire shape; raises ProofError on anything malformed."""
+        if not isinstance(data, Mapping):
+            raise ProofError("a consistency proof is a JSON object")
+        return cls(_int_field(data, "first"), _int_field(data, "second"), _hash_list(data, "proof"))
 
 
 def inclusion_path(leaves: Sequence[bytes], index: int) -> tuple[bytes, ...]:

@@ -1,0 +1,72 @@
+"""What the ledger stores per record: RFC 8785 canonical bytes, their leaf hash, and the entry value object.
+
+The leaf is the canonical JSON of the payload alone, so anyone holding the record can recompute it;
+put the record's own id inside the payload (xAPI statements carry `id`) to bind the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+
+from footprint.ledger.merkle import HASH_SIZE, leaf_hash
+
+
+class LedgerError(ValueError):
+    """A record the ledger refuses, or a request about entries or sizes it does not hold."""
+
+
+class DuplicateRecordError(LedgerError):
+    """The (kind, record_id) pair is already in the ledger: records are appended once, never updated."""
+
+
+MAX_KIND = 64
+MAX_RECORD_ID = 255
+
+
+def canonical(payload: Mapping[str, Any]) -> bytes:
+    """RFC 8785 (JCS) canonical JSON of a record; raises LedgerError for values JSON cannot carry exactly."""
+    try:
+        return rfc8785.dumps(payload)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise LedgerError(f"record cannot be canonicalised: {exc}") from exc
+
+
+def record_leaf_hash(payload: Mapping[str, Any]) -> bytes:
+    """The Merkle leaf hash of a record: SHA-256(0x00 ‖ JCS(payload))."""
+    return leaf_hash(canonical(payload))
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record to append: its kind (`xapi.statement`, `proctor.event`, …), its id and its JSON payload."""
+
+    kind: str
+    record_id: str
+    payload: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.kind) <= MAX_KIND:
+            raise LedgerError(f"record kind must be 1..{MAX_KIND} characters")
+        if not 0 < len(self.record_id) <= MAX_RECORD_ID:
+            raise LedgerError(f"record id must be 1..{MAX_RECORD_ID} characters")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A record as the ledger holds it: leaf `index`, the canonical bytes hashed, and the leaf hash."""
+
+    index: int
+    kind: str
+    record_id: str
+    payload: bytes
+    leaf_hash: bytes
+    appended_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.index < 0 or len(self.leaf_hash) != HASH_SIZE:
+            raise LedgerError("a ledger entry has a non-negative index and a 32-byte leaf hash")

@@ -1,0 +1,212 @@
+"""`Ledger`: the one interface every component uses to append records and to prove them.
+
+Appends run inside the caller's transaction, so a record and its leaf commit or roll back together.
+They are serialised by a write lock on the single `ledger_head` row (an `UPDATE … RETURNING` that on
+SQLite also takes the database's single writer lock), which holds the size and the frontier: a batch
+of k records costs four statements and O(k) hashing whatever the size of the tree. Proofs read the
+stored complete-subtree hashes with one indexed query of at most 2·⌈log₂ n⌉ keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from footprint.ledger.checkpoint import Checkpoint, SignedCheckpoint, read_note, sign
+from footprint.ledger.entries import DuplicateRecordError, LedgerEntry, LedgerError, Record, canonical
+from footprint.ledger.keys import Signer
+from footprint.ledger.merkle import EMPTY_ROOT, ConsistencyProof, InclusionProof, leaf_hash
+from footprint.ledger.tables import CheckpointRow, EntryRow, HeadRow, NodeRow
+from footprint.ledger.tree import (
+    Frontier,
+    NodeRef,
+    consistency_spans,
+    fold,
+    inclusion_spans,
+    needed_nodes,
+    resolve,
+    root_span_nodes,
+)
+
+logger = logging.getLogger(__name__)
+
+ENTRIES = cast(Table, EntryRow.__table__)
+NODES = cast(Table, NodeRow.__table__)
+HEAD = cast(Table, HeadRow.__table__)
+CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+
+
+def _entry(row: Row[Any]) -> LedgerEntry:
+    appended_at: datetime = row.appended_at
+    if appended_at.tzinfo is None:  # SQLite stores timestamps without their zone; we always write UTC
+        appended_at = appended_at.replace(tzinfo=UTC)
+    return LedgerEntry(row._mapping["index"], row.kind, row.record_id, row.payload, row.leaf_hash, appended_at)
+
+
+class Ledger:
+    """The platform's append-only Merkle log; stateless apart from its origin and signing key."""
+
+    def __init__(self, origin: str, signer: Signer | None = None) -> None:
+        if not origin or "\n" in origin:
+            raise LedgerError("the ledger origin is one non-empty line")
+        self.origin = origin
+        self.signer = signer
+
+    # -- appending ---------------------------------------------------------------------------------
+
+    def append(self, session: Session, kind: str, record_id: str, payload: Mapping[str, Any]) -> LedgerEntry:
+        """Append one record in the caller's transaction; raises DuplicateRecordError if already present."""
+        return self.append_many(session, [Record(kind, record_id, payload)])[0]
+
+    def append_many(self, session: Session, records: Sequence[Record]) -> list[LedgerEntry]:
+        """Append records in order, in the caller's transaction, under one lock of the head row."""
+        if not records:
+            return []
+        prepared = [(record, canonical(record.payload)) for record in records]  # before taking the lock
+        keys = {(record.kind, record.record_id) for record in records}
+        if len(keys) != len(records):
+            raise DuplicateRecordError("the batch holds the same (kind, record_id) twice")
+        size, blob = self._lock_head(session)
+        clash = session.execute(
+            select(ENTRIES.c.kind, ENTRIES.c.record_id).where(tuple_(ENTRIES.c.kind, ENTRIES.c.record_id).in_(keys))
+        ).first()
+        if clash is not None:
+            raise DuplicateRecordError(f"{clash.kind} {clash.record_id} is already in the ledger")
+        frontier = Frontier.from_bytes(size, blob)
+        now = datetime.now(UTC)
+        entries: list[LedgerEntry] = []
+        nodes: list[dict[str, Any]] = []
+        for record, data in prepared:
+            entry = LedgerEntry(frontier.size, record.kind, record.record_id, data, leaf_hash(data), now)
+            nodes.extend(
+                {"level": n.ref.level, "position": n.ref.position, "hash": n.hash}
+                for n in frontier.append(entry.leaf_hash)
+            )
+            entries.append(entry)
+        session.execute(
+            insert(ENTRIES),
+            [
+                {
+                    "index": e.index,
+                    "kind": e.kind,
+                    "record_id": e.record_id,
+                    "payload": e.payload,
+                    "leaf_hash": e.leaf_hash,
+                    "appended_at": now,
+                }
+                for e in entries
+            ],
+        )
+        session.execute(insert(NODES), nodes)
+        session.execute(update(HEAD).where(HEAD.c.id == 1).values(size=frontier.size, frontier=frontier.to_bytes()))
+        logger.debug("appended %d records, ledger size %d", len(entries), frontier.size)
+        return entries
+
+    def _lock_head(self, session: Session) -> tuple[int, bytes]:
+        """Take the append lock (row lock on PostgreSQL, the writer lock on SQLite); return size and frontier."""
+        lock = update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size).returning(HEAD.c.size, HEAD.c.frontier)
+        row = session.execute(lock).first()
+        if row is None:  # a database built with create_all rather than migrations
+            session.execute(insert(HEAD).values(id=1, size=0, frontier=b""))
+            row = session.execute(lock).one()
+        return int(row.size), bytes(row.frontier)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def entry_for(self, session: Session, kind: str, record_id: str) -> LedgerEntry | None:
+        """The entry of a record, or None if it was never appended."""
+        row = session.execute(select(ENTRIES).where(ENTRIES.c.kind == kind, ENTRIES.c.record_id == record_id)).first()
+        return None if row is None else _entry(row)
+
+    def entry_at(self, session: Session, index: int) -> LedgerEntry | None:
+        """The entry at leaf `index`, or None past the end."""
+        row = session.execute(select(ENTRIES).where(ENTRIES.c.index == index)).first()
+        return None if row is None else _entry(row)
+
+    def size(self, session: Session) -> int:
+        """Number of leaves appended and visible to this transaction."""
+        size = session.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar()
+        return 0 if size is None else int(size)
+
+    def root(self, session: Session, tree_size: int | None = None) -> bytes:
+        """MTH of the first `tree_size` leaves (default: all of them)."""
+        if tree_size is None:
+            row = session.execute(select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1)).first()
+            return EMPTY_ROOT if row is None else Frontier.from_bytes(int(row.size), bytes(row.frontier)).root()
+        self._check_size(tree_size)
+        if tree_size == 0:
+            return EMPTY_ROOT
+        refs = root_span_nodes(tree_size)
+        hashes = self._nodes(session, refs)
+        return fold([hashes[ref] for ref in refs])
+
+    def inclusion_proof(self, session: Session, index: int, tree_size: int | None = None) -> InclusionProof:
+        """Audit path of leaf `index` in the tree of `tree_size` leaves (default: the current size)."""
+        size = self.size(session) if tree_size is None else tree_size
+        self._check_size(size)
+        spans = inclusion_spans(index, size)
+        return InclusionProof(index, size, resolve(spans, self._nodes(session, needed_nodes(spans))))
+
+    def consistency_proof(self, session: Session, first: int, second: int | None = None) -> ConsistencyProof:
+        """Proof that the tree of `first` leaves is a prefix of the tree of `second` (default: current size)."""
+        size = self.size(session) if second is None else second
+        self._check_size(size)
+        spans = consistency_spans(first, size)
+        return ConsistencyProof(first, size, resolve(spans, self._nodes(session, needed_nodes(spans))))
+
+    def _nodes(self, session: Session, refs: Iterable[NodeRef]) -> dict[NodeRef, bytes]:
+        keys = [(ref.level, ref.position) for ref in refs]
+        if not keys:
+            return {}
+        rows = session.execute(
+            select(NODES.c.level, NODES.c.position, NODES.c.hash).where(
+                tuple_(NODES.c.level, NODES.c.position).in_(keys)
+            )
+        )
+        found = {NodeRef(row.level, row.position): bytes(row.hash) for row in rows}
+        if len(found) != len(keys):
+            raise LedgerError("the requested tree size is larger than the ledger")
+        return found
+
+    @staticmethod
+    def _check_size(size: int) -> None:
+        if size < 0:
+            raise LedgerError(f"impossible tree size {size}")
+
+    # -- checkpoints -------------------------------------------------------------------------------
+
+    def checkpoint(self, session: Session) -> SignedCheckpoint:
+        """Sign and store a checkpoint of the current head; returns the stored one if the head has not moved."""
+        if self.signer is None:
+            raise LedgerError("this ledger has no signing key")
+        size, blob = self._lock_head(session)
+        latest = self.latest_checkpoint(session)
+        if latest is not None and latest.checkpoint.tree_size == size:
+            return latest
+        signed = sign(
+            Checkpoint(self.origin, size, Frontier.from_bytes(size, blob).root()),
+            self.signer.name,
+            self.signer.private_key,
+        )
+        session.execute(
+            insert(CHECKPOINTS).values(
+                tree_size=size, root_hash=signed.checkpoint.root_hash, note=signed.note, signed_at=datetime.now(UTC)
+            )
+        )
+        logger.info("signed checkpoint of %s at size %d", self.origin, size)
+        return signed
+
+    def latest_checkpoint(self, session: Session) -> SignedCheckpoint | None:
+        """The most recent stored checkpoint, or None before the first."""
+        note = session.execute(select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.tree_size.desc()).limit(1)).scalar()
+        return None if note is None else SignedCheckpoint(read_note(note), note)
+
+    def checkpoint_at(self, session: Session, tree_size: int) -> SignedCheckpoint | None:
+        """The stored checkpoint of exactly `tree_size` leaves, if one was signed."""
+        note = session.execute(select(CHECKPOINTS.c.note).where(CHECKPOINTS.c.tree_size == tree_size)).scalar()
+        return None if note is None else SignedCheckpoint(read_note(note), note)
