@@ -1,0 +1,126 @@
+"""Colleges and their credentials (API keys issued per college or per LMS).
+
+Keys are 32 random bytes (URL-safe base64), so one SHA-256 is enough to store them safely: no
+dictionary attack applies to high-entropy secrets. Each credential carries the authority agent
+that the xAPI store writes into the statements it accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from footprint.store import Base
+
+AUTHORITY_HOME = "https://proctor.kz/credentials"
+
+
+class CollegeRow(Base):
+    """A college (or university) that holds credentials."""
+
+    __tablename__ = "colleges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CredentialRow(Base):
+    """An API key of a college: stored as its SHA-256, named (the Basic user name and authority name)."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    college_id: Mapped[str] = mapped_column(String(36), ForeignKey("colleges.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An authenticated caller: its college and the authority agent of what it writes."""
+
+    id: str
+    college_id: str
+    college_name: str
+    name: str
+
+    @property
+    def authority(self) -> dict[str, Any]:
+        """The xAPI authority agent of this credential (an account on the platform)."""
+        return {
+            "objectType": "Agent",
+            "name": f"{self.college_name} / {self.name}",
+            "account": {"homePage": f"{AUTHORITY_HOME}/{self.college_id}", "name": self.id},
+        }
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly issued key: the secret is shown once and never stored."""
+
+    credential: Credential
+    secret: str
+
+
+def hash_key(secret: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """A fresh high-entropy API key."""
+    return secrets.token_urlsafe(32)
+
+
+def create_college(session: Session, name: str) -> str:
+    """Create a college and return its id (in the caller's transaction)."""
+    college_id = str(uuid.uuid4())
+    session.add(CollegeRow(id=college_id, name=name, created_at=datetime.now(UTC)))
+    session.flush()
+    return college_id
+
+
+def issue_key(session: Session, college_id: str, name: str, secret: str | None = None) -> IssuedKey:
+    """Issue a key for a college (an LMS, a service); a given secret is used as is (bootstrap)."""
+    college = session.get(CollegeRow, college_id)
+    if college is None:
+        raise LookupError(f"no college {college_id}")
+    key = secret or new_secret()
+    row = CredentialRow(
+        id=str(uuid.uuid4()), college_id=college_id, name=name, key_hash=hash_key(key), created_at=datetime.now(UTC)
+    )
+    session.add(row)
+    session.flush()
+    return IssuedKey(Credential(row.id, college_id, college.name, name), key)
+
+
+def authenticate(session: Session, secret: str) -> Credential | None:
+    """The credential holding this key, or None."""
+    row = session.execute(
+        select(CredentialRow, CollegeRow.name)
+        .join(CollegeRow, CollegeRow.id == CredentialRow.college_id)
+        .where(CredentialRow.key_hash == hash_key(secret))
+    ).first()
+    if row is None:
+        return None
+    credential, college_name = row
+    return Credential(credential.id, credential.college_id, college_name, credential.name)
+
+
+def bootstrap(session: Session, secret: str, college_name: str = "Demo College") -> Credential:
+    """Make sure the demo college holds the bootstrap key (idempotent across restarts)."""
+    found = authenticate(session, secret)
+    if found is not None:
+        return found
+    existing = session.execute(select(CollegeRow.id).where(CollegeRow.name == college_name)).scalar()
+    college_id = existing or create_college(session, college_name)
+    return issue_key(session, college_id, "bootstrap", secret).credential

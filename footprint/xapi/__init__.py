@@ -1,0 +1,1 @@
+"""The xAPI learning record store: validation, storage, queries, voiding, documents and attachments."""

@@ -1,0 +1,125 @@
+"""Reading statements: by id, by voided id, and filtered queries paged by the store's sequence number.
+
+Filters on agent and activity drive the query from their index tables (primary key `(key, seq)`),
+so a page of the newest statements of one agent is an index range scan whatever the store's size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from footprint.xapi.statements import STATEMENTS, VOIDS, Attachment
+from footprint.xapi.tables import DIRECT, ActivityRow, AttachmentRow, StatementActivityRow, StatementAgentRow, table
+
+AGENTS = table(StatementAgentRow)
+ACTIVITIES = table(StatementActivityRow)
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """The filters of GET /statements, already checked and normalised (times in the `stored` format)."""
+
+    agent_key: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_agents: bool = False
+    related_activities: bool = False
+    since: str | None = None
+    until: str | None = None
+    limit: int = 100
+    ascending: bool = False
+    after: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain form for the `more` cursor."""
+        return {key: value for key, value in self.__dict__.items() if value not in (None, False)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StatementQuery:
+        return cls(**{key: value for key, value in data.items() if key in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    """One page of statements and, when more match, the sequence number to continue after."""
+
+    statements: list[dict[str, Any]]
+    next_after: int | None
+
+
+def _not_voided() -> Any:
+    return ~exists(select(VOIDS.c.voided_id).where(VOIDS.c.voided_id == STATEMENTS.c.statement_id))
+
+
+def get_statement(session: Session, statement_id: str, *, voided: bool = False) -> dict[str, Any] | None:
+    """The stored statement with this id; with `voided`, only if it was voided, else only if it was not."""
+    is_voided = exists(select(VOIDS.c.voided_id).where(VOIDS.c.voided_id == STATEMENTS.c.statement_id))
+    query = select(STATEMENTS.c.payload).where(
+        STATEMENTS.c.statement_id == statement_id.lower(), is_voided if voided else ~is_voided
+    )
+    payload = session.execute(query).scalar()
+    return None if payload is None else dict(json.loads(payload))
+
+
+def query_statements(session: Session, query: StatementQuery) -> StatementPage:
+    """A page of statements matching the filters, newest first unless `ascending`."""
+    statement: Select[Any] = select(STATEMENTS.c.seq, STATEMENTS.c.payload)
+    order_column = STATEMENTS.c.seq
+    if query.agent_key is not None:
+        statement = statement.join(AGENTS, AGENTS.c.seq == STATEMENTS.c.seq).where(
+            AGENTS.c.agent_key == query.agent_key
+        )
+        if not query.related_agents:
+            statement = statement.where(AGENTS.c.relation == DIRECT)
+        order_column = AGENTS.c.seq
+    if query.activity is not None:
+        statement = statement.join(ACTIVITIES, ACTIVITIES.c.seq == STATEMENTS.c.seq).where(
+            ACTIVITIES.c.activity_id == query.activity
+        )
+        if not query.related_activities:
+            statement = statement.where(ACTIVITIES.c.relation == DIRECT)
+        if query.agent_key is None:
+            order_column = ACTIVITIES.c.seq
+    if query.verb is not None:
+        statement = statement.where(STATEMENTS.c.verb_id == query.verb)
+    if query.registration is not None:
+        statement = statement.where(STATEMENTS.c.registration == query.registration.lower())
+    if query.since is not None:
+        statement = statement.where(STATEMENTS.c.stored > query.since)
+    if query.until is not None:
+        statement = statement.where(STATEMENTS.c.stored <= query.until)
+    if query.after is not None:
+        statement = statement.where(order_column > query.after if query.ascending else order_column < query.after)
+    statement = statement.where(_not_voided())
+    statement = statement.order_by(order_column.asc() if query.ascending else order_column.desc())
+    rows = session.execute(statement.limit(query.limit + 1)).all()
+    page = rows[: query.limit]
+    next_after = int(page[-1].seq) if len(rows) > query.limit else None
+    return StatementPage([json.loads(row.payload) for row in page], next_after)
+
+
+def attachments_for(session: Session, statements: Iterable[dict[str, Any]]) -> list[Attachment]:
+    """Stored content of every attachment the statements declare (each sha2 once)."""
+    wanted = {a["sha2"].lower() for s in statements for a in s.get("attachments", [])}
+    if not wanted:
+        return []
+    rows = session.execute(select(table(AttachmentRow)).where(table(AttachmentRow).c.sha2.in_(wanted)))
+    return [Attachment(row.sha2, row.content_type, row.content) for row in rows]
+
+
+def activity_definition(session: Session, activity_id: str) -> dict[str, Any] | None:
+    """The latest definition seen for an activity, or None if no statement mentioned it with one."""
+    found = session.execute(
+        select(table(ActivityRow).c.definition).where(table(ActivityRow).c.activity_id == activity_id)
+    ).scalar()
+    if found is not None:
+        return dict(json.loads(found))
+    known = session.execute(select(ACTIVITIES.c.seq).where(ACTIVITIES.c.activity_id == activity_id).limit(1)).first()
+    return {} if known is not None else None

@@ -1,0 +1,266 @@
+"""Storing statements: validation, ids, `stored`/`authority`, idempotency, voiding and the ledger append.
+
+Everything a batch writes (statements, their index rows, voids, attachments, ledger entries) goes
+into the caller's transaction, so a statement is stored if and only if its ledger leaf is.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from footprint.ledger import Ledger, Record
+from footprint.xapi.canonical import actor_keys, same_statement
+from footprint.xapi.errors import BadRequest, Conflict
+from footprint.xapi.tables import (
+    DIRECT,
+    RELATED,
+    ActivityRow,
+    AttachmentRow,
+    StatementActivityRow,
+    StatementAgentRow,
+    StatementRow,
+    VoidRow,
+    table,
+)
+from footprint.xapi.validate import VOIDED, validate_statement
+
+LEDGER_KIND = "xapi.statement"
+STATEMENTS = table(StatementRow)
+AGENTS = table(StatementAgentRow)
+ACTIVITIES = table(StatementActivityRow)
+VOIDS = table(VoidRow)
+
+
+def format_stored(moment: datetime) -> str:
+    """The fixed-width UTC form of `stored` (sorts as text, so `since`/`until` compare as strings)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Raw content of one attachment part, keyed by its SHA-256 hex digest."""
+
+    sha2: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated statement as it will be stored, with the keys that index it."""
+
+    statement: dict[str, Any]
+    agents: dict[str, int] = field(default_factory=dict)
+    activities: dict[str, int] = field(default_factory=dict)
+    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.statement["id"])
+
+    @property
+    def voids(self) -> str | None:
+        if self.statement["verb"]["id"] == VOIDED:
+            return str(self.statement["object"]["id"])
+        return None
+
+
+def _activities(statement: Mapping[str, Any], relation: int) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    target = statement["object"]
+    kind = target.get("objectType", "Activity")
+    if kind == "Activity":
+        yield target["id"], relation, target
+    elif kind == "SubStatement":
+        yield from _activities(target, RELATED)
+    context = statement.get("context", {})
+    for entries in context.get("contextActivities", {}).values():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            yield entry["id"], RELATED, entry
+
+
+def _agents(statement: Mapping[str, Any], relation: int) -> Iterator[tuple[str, int]]:
+    for key in actor_keys(statement["actor"]):
+        yield key, relation
+    target = statement["object"]
+    if target.get("objectType") in ("Agent", "Group"):
+        for key in actor_keys(target):
+            yield key, relation
+    elif target.get("objectType") == "SubStatement":
+        yield from _agents(target, RELATED)
+    context = statement.get("context", {})
+    others = [context.get("instructor"), context.get("team"), statement.get("authority")]
+    others += [entry.get("agent") for entry in context.get("contextAgents", [])]
+    others += [entry.get("group") for entry in context.get("contextGroups", [])]
+    for other in others:
+        if isinstance(other, Mapping):
+            for key in actor_keys(other):
+                yield key, RELATED
+
+
+def prepare(
+    raw: Any, *, authority: Mapping[str, Any], version: str, stored: str, statement_id: str | None = None
+) -> Prepared:
+    """Validate one statement and complete it as stored: id, stored, authority, version, timestamp."""
+    validate_statement(raw, version)
+    statement = dict(raw)
+    if statement_id is not None:
+        if "id" in statement and statement["id"].lower() != statement_id.lower():
+            raise BadRequest("the statement's id differs from the statementId parameter")
+        statement["id"] = statement_id
+    statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
+    statement["stored"] = stored
+    statement.setdefault("timestamp", stored)
+    statement["authority"] = dict(authority)
+    statement["version"] = statement.get("version") or ("2.0.0" if version.startswith("2") else "1.0.0")
+    prepared = Prepared(statement)
+    for key, relation in _agents(statement, DIRECT):
+        prepared.agents[key] = min(relation, prepared.agents.get(key, relation))
+    for activity_id, relation, activity in _activities(statement, DIRECT):
+        prepared.activities[activity_id] = min(relation, prepared.activities.get(activity_id, relation))
+        if "definition" in activity:
+            prepared.definitions[activity_id] = activity["definition"]
+    return prepared
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """Ids of a POSTed batch in request order, and how many were new (the rest were idempotent repeats)."""
+
+    ids: list[str]
+    created: int
+
+
+def store_statements(
+    session: Session,
+    ledger: Ledger,
+    raw_statements: Sequence[Any],
+    *,
+    authority: Mapping[str, Any],
+    version: str,
+    attachments: Sequence[Attachment] = (),
+    statement_id: str | None = None,
+) -> StoreResult:
+    """Validate and store a batch in the caller's transaction; raises BadRequest/Conflict/InvalidStatement."""
+    stored = format_stored(datetime.now(UTC))
+    batch = [
+        prepare(raw, authority=authority, version=version, stored=stored, statement_id=statement_id)
+        for raw in raw_statements
+    ]
+    ids = [p.id for p in batch]
+    if len(set(ids)) != len(ids):
+        raise BadRequest("the batch holds the same statement id more than once")
+    _check_attachments(batch, attachments)
+    existing = {
+        row.statement_id: row.payload
+        for row in session.execute(
+            select(STATEMENTS.c.statement_id, STATEMENTS.c.payload).where(STATEMENTS.c.statement_id.in_(ids))
+        )
+    }
+    fresh: list[Prepared] = []
+    for prepared in batch:
+        if prepared.id in existing:
+            if not same_statement(json.loads(existing[prepared.id]), prepared.statement):
+                raise Conflict(f"statement {prepared.id} already exists with different content")
+        else:
+            fresh.append(prepared)
+    _check_voiding(session, fresh)
+    if fresh:
+        _insert(session, ledger, fresh, attachments)
+    return StoreResult(ids, len(fresh))
+
+
+def _check_attachments(batch: Sequence[Prepared], parts: Sequence[Attachment]) -> None:
+    declared = {
+        a["sha2"].lower()
+        for p in batch
+        for a in p.statement.get("attachments", [])
+        if "fileUrl" not in a or a["sha2"].lower() in {part.sha2 for part in parts}
+    }
+    given = {part.sha2 for part in parts}
+    missing = declared - given
+    if missing:
+        raise BadRequest(f"attachment content missing for sha2 {', '.join(sorted(missing))}")
+    extra = given - {a["sha2"].lower() for p in batch for a in p.statement.get("attachments", [])}
+    if extra:
+        raise BadRequest(f"attachment parts not declared by any statement: {', '.join(sorted(extra))}")
+
+
+def _check_voiding(session: Session, batch: Sequence[Prepared]) -> None:
+    targets = {p.voids for p in batch if p.voids}
+    if not targets:
+        return
+    voiding_in_batch = {p.id for p in batch if p.voids}
+    stored_voiding = set(
+        session.execute(
+            select(STATEMENTS.c.statement_id).where(
+                STATEMENTS.c.statement_id.in_(targets), STATEMENTS.c.voids.is_not(None)
+            )
+        ).scalars()
+    )
+    bad = targets & (voiding_in_batch | stored_voiding)
+    if bad:
+        raise BadRequest(f"a voiding statement cannot be voided: {', '.join(sorted(bad))}")
+
+
+def _insert(session: Session, ledger: Ledger, batch: Sequence[Prepared], attachments: Sequence[Attachment]) -> None:
+    rows = [
+        {
+            "statement_id": p.id,
+            "verb_id": p.statement["verb"]["id"],
+            "registration": p.statement.get("context", {}).get("registration", "").lower() or None,
+            "stored": p.statement["stored"],
+            "voids": p.voids,
+            "payload": json.dumps(p.statement, ensure_ascii=False, separators=(",", ":")),
+        }
+        for p in batch
+    ]
+    seqs = session.execute(insert(STATEMENTS).returning(STATEMENTS.c.seq, sort_by_parameter_order=True), rows)
+    seq_list = [int(seq) for seq in seqs.scalars()]
+    agent_rows = [
+        {"agent_key": key, "seq": seq, "relation": rel}
+        for p, seq in zip(batch, seq_list, strict=True)
+        for key, rel in p.agents.items()
+    ]
+    activity_rows = [
+        {"activity_id": key, "seq": seq, "relation": rel}
+        for p, seq in zip(batch, seq_list, strict=True)
+        for key, rel in p.activities.items()
+    ]
+    if agent_rows:
+        session.execute(insert(AGENTS), agent_rows)
+    if activity_rows:
+        session.execute(insert(ACTIVITIES), activity_rows)
+    voids = [{"voided_id": p.voids, "voiding_id": p.id} for p in batch if p.voids]
+    if voids:
+        _upsert(session, table(VoidRow), voids, ["voided_id"], update=False)
+    definitions = {key: d for p in batch for key, d in p.definitions.items()}
+    if definitions:
+        values = [{"activity_id": k, "definition": json.dumps(d, ensure_ascii=False)} for k, d in definitions.items()]
+        _upsert(session, table(ActivityRow), values, ["activity_id"], update=True)
+    if attachments:
+        parts: list[dict[str, Any]] = [
+            {"sha2": a.sha2, "content_type": a.content_type, "content": a.content} for a in attachments
+        ]
+        _upsert(session, table(AttachmentRow), parts, ["sha2"], update=False)
+    ledger.append_many(session, [Record(LEDGER_KIND, p.id, p.statement) for p in batch])
+
+
+def _upsert(session: Session, target: Any, values: list[dict[str, Any]], keys: list[str], *, update: bool) -> None:
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(target)
+    if update:
+        columns = {c: statement.excluded[c] for c in values[0] if c not in keys}
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=columns)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    session.execute(statement, values)

@@ -1,0 +1,112 @@
+"""Tables of the xAPI store, declared on the platform's single `Base` (revision 0002_xapi).
+
+Statements are written once and never changed: voiding is a row in `xapi_voids` written with the
+voiding statement. Side tables hold one row per (agent or activity, statement) so that queries by
+agent or activity walk an index in `seq` order instead of scanning JSON.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from footprint.store import Base
+
+SEQ = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's INTEGER PRIMARY KEY is the rowid
+
+DIRECT = 1
+"""Relation of an agent/activity that is the statement's actor or object (the plain `agent`/`activity` filter)."""
+RELATED = 2
+"""Relation of an agent/activity found elsewhere in the statement (only `related_agents`/`related_activities`)."""
+
+
+class StatementRow(Base):
+    """One stored statement: its full JSON as served, plus the columns that queries filter on."""
+
+    __tablename__ = "xapi_statements"
+
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=True)
+    statement_id: Mapped[str] = mapped_column(String(36), unique=True)
+    verb_id: Mapped[str] = mapped_column(String(2048))
+    registration: Mapped[str | None] = mapped_column(String(36))
+    stored: Mapped[str] = mapped_column(String(32))
+    voids: Mapped[str | None] = mapped_column(String(36))
+    payload: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_xapi_statements_verb_seq", "verb_id", "seq"),
+        Index("ix_xapi_statements_registration_seq", "registration", "seq"),
+        Index("ix_xapi_statements_stored", "stored"),
+    )
+
+
+class StatementAgentRow(Base):
+    """An agent (by its identifier key) that a statement mentions, directly or elsewhere."""
+
+    __tablename__ = "xapi_statement_agents"
+
+    agent_key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    seq: Mapped[int] = mapped_column(SEQ, ForeignKey("xapi_statements.seq"), primary_key=True)
+    relation: Mapped[int] = mapped_column(SmallInteger)
+
+
+class StatementActivityRow(Base):
+    """An activity id that a statement mentions, as its object or in its context."""
+
+    __tablename__ = "xapi_statement_activities"
+
+    activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    seq: Mapped[int] = mapped_column(SEQ, ForeignKey("xapi_statements.seq"), primary_key=True)
+    relation: Mapped[int] = mapped_column(SmallInteger)
+
+
+class VoidRow(Base):
+    """A statement id voided by a (stored) voiding statement."""
+
+    __tablename__ = "xapi_voids"
+
+    voided_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    voiding_id: Mapped[str] = mapped_column(String(36))
+
+
+class ActivityRow(Base):
+    """The latest definition the store has seen for an activity (served by the Activities resource)."""
+
+    __tablename__ = "xapi_activities"
+
+    activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+
+
+class AttachmentRow(Base):
+    """Attachment content by its SHA-256 (content-addressed, stored once)."""
+
+    __tablename__ = "xapi_attachments"
+
+    sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DocumentRow(Base):
+    """A State, Activity Profile or Agent Profile document (mutable, with an ETag)."""
+
+    __tablename__ = "xapi_documents"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    agent_key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    registration: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str] = mapped_column(String(64))
+    updated: Mapped[str] = mapped_column(String(32))
+
+
+def table(row: type[Base]) -> Table:
+    """The Core table of a mapped class (for bulk inserts and selects)."""
+    result = row.__table__
+    if not isinstance(result, Table):
+        raise TypeError(f"{row.__name__} is not mapped to a table")
+    return result
