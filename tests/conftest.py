@@ -8,7 +8,7 @@ import pytest
 
 from tests.fixtures.fetch import fetch_all
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.pg"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,105 @@
+"""xAPI statements that put proctoring results into the learner's footprint.
+
+An analysed session becomes `attempted` (the candidate sat the proctored exam, with the suspicion
+score and event counts in a result extension); a verdict becomes `completed` with success true/false.
+The ledger then proves what the proctoring system reported and when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+ATTEMPTED = {"id": "http://adlnet.gov/expapi/verbs/attempted", "display": {"en-US": "attempted"}}
+COMPLETED = {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}}
+PROCTORING_RESULT = "https://proctor-kz.org/xapi/extensions/proctoring-result"
+PROCTORED_EXAM = "https://proctor-kz.org/xapi/activities/proctored-exam"
+NAMESPACE = uuid.UUID("8f3c7c1e-5a4b-4f0e-9d7a-2b1c3d4e5f60")
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What the statement says about one exam session."""
+
+    platform_url: str
+    college_id: str
+    exam_id: str
+    exam_title: str
+    attestation: str
+    session_id: str
+    candidate_external_id: str
+    candidate_name: str
+
+
+def _actor(facts: SessionFacts) -> dict[str, Any]:
+    return {
+        "objectType": "Agent",
+        "name": facts.candidate_name,
+        "account": {
+            "homePage": f"{facts.platform_url}/colleges/{facts.college_id}",
+            "name": facts.candidate_external_id,
+        },
+    }
+
+
+def _object(facts: SessionFacts) -> dict[str, Any]:
+    return {
+        "objectType": "Activity",
+        "id": f"{facts.platform_url}/exams/{facts.exam_id}",
+        "definition": {
+            "type": PROCTORED_EXAM,
+            "name": {"en-US": facts.exam_title},
+            "extensions": {f"{PROCTORED_EXAM}/attestation": facts.attestation},
+        },
+    }
+
+
+def _statement_id(facts: SessionFacts, kind: str, revision: int) -> str:
+    """Deterministic ids: re-sending the same fact is idempotent in the LRS, never a duplicate."""
+    return str(uuid.uuid5(NAMESPACE, f"{facts.session_id}/{kind}/{revision}"))
+
+
+def analysed_statement(
+    facts: SessionFacts, score: float, event_counts: Mapping[str, int], duration_s: float, at: datetime | None = None
+) -> dict[str, Any]:
+    """The `attempted` statement of an analysed session."""
+    return {
+        "id": _statement_id(facts, "analysed", 0),
+        "actor": _actor(facts),
+        "verb": ATTEMPTED,
+        "object": _object(facts),
+        "result": {
+            "duration": f"PT{duration_s:.1f}S",
+            "extensions": {
+                PROCTORING_RESULT: {
+                    "suspicion_score": round(score, 2),
+                    "event_counts": dict(sorted(event_counts.items())),
+                    "session": facts.session_id,
+                }
+            },
+        },
+        "context": {"registration": facts.session_id, "platform": "proctor-kz"},
+        "timestamp": (at or datetime.now(UTC)).isoformat(),
+    }
+
+
+def verdict_statement(
+    facts: SessionFacts, verdict: str, examiner: str, revision: int, at: datetime | None = None
+) -> dict[str, Any]:
+    """The `completed` statement of an examiner's verdict (confirmed, annulled or retake)."""
+    return {
+        "id": _statement_id(facts, "verdict", revision),
+        "actor": _actor(facts),
+        "verb": COMPLETED,
+        "object": _object(facts),
+        "result": {
+            "success": verdict == "confirmed",
+            "completion": True,
+            "extensions": {PROCTORING_RESULT: {"verdict": verdict, "examiner": examiner, "session": facts.session_id}},
+        },
+        "context": {"registration": facts.session_id, "platform": "proctor-kz"},
+        "timestamp": (at or datetime.now(UTC)).isoformat(),
+    }
