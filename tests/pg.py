@@ -98,7 +98,8 @@ def _throwaway_cluster(bindir: Path) -> Iterator[URL]:
         shutil.chown(root, user=SERVER_USER, group=SERVER_USER)
     data, log = root / "data", root / "server.log"
     port = _free_port()
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    durability_off = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"  # throwaway data: speed
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {durability_off}"
     started = False
     try:
         _run(

@@ -25,6 +25,10 @@ class CheckpointError(ValueError):
     """A checkpoint or a verifier key is malformed, or a signature does not verify."""
 
 
+class SignatureError(CheckpointError):
+    """A well-formed note that carries no valid signature by the verifier's key (edited, or signed by another)."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The signed statement about the log: its origin, size and root hash."""
@@ -58,7 +62,15 @@ def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
     return f"{name}+{key_id(name, public_key).hex()}+{base64.b64encode(ED25519 + raw).decode()}"
 
 
-def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
+@dataclass(frozen=True)
+class VerifierKey:
+    """A parsed verifier key string: the key name and its Ed25519 public key."""
+
+    name: str
+    public_key: Ed25519PublicKey
+
+
+def parse_verifier_key(text: str) -> VerifierKey:
     """Name and public key of a verifier key string; raises CheckpointError if malformed."""
     try:
         name, hex_id, encoded = text.strip().split("+", 2)
@@ -70,7 +82,7 @@ def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
         raise CheckpointError(f"malformed verifier key ({exc})") from exc
     if key_id(name, public_key).hex() != hex_id:
         raise CheckpointError("verifier key id does not match its name and key")
-    return name, public_key
+    return VerifierKey(name, public_key)
 
 
 def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> SignedCheckpoint:
@@ -83,7 +95,8 @@ def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> S
 
 def verify(note: str, verifier: str) -> Checkpoint:
     """Parse a signed note and check its signature against the verifier key; return the checkpoint."""
-    name, public_key = parse_verifier_key(verifier)
+    key = parse_verifier_key(verifier)
+    name, public_key = key.name, key.public_key
     body, separator, signatures = note.partition("\n\n")
     if not separator:
         raise CheckpointError("a signed note needs a blank line before its signatures")
@@ -102,9 +115,9 @@ def verify(note: str, verifier: str) -> Checkpoint:
         try:
             public_key.verify(raw[4:], body.encode())
         except InvalidSignature as exc:
-            raise CheckpointError("checkpoint signature does not verify") from exc
+            raise SignatureError("checkpoint signature does not verify") from exc
         return parse_checkpoint(body)
-    raise CheckpointError(f"no signature by {name} on this checkpoint")
+    raise SignatureError(f"no signature by {name} on this checkpoint")
 
 
 def parse_checkpoint(body: str) -> Checkpoint:

@@ -158,8 +158,10 @@ def inclusion_path(leaves: Sequence[bytes], index: int) -> tuple[bytes, ...]:
 def consistency_path(leaves: Sequence[bytes], first: int) -> tuple[bytes, ...]:
     """PROOF(m, D[n]) of RFC 9162 §2.1.4.1, over leaf hashes."""
     n = len(leaves)
-    if not 0 < first <= n:
-        raise ProofError(f"first size {first} must be within 1..{n}")
+    if not 0 <= first <= n:
+        raise ProofError(f"first size {first} must be within 0..{n}")
+    if first == 0:
+        return ()
     path: list[bytes] = []
     start, end, m, complete = 0, n, first, True
     while True:
@@ -209,8 +211,12 @@ def verify_inclusion(proof: InclusionProof, leaf: bytes, root: bytes) -> None:
 def verify_consistency(proof: ConsistencyProof, first_root: bytes, second_root: bytes) -> None:
     """Raise ProofError unless `first_root` (size first) is a prefix of `second_root` (RFC 9162 §2.1.4.2)."""
     m, n, path = proof.first, proof.second, list(proof.path)
-    if not 0 < m <= n:
+    if not 0 <= m <= n:
         raise ProofError(f"impossible sizes first={m} second={n}")
+    if m == 0:  # every tree extends the empty tree
+        if path:
+            raise ProofError("a proof from the empty tree must be empty")
+        return
     if m == n:
         if path:
             raise ProofError("a proof between equal sizes must be empty")

@@ -89,8 +89,10 @@ def inclusion_spans(index: int, size: int) -> tuple[Span, ...]:
 
 def consistency_spans(first: int, second: int) -> tuple[Span, ...]:
     """The ranges whose MTHs form PROOF(first, D[second]) of RFC 9162 §2.1.4.1, in proof order."""
-    if not 0 < first <= second:
+    if not 0 <= first <= second:
         raise ProofError(f"impossible sizes first={first} second={second}")
+    if first == 0:  # every tree extends the empty tree: the proof is empty
+        return ()
     spans: list[Span] = []
     start, end, m, complete = 0, second, first, True
     while m != end - start:
