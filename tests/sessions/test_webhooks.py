@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 
 from proctor.sessions.webhooks import SIGNATURE_HEADER, deliver, verify_signature
+from tests.sessions.conftest import Platform
 
 SECRET = "college-webhook-secret"
 
@@ -67,3 +70,36 @@ def test_unreachable_receiver_gives_up_after_all_attempts() -> None:
         )
     assert len(history) == 3
     assert all(not a.ok and a.error for a in history)
+
+
+def test_college_webhook_gets_the_session_summary_and_attempts_are_recorded(
+    receiver: str, platform: Platform, media: Path
+) -> None:
+    from sqlalchemy import select
+
+    from proctor.sessions.notify import WebhookNotifier
+    from proctor.sessions.tables import DeliveryRow
+
+    notifier = WebhookNotifier(platform.service.sessions, attempts=3, backoff_s=0.01)
+    try:
+        hook = notifier.register(platform.college, receiver)
+        exam = platform.service.create_exam(platform.college, "Interim: Mathematics", "interim", None)
+        candidate = platform.service.add_candidate(
+            platform.college, exam.id, "S-1", "Daniyar", (media / "obama.jpg").read_bytes()
+        )
+        row, _ = platform.service.create_session(platform.college, exam.id, candidate.id)
+        Receiver.failures_left = 1
+        future = notifier.notify(row.id, "session.analysed")
+        assert future is not None
+        history = future.result(timeout=30)
+    finally:
+        notifier.close()
+    assert [a.status_code for a in history] == [503, 204]
+    body, header = Receiver.received[-1]
+    assert verify_signature(hook.secret, body, header, now=time.time())
+    summary = json.loads(body)
+    assert summary["event"] == "session.analysed"
+    assert summary["session"]["id"] == row.id and summary["session"]["status"] == "scheduled"
+    with platform.service.sessions() as db:
+        rows = db.scalars(select(DeliveryRow).where(DeliveryRow.session_id == row.id)).all()
+        assert [(r.attempt, r.status_code) for r in rows] == [(1, 503), (2, 204)]
