@@ -1,0 +1,89 @@
+"""The app factory: settings → services (migrated DB, ledger key, demo college) → routes and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from footprint import accounts
+from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
+from footprint.ledger.keys import PRIVATE_KEY_FILE
+from footprint.store import make_engine, make_session_factory, migrate
+from web.checkpoints import checkpoint_loop
+from web.deps import Services
+from web.errors import install_error_handlers
+from web.routes import ledger
+from web.routes.xapi import activity_profile, agent_profile, resources, state, statements
+from web.routes.xapi.alternate import AlternateSyntax
+from web.routes.xapi.common import XAPIHeaders
+from web.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def load_or_create_signer(settings: Settings) -> Signer:
+    """The ledger signing key from its file; on first start (default file name) a fresh key is written."""
+    path = settings.key_file
+    name = settings.ledger_origin.replace(" ", "_")
+    if path.exists():
+        return load_signer(path, name)
+    if path.name != PRIVATE_KEY_FILE:
+        raise SettingsError(f"PROCTOR_SIGNING_KEY_FILE {path} does not exist")
+    signer = generate_signer(name)
+    write_keypair(signer, path.parent)
+    logger.info("created ledger signing key %s", path)
+    return signer
+
+
+def build_services(settings: Settings) -> Services:
+    """Create the data folder, migrate the database, load the key, and bootstrap the demo college."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    services = Services(
+        settings,
+        engine,
+        make_session_factory(engine),
+        Ledger(settings.ledger_origin.replace(" ", "_"), load_or_create_signer(settings)),
+    )
+    if settings.bootstrap_api_key:
+        with services.writing() as session:
+            credential = accounts.bootstrap(session, settings.bootstrap_api_key)
+        logger.info("bootstrap key belongs to %s (%s)", credential.college_name, credential.college_id)
+    return services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI app; settings default to the environment (`PROCTOR_*`)."""
+    config = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        services = await run_in_threadpool(build_services, config)
+        task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
+        try:
+            yield {"services": services}
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            services.engine.dispose()
+
+    app = FastAPI(
+        title="proctor.kz LRS and ledger",
+        summary="xAPI 1.0.3 / 2.0.0 learning record store whose statements are provable in a signed Merkle log.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (statements, state, activity_profile, agent_profile, resources, ledger):
+        app.include_router(module.router)
+    app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
+    app.add_middleware(XAPIHeaders)
+    return app

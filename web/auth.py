@@ -1,0 +1,55 @@
+"""Authentication by API key: `Authorization: Bearer KEY` or HTTP Basic with the key as password.
+
+The Basic user name is free (LMSs often insist on one); the key alone identifies the credential,
+and the credential decides the `authority` of every statement it writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
+
+from footprint.accounts import Credential, authenticate
+from web.deps import ServicesDep
+
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="xAPI", Bearer'}
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers=CHALLENGE)
+
+
+def key_from_header(header: str | None) -> str:
+    """The API key carried by an Authorization header; raises 401 when absent or malformed."""
+    if not header:
+        raise _unauthorized("credentials required: Authorization: Bearer KEY or Basic user:KEY")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise _unauthorized("malformed Basic credentials") from exc
+        _user, sep, key = decoded.partition(":")
+        if sep and key:
+            return key
+    raise _unauthorized("unsupported or malformed Authorization header")
+
+
+def current_credential(request: Request, services: ServicesDep) -> Credential:
+    """The credential of this request (its own short session, so writes start clean)."""
+    key = key_from_header(request.headers.get("authorization"))
+    with services.sessions() as session:
+        credential = authenticate(session, key)
+    if credential is None:
+        raise _unauthorized("unknown API key")
+    return credential
+
+
+CredentialDep = Annotated[Credential, Depends(current_credential)]

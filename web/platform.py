@@ -1,0 +1,89 @@
+"""The exam-session platform inside the web app: session service, analysis worker and webhooks.
+
+Built in the app's lifespan next to the LRS services and reached through `PlatformDep`; the analysis
+runs in worker processes, so requests only move bytes and rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from footprint.xapi.statements import store_statements
+from proctor.recording.storage import LocalStorage
+from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
+from proctor.sessions.notify import WebhookNotifier
+from proctor.sessions.service import ServiceConfig, SessionService
+from proctor.sessions.tables import SessionRow
+from proctor.sessions.worker import AnalysisWorker
+from web.deps import Services
+from web.errors import error_response
+
+
+@dataclass(frozen=True)
+class SessionPlatform:
+    """The running session platform of one app."""
+
+    service: SessionService
+    worker: AnalysisWorker
+    notifier: WebhookNotifier
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.notifier.close()
+
+
+def proctoring_authority(base_url: str) -> dict[str, Any]:
+    """The xAPI authority of statements the proctoring system itself writes into the footprint."""
+    return {"objectType": "Agent", "name": "proctor.kz proctoring", "account": {"homePage": base_url, "name": "proctoring"}}
+
+
+def start_platform(services: Services) -> SessionPlatform:
+    """Create the session service over the app's database and ledger and start its worker."""
+    settings = services.settings
+    authority = proctoring_authority(settings.base_url)
+
+    def record_statement(db: Session, statement: dict[str, Any]) -> None:
+        store_statements(db, services.ledger, [statement], authority=authority, version="1.0.3")
+
+    service = SessionService(
+        services.sessions,
+        LocalStorage(settings.data_dir / "media"),
+        services.ledger,
+        ServiceConfig(base_url=settings.base_url, chunk_s=settings.chunk_seconds, retention_days=settings.retention_days),
+        statement_sink=record_statement,
+        writer=services.writing,
+    )
+    notifier = WebhookNotifier(services.sessions, writer=services.writing)
+
+    def analysed(row: SessionRow) -> None:
+        notifier.notify(row.id, "session.analysed")
+
+    worker = AnalysisWorker(service, settings.analysis_workers, on_analysed=analysed)
+    worker.start()
+    return SessionPlatform(service, worker, notifier)
+
+
+def get_platform(request: Request) -> SessionPlatform:
+    return cast(SessionPlatform, request.state.platform)
+
+
+PlatformDep = Annotated[SessionPlatform, Depends(get_platform)]
+
+
+async def _session_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, NotFoundError):
+        return error_response(404, "not_found", str(exc))
+    if isinstance(exc, StateError):
+        return error_response(409, "conflict", str(exc))
+    return error_response(422, "unprocessable", str(exc))
+
+
+def install_session_error_handlers(app: FastAPI) -> None:
+    """404 for another college's or unknown ids, 409 for lifecycle conflicts, 422 for unusable input."""
+    for error in (NotFoundError, StateError, InvalidInputError):
+        app.add_exception_handler(error, _session_error)

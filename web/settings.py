@@ -1,0 +1,111 @@
+"""Server settings from the environment (prefix `PROCTOR_`), checked once at start.
+
+Unknown `PROCTOR_*` variables are refused: a typo in a deployment should fail loudly, not fall
+back to a default silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "PROCTOR_"
+
+
+class SettingsError(ValueError):
+    """The environment holds unknown or invalid `PROCTOR_*` settings."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the web server; built once and passed through FastAPI dependencies."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("./data"), title="Data folder", description="Folder for the SQLite DB and the key.")
+    database_url: str | None = Field(
+        None, title="Database URL", description="SQLAlchemy URL; default SQLite file `proctor.db` in the data folder."
+    )
+    host: str = Field("127.0.0.1", title="Host", description="Interface the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, title="Port", description="TCP port the server listens on.")
+    public_url: str | None = Field(
+        None, title="Public URL", description="Base URL clients see; default http://HOST:PORT."
+    )
+    bootstrap_api_key: str | None = Field(
+        None,
+        min_length=16,
+        title="Bootstrap API key",
+        description="On first start, a demo college is created holding this key (Bearer, or Basic password).",
+    )
+    signing_key_file: Path | None = Field(
+        None, title="Ledger signing key", description="Ed25519 key file; default `ledger.key` in the data folder."
+    )
+    ledger_origin: str = Field(
+        "proctor.kz/footprint", min_length=1, title="Ledger origin", description="Origin line of signed checkpoints."
+    )
+    checkpoint_interval_s: float = Field(
+        10.0, gt=0, le=86400, title="Checkpoint interval", description="Seconds between checkpoints."
+    )
+    max_upload_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, title="Upload limit", description="Largest request body accepted, in bytes."
+    )
+    query_limit: int = Field(
+        100, ge=1, le=10000, title="Query page size", description="Most statements returned by one query page."
+    )
+    max_recording_bytes: int = Field(
+        2 * 1024**3, ge=1024, title="Recording upload limit", description="Largest recording upload, in bytes."
+    )
+    chunk_seconds: float = Field(
+        10.0, ge=1.0, le=600.0, title="Chunk length", description="Length of the kept recording chunks, in seconds."
+    )
+    retention_days: int = Field(
+        365, ge=1, le=36500, title="Retention", description="Days after which recordings and evidence are purged."
+    )
+    analysis_workers: int = Field(
+        1, ge=1, le=64, title="Analysis processes", description="Worker processes that analyse recordings."
+    )
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", title="Log level", description="Logging.")
+
+    @model_validator(mode="after")
+    def _no_default_url_clash(self) -> Settings:
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL actually used."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'proctor.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        """The ledger signing key file actually used."""
+        return self.signing_key_file or self.data_dir / "ledger.key"
+
+    @property
+    def base_url(self) -> str:
+        """Base URL of the server as clients see it, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment; unknown or invalid values raise SettingsError with one clear message."""
+    env = dict(os.environ if environ is None else environ)
+    known = {PREFIX + name.upper() for name in Settings.model_fields}
+    unknown = sorted(key for key in env if key.upper().startswith(PREFIX) and key.upper() not in known)
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values: dict[str, Any] = {
+        key.upper()[len(PREFIX) :].lower(): value for key, value in env.items() if key.upper().startswith(PREFIX)
+    }
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc
