@@ -1,0 +1,227 @@
+"""Camera rotation during a room scan: corner tracking (LK optical flow) against keyframes, integrated.
+
+Each frame is tracked to the previous one with pyramidal Lucas–Kanade on a small grey image; the points
+keep their position in the last keyframe, so the rotation of a frame is fitted against the keyframe
+(larger turn, less drift) rather than chained frame by frame. A keyframe is replaced after about
+`KEYFRAME_TURN_DEG` or when too few of its points survive. After the scan, the field of view is
+self-calibrated from the keyframe pairs and every orientation is solved again with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from proctor.roomscan.config import RoomScanConfig
+from proctor.roomscan.geometry import (
+    Intrinsics,
+    Matrix,
+    PointPair,
+    Points,
+    calibrate_hfov,
+    fit_rotation,
+    heading_deg,
+    pitch_deg,
+)
+
+logger = logging.getLogger(__name__)
+
+KEYFRAME_TURN_DEG = 10.0
+"""A new keyframe is taken after this much rotation since the last one."""
+MIN_POINTS = 15
+"""Fewer matched inliers than this and the rotation of a frame is unknown (tracking lost)."""
+MAX_CORNERS = 160
+RANSAC_PX = 2.0
+LK_WINDOW = (21, 21)
+LK_LEVELS = 4
+LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+
+
+@dataclass(frozen=True)
+class OrientationSample:
+    """Where the camera pointed at one analysed frame, relative to the scan's first frame."""
+
+    timestamp_s: float
+    yaw_deg: float
+    pitch_deg: float
+    tracked: bool
+    inliers: int
+
+
+@dataclass(frozen=True)
+class RotationTrack:
+    """The camera's orientation over a scan: unwrapped yaw per frame and the field of view used."""
+
+    samples: tuple[OrientationSample, ...]
+    hfov_deg: float
+    focal_calibrated: bool
+
+
+@dataclass
+class _FrameLink:
+    """How one frame was matched: its keyframe number and the inlier points (None when lost)."""
+
+    timestamp_s: float
+    keyframe: int
+    pair: PointPair | None
+
+
+@dataclass
+class _Keyframe:
+    grey: np.ndarray
+    points: Points
+    parent: int
+    link: PointPair | None = None  # points in (parent keyframe, this keyframe or the last frame tracked before it)
+
+
+@dataclass
+class RotationTracker:
+    """Feed it frames in time order (`update`), then `finish` for the self-calibrated trajectory."""
+
+    config: RoomScanConfig
+    _size: tuple[int, int] | None = None
+    _intrinsics: Intrinsics | None = None
+    _keyframes: list[_Keyframe] = field(default_factory=list)
+    _links: list[_FrameLink] = field(default_factory=list)
+    _prev_grey: np.ndarray | None = None
+    _key_points: Points | None = None  # points of the current keyframe still tracked
+    _cur_points: Points | None = None  # their position in the previous frame
+    _flow: Points | None = None  # median displacement of the previous step, as prediction
+    _last_pair: PointPair | None = None  # the latest successful match against the current keyframe
+
+    def update(self, timestamp_s: float, image: np.ndarray) -> bool:
+        """Track one BGR frame; returns whether its rotation is known."""
+        grey = self._prepare(image)
+        if self._prev_grey is None or self._key_points is None or self._cur_points is None or not self._keyframes:
+            self._new_keyframe(grey, link=None)
+            self._links.append(_FrameLink(timestamp_s, len(self._keyframes) - 1, self._identity_pair()))
+            self._prev_grey = grey
+            return True
+        pair = self._track(grey)
+        tracked = pair is not None and len(pair.earlier) >= MIN_POINTS
+        keyframe = len(self._keyframes) - 1
+        if not tracked or pair is None:
+            # Lost: restart from this frame, posed where the camera was last seen (never invents a turn).
+            self._links.append(_FrameLink(timestamp_s, keyframe, None))
+            self._new_keyframe(grey, link=self._last_pair)
+            self._flow = None
+        else:
+            self._links.append(_FrameLink(timestamp_s, keyframe, pair))
+            assert self._intrinsics is not None
+            turn = fit_rotation(pair.earlier, pair.later, self._intrinsics).angle_deg
+            survivors = len(pair.earlier) / max(1, len(self._keyframes[-1].points))
+            if turn >= KEYFRAME_TURN_DEG or survivors < 0.5 or len(pair.earlier) < 2 * MIN_POINTS:
+                self._new_keyframe(grey, link=pair)
+        self._prev_grey = grey
+        return tracked
+
+    def finish(self) -> RotationTrack:
+        """Self-calibrate the field of view (if asked) and solve every frame's orientation with it."""
+        if self._size is None or self._intrinsics is None:
+            return RotationTrack(samples=(), hfov_deg=self.config.hfov_guess_deg, focal_calibrated=False)
+        width, height = self._size
+        hfov = self.config.hfov_guess_deg
+        calibrated = False
+        if self.config.estimate_focal:
+            pairs = [k.link for k in self._keyframes if k.link is not None]
+            found = calibrate_hfov(pairs, width, height, self.config.hfov_bounds_deg)
+            if found is not None:
+                hfov, calibrated = found, True
+        logger.info("room scan: field of view %.1f° (%s)", hfov, "calibrated" if calibrated else "guess")
+        intrinsics = Intrinsics.from_hfov(hfov, width, height)
+        key_orientations = self._keyframe_orientations(intrinsics)
+        samples = []
+        last = np.eye(3)
+        for link in self._links:
+            if link.pair is None:
+                orientation, tracked, inliers = last, False, 0
+            else:
+                relative = fit_rotation(link.pair.earlier, link.pair.later, intrinsics).rotation
+                orientation, tracked, inliers = key_orientations[link.keyframe] @ relative, True, len(link.pair.earlier)
+            last = orientation
+            samples.append(
+                OrientationSample(link.timestamp_s, heading_deg(orientation), pitch_deg(orientation), tracked, inliers)
+            )
+        yaws = np.degrees(np.unwrap(np.radians([s.yaw_deg for s in samples])))
+        unwrapped = tuple(
+            OrientationSample(s.timestamp_s, float(y), s.pitch_deg, s.tracked, s.inliers)
+            for s, y in zip(samples, yaws, strict=True)
+        )
+        return RotationTrack(samples=unwrapped, hfov_deg=hfov, focal_calibrated=calibrated)
+
+    def _keyframe_orientations(self, intrinsics: Intrinsics) -> list[Matrix]:
+        orientations: list[Matrix] = []
+        for keyframe in self._keyframes:
+            if not orientations:
+                orientations.append(np.eye(3))
+                continue
+            parent = orientations[keyframe.parent]
+            if keyframe.link is None:
+                orientations.append(parent)
+            else:
+                orientations.append(
+                    parent @ fit_rotation(keyframe.link.earlier, keyframe.link.later, intrinsics).rotation
+                )
+        return orientations
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        target_w = min(self.config.track_width_px, width)
+        target_h = max(1, round(height * target_w / width))
+        if self._size is None:
+            self._size = (target_w, target_h)
+            self._intrinsics = Intrinsics.from_hfov(self.config.hfov_guess_deg, target_w, target_h)
+        small = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA) if target_w != width else image
+        return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+
+    def _new_keyframe(self, grey: np.ndarray, link: PointPair | None) -> None:
+        corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=0.01, minDistance=8, blockSize=5)
+        points = np.zeros((0, 2), np.float32) if corners is None else corners.reshape(-1, 2).astype(np.float32)
+        parent = len(self._keyframes) - 1 if self._keyframes else 0
+        self._keyframes.append(_Keyframe(grey=grey, points=points, parent=max(0, parent), link=link))
+        self._key_points = points
+        self._cur_points = points.copy()
+        self._last_pair = PointPair(earlier=points, later=points)
+
+    def _identity_pair(self) -> PointPair:
+        points = self._key_points if self._key_points is not None else np.zeros((0, 2), np.float32)
+        return PointPair(earlier=points, later=points)
+
+    def _track(self, grey: np.ndarray) -> PointPair | None:
+        assert self._prev_grey is not None and self._cur_points is not None and self._key_points is not None
+        if len(self._cur_points) < MIN_POINTS:
+            return None
+        previous = self._cur_points.reshape(-1, 1, 2)
+        predicted = previous + (self._flow if self._flow is not None else 0.0)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            self._prev_grey,
+            grey,
+            previous,
+            predicted.astype(np.float32),
+            winSize=LK_WINDOW,
+            maxLevel=LK_LEVELS,
+            criteria=LK_CRITERIA,
+            flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+        )
+        if moved is None:
+            return None
+        ok = status.reshape(-1).astype(bool)
+        moved = moved.reshape(-1, 2)
+        inside = (moved[:, 0] >= 0) & (moved[:, 1] >= 0) & (moved[:, 0] < grey.shape[1]) & (moved[:, 1] < grey.shape[0])
+        ok &= inside
+        if ok.sum() < MIN_POINTS:
+            return None
+        key, prev, cur = self._key_points[ok], self._cur_points[ok], moved[ok]
+        _, mask = cv2.findHomography(key, cur, cv2.RANSAC, RANSAC_PX)
+        if mask is None:
+            return None
+        keep = mask.reshape(-1).astype(bool)
+        if keep.sum() < MIN_POINTS:
+            return None
+        self._flow = np.median(cur[keep] - prev[keep], axis=0).astype(np.float32)
+        self._key_points, self._cur_points = key[keep], cur[keep]
+        self._last_pair = PointPair(earlier=key[keep].copy(), later=cur[keep].copy())
+        return self._last_pair
