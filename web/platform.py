@@ -39,7 +39,11 @@ class SessionPlatform:
 
 def proctoring_authority(base_url: str) -> dict[str, Any]:
     """The xAPI authority of statements the proctoring system itself writes into the footprint."""
-    return {"objectType": "Agent", "name": "proctor.kz proctoring", "account": {"homePage": base_url, "name": "proctoring"}}
+    return {
+        "objectType": "Agent",
+        "name": "proctor.kz proctoring",
+        "account": {"homePage": base_url, "name": "proctoring"},
+    }
 
 
 def start_platform(services: Services) -> SessionPlatform:
@@ -54,7 +58,9 @@ def start_platform(services: Services) -> SessionPlatform:
         services.sessions,
         LocalStorage(settings.data_dir / "media"),
         services.ledger,
-        ServiceConfig(base_url=settings.base_url, chunk_s=settings.chunk_seconds, retention_days=settings.retention_days),
+        ServiceConfig(
+            base_url=settings.base_url, chunk_s=settings.chunk_seconds, retention_days=settings.retention_days
+        ),
         statement_sink=record_statement,
         writer=services.writing,
     )

@@ -1,0 +1,1 @@
+"""The college API (`/api/v1`): exams, candidates, sessions, recordings, events, verdicts, webhooks."""
