@@ -18,7 +18,9 @@ from footprint.store import make_engine, make_session_factory, migrate
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.errors import install_error_handlers
+from web.platform import install_session_error_handlers, start_platform
 from web.routes import ledger
+from web.routes.college import routes as college_routes
 from web.routes.xapi import activity_profile, agent_profile, resources, state, statements
 from web.routes.xapi.alternate import AlternateSyntax
 from web.routes.xapi.common import XAPIHeaders
@@ -66,10 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await run_in_threadpool(build_services, config)
+        platform = await run_in_threadpool(start_platform, services)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         try:
-            yield {"services": services}
+            yield {"services": services, "platform": platform}
         finally:
+            await run_in_threadpool(platform.close)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -82,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_session_error_handlers(app)
+    app.include_router(college_routes.router)
     for module in (statements, state, activity_profile, agent_profile, resources, ledger):
         app.include_router(module.router)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
