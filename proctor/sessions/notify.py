@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from proctor.sessions.service import Writer
 from proctor.sessions.tables import DeliveryRow, EventRow, ExamRow, SessionRow, WebhookRow
 from proctor.sessions.webhooks import DeliveryAttempt, deliver
 
@@ -48,9 +49,15 @@ class WebhookNotifier:
     """Sends signed session notifications to each college's registered URL and records the attempts."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], attempts: int = 5, backoff_s: float = 2.0, timeout_s: float = 10.0
+        self,
+        sessions: sessionmaker[Session],
+        attempts: int = 5,
+        backoff_s: float = 2.0,
+        timeout_s: float = 10.0,
+        writer: Writer | None = None,
     ) -> None:
         self.sessions = sessions
+        self._write: Writer = writer or sessions.begin
         self.attempts = attempts
         self.backoff_s = backoff_s
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
@@ -60,7 +67,7 @@ class WebhookNotifier:
         """Set (or replace) the college's webhook; returns it with the signing secret."""
         if not url.startswith(("http://", "https://")):
             raise ValueError("webhook url must start with http:// or https://")
-        with self.sessions.begin() as db:
+        with self._write() as db:
             row = db.get(WebhookRow, college_id)
             if row is None:
                 row = WebhookRow(college_id=college_id, url=url, secret=secret or secrets.token_urlsafe(32))
@@ -85,7 +92,7 @@ class WebhookNotifier:
         self, college_id: str, session_id: str, event: str, url: str, secret: str, payload: dict[str, Any]
     ) -> list[DeliveryAttempt]:
         history = deliver(self._client, url, secret, event, payload, self.attempts, self.backoff_s)
-        with self.sessions.begin() as db:
+        with self._write() as db:
             for attempt in history:
                 db.add(
                     DeliveryRow(

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +48,9 @@ from proctor.sessions.tables import (
 
 logger = logging.getLogger(__name__)
 
+Writer = Callable[[], AbstractContextManager[Session]]
+"""Opens one write transaction (the web app serialises SQLite writers through its own lock)."""
+
 StatementSink = Callable[[Session, dict[str, Any]], None]
 """Stores an xAPI statement in the footprint inside the caller's transaction."""
 
@@ -80,8 +83,10 @@ class SessionService:
         ledger: Ledger,
         config: ServiceConfig,
         statement_sink: StatementSink | None = None,
+        writer: Writer | None = None,
     ) -> None:
         self.sessions = sessions
+        self._write: Writer = writer or sessions.begin
         self.storage = storage
         self.ledger = ledger
         self.config = config
@@ -118,7 +123,7 @@ class SessionService:
             opens_at=opens_at,
             closes_at=closes_at,
         )
-        with self.sessions.begin() as db:
+        with self._write() as db:
             db.add(exam)
         return exam
 
@@ -158,7 +163,7 @@ class SessionService:
                 photo_key=stored,
                 embedding=embedding.vector.astype(np.float64).tobytes(),
             )
-            with self.sessions.begin() as db:
+            with self._write() as db:
                 existing = db.scalar(
                     select(CandidateRow).where(CandidateRow.exam_id == exam_id, CandidateRow.external_id == external_id)
                 )
@@ -172,7 +177,7 @@ class SessionService:
     def create_session(self, college_id: str, exam_id: str, candidate_id: str) -> tuple[SessionRow, str]:
         """A new session and the candidate's one-time join token (only its hash is stored)."""
         token = secrets.token_urlsafe(24)
-        with self.sessions.begin() as db:
+        with self._write() as db:
             self.exam(db, college_id, exam_id)
             candidate = db.get(CandidateRow, candidate_id)
             if candidate is None or candidate.exam_id != exam_id:
@@ -217,7 +222,7 @@ class SessionService:
             except RecordingError as exc:
                 raise InvalidInputError(str(exc)) from exc
             prefix = f"{college_id}/{exam_id}/{session_id}/recording"
-            with self.sessions.begin() as db:
+            with self._write() as db:
                 row = self.session(db, college_id, session_id)
                 move(row.status, Status.SUBMITTED)
                 for chunk in chunks:
@@ -268,7 +273,7 @@ class SessionService:
 
     def start_job(self, session_id: str) -> AnalysisJob | None:
         """Mark a queued session as running and describe its job (None if nothing to do)."""
-        with self.sessions.begin() as db:
+        with self._write() as db:
             row = db.get(SessionRow, session_id)
             if row is None or row.job_state not in ("queued", "running"):
                 return None
@@ -302,7 +307,7 @@ class SessionService:
             key = f"{prefix}/evidence/{image.seq:04d}.jpg"
             self.storage.put(key, tmp)
             keys[image.seq] = key
-        with self.sessions.begin() as db:
+        with self._write() as db:
             row = db.get(SessionRow, result.session_id)
             if row is None or row.job_state != "running" or row.analysis_run + 1 != run:
                 return None
@@ -351,7 +356,7 @@ class SessionService:
             return row
 
     def fail_job(self, session_id: str, error: str) -> None:
-        with self.sessions.begin() as db:
+        with self._write() as db:
             row = db.get(SessionRow, session_id)
             if row is not None:
                 row.job_state, row.job_error = "failed", error[:2000]
@@ -375,7 +380,7 @@ class SessionService:
         target = Status(verdict) if verdict in {v.value for v in VERDICTS} else None
         if target is None:
             raise InvalidInputError(f"verdict must be one of {', '.join(v.value for v in VERDICTS)}")
-        with self.sessions.begin() as db:
+        with self._write() as db:
             row = self.session(db, college_id, session_id)
             row.status = move(row.status, target).value
             revision = len(db.scalars(select(DecisionRow.id).where(DecisionRow.session_id == session_id)).all())
@@ -420,7 +425,7 @@ class SessionService:
             expired = db.scalars(select(SessionRow).where(SessionRow.created_at < cutoff)).all()
             ids = [(row.id, row.exam_id) for row in expired]
         for session_id, exam_id in ids:
-            with self.sessions.begin() as db:
+            with self._write() as db:
                 chunk_rows = db.scalars(
                     select(ChunkRow).where(ChunkRow.session_id == session_id, ChunkRow.purged_at.is_(None))
                 ).all()
