@@ -91,5 +91,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (statements, state, activity_profile, agent_profile, resources, ledger):
         app.include_router(module.router)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
-    app.add_middleware(XAPIHeaders)
+    app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
     return app

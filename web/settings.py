@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     analysis_workers: int = Field(
         1, ge=1, le=64, title="Analysis processes", description="Worker processes that analyse recordings."
     )
+    xapi_default_version: str = Field(
+        "2.0.0",
+        pattern=r"^(1\.0\.3|2\.0\.0)$",
+        title="Default xAPI version",
+        description="Version reported on responses to requests that name none (they are refused with 400).",
+    )
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", title="Log level", description="Logging.")
 
     @model_validator(mode="after")

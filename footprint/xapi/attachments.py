@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from footprint.xapi.errors import BadRequest
-from footprint.xapi.statements import Attachment
+from footprint.xapi.parts import Attachment
 
 HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 

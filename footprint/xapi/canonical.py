@@ -7,6 +7,7 @@ and the order of object keys; everything else must match exactly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -42,12 +43,22 @@ def actor_keys(actor: Mapping[str, Any]) -> Iterator[str]:
                 yield member_key
 
 
+def _hundredths(duration: str) -> str:
+    """A duration with its seconds truncated to 0.01 s: finer precision does not count in comparisons."""
+    match = re.search(r"(\d+)[.,](\d+)S$", duration)
+    if match is None:
+        return duration
+    return f"{duration[: match.start()]}{match.group(1)}.{(match.group(2) + '00')[:2]}S"
+
+
 def _normalise(value: Any, parent_key: str | None = None) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if parent_key in LANGUAGE_MAP_KEYS and isinstance(item, str):
                 out[key.lower()] = item
+            elif key == "duration" and isinstance(item, str):
+                out[key] = _hundredths(item)
             elif key in ("timestamp", "stored") and isinstance(item, str):
                 instant = parse_timestamp(item)
                 out[key] = instant.isoformat() if instant else item
@@ -86,7 +97,7 @@ def _ids_agent(agent: Mapping[str, Any]) -> dict[str, Any]:
 def _ids_object(target: Mapping[str, Any]) -> dict[str, Any]:
     kind = target.get("objectType", "Activity")
     if kind == "Activity":
-        return {"objectType": "Activity", "id": target["id"]}
+        return {"id": target["id"]}
     if kind in ("Agent", "Group"):
         return _ids_agent(target)
     if kind == "SubStatement":

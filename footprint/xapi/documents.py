@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -112,9 +112,13 @@ def save_document(
     pre: Preconditions,
     *,
     merge: bool,
-    require_precondition: bool,
+    require_precondition: Literal["never", "existing", "always"],
 ) -> Document:
-    """PUT (replace) or POST (merge) a document, enforcing the concurrency rules."""
+    """PUT (replace) or POST (merge) a document, enforcing the concurrency rules.
+
+    `require_precondition` says when a PUT must carry If-Match/If-None-Match: never, only over an
+    existing document (409 without), or always (profiles in the conformance suite: 400 for a new one).
+    """
     current = get_document(session, scope, document_id)
     _check(current, pre)
     if merge:
@@ -125,8 +129,11 @@ def save_document(
             content = json.dumps(merged, ensure_ascii=False).encode()
         elif _is_json(content_type):
             _json_object(content, "the body")
-    elif current is not None and require_precondition and not pre.given:
-        raise Conflict("the document exists: send If-Match with its ETag (or If-None-Match: *) to change it")
+    elif require_precondition != "never" and not pre.given:
+        if current is not None:
+            raise Conflict("the document exists: send If-Match with its ETag to replace it")
+        if require_precondition == "always":
+            raise BadRequest("send If-None-Match: * to create this document (or If-Match to replace one)")
     now = format_stored(datetime.now(UTC))
     document = Document(content_type or "application/octet-stream", content, etag_of(content), now)
     values = {

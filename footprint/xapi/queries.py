@@ -1,7 +1,8 @@
 """Reading statements: by id, by voided id, and filtered queries paged by the store's sequence number.
 
-Filters on agent and activity drive the query from their index tables (primary key `(key, seq)`),
-so a page of the newest statements of one agent is an index range scan whatever the store's size.
+Every filter (agent, verb, activity, registration) is a join on the key table, whose primary key
+`(key, seq)` makes a page of the newest statements of one agent an index range scan whatever the
+store's size.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from footprint.xapi.statements import STATEMENTS, VOIDS, Attachment
-from footprint.xapi.tables import DIRECT, ActivityRow, AttachmentRow, StatementActivityRow, StatementAgentRow, table
-
-AGENTS = table(StatementAgentRow)
-ACTIVITIES = table(StatementActivityRow)
+from footprint.xapi.parts import Attachment
+from footprint.xapi.statements import ACTIVITIES, KEYS, STATEMENTS, VOIDS
+from footprint.xapi.tables import DIRECT, AttachmentRow, table
 
 
 @dataclass(frozen=True)
@@ -71,26 +70,23 @@ def get_statement(session: Session, statement_id: str, *, voided: bool = False) 
 def query_statements(session: Session, query: StatementQuery) -> StatementPage:
     """A page of statements matching the filters, newest first unless `ascending`."""
     statement: Select[Any] = select(STATEMENTS.c.seq, STATEMENTS.c.payload)
-    order_column = STATEMENTS.c.seq
-    if query.agent_key is not None:
-        statement = statement.join(AGENTS, AGENTS.c.seq == STATEMENTS.c.seq).where(
-            AGENTS.c.agent_key == query.agent_key
-        )
-        if not query.related_agents:
-            statement = statement.where(AGENTS.c.relation == DIRECT)
-        order_column = AGENTS.c.seq
-    if query.activity is not None:
-        statement = statement.join(ACTIVITIES, ACTIVITIES.c.seq == STATEMENTS.c.seq).where(
-            ACTIVITIES.c.activity_id == query.activity
-        )
-        if not query.related_activities:
-            statement = statement.where(ACTIVITIES.c.relation == DIRECT)
-        if query.agent_key is None:
-            order_column = ACTIVITIES.c.seq
-    if query.verb is not None:
-        statement = statement.where(STATEMENTS.c.verb_id == query.verb)
-    if query.registration is not None:
-        statement = statement.where(STATEMENTS.c.registration == query.registration.lower())
+    order_column: Any = STATEMENTS.c.seq
+    filters = [
+        (f"agent:{query.agent_key}" if query.agent_key else None, query.related_agents),
+        (f"activity:{query.activity}" if query.activity else None, query.related_activities),
+        (f"verb:{query.verb}" if query.verb else None, False),
+        (f"registration:{query.registration.lower()}" if query.registration else None, False),
+    ]
+    first = True
+    for key, related in filters:
+        if key is None:
+            continue
+        alias = KEYS.alias()
+        statement = statement.join(alias, alias.c.seq == STATEMENTS.c.seq).where(alias.c.key == key)
+        if not related:
+            statement = statement.where(alias.c.relation == DIRECT)
+        if first:
+            order_column, first = alias.c.seq, False
     if query.since is not None:
         statement = statement.where(STATEMENTS.c.stored > query.since)
     if query.until is not None:
@@ -116,10 +112,8 @@ def attachments_for(session: Session, statements: Iterable[dict[str, Any]]) -> l
 
 def activity_definition(session: Session, activity_id: str) -> dict[str, Any] | None:
     """The latest definition seen for an activity, or None if no statement mentioned it with one."""
-    found = session.execute(
-        select(table(ActivityRow).c.definition).where(table(ActivityRow).c.activity_id == activity_id)
-    ).scalar()
+    found = session.execute(select(ACTIVITIES.c.definition).where(ACTIVITIES.c.activity_id == activity_id)).scalar()
     if found is not None:
         return dict(json.loads(found))
-    known = session.execute(select(ACTIVITIES.c.seq).where(ACTIVITIES.c.activity_id == activity_id).limit(1)).first()
+    known = session.execute(select(KEYS.c.seq).where(KEYS.c.key == f"activity:{activity_id}").limit(1)).first()
     return {} if known is not None else None

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from footprint.ledger import Ledger, Record
 from footprint.xapi.canonical import actor_keys, same_statement
 from footprint.xapi.errors import BadRequest, Conflict
+from footprint.xapi.parts import Attachment
+from footprint.xapi.signatures import check_signature
 from footprint.xapi.tables import (
     DIRECT,
     RELATED,
     ActivityRow,
     AttachmentRow,
-    StatementActivityRow,
-    StatementAgentRow,
+    StatementKeyRow,
     StatementRow,
     VoidRow,
     table,
@@ -35,8 +36,8 @@ from footprint.xapi.validate import VOIDED, validate_statement
 
 LEDGER_KIND = "xapi.statement"
 STATEMENTS = table(StatementRow)
-AGENTS = table(StatementAgentRow)
-ACTIVITIES = table(StatementActivityRow)
+KEYS = table(StatementKeyRow)
+ACTIVITIES = table(ActivityRow)
 VOIDS = table(VoidRow)
 
 
@@ -46,22 +47,16 @@ def format_stored(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Attachment:
-    """Raw content of one attachment part, keyed by its SHA-256 hex digest."""
-
-    sha2: str
-    content_type: str
-    content: bytes
-
-
-@dataclass(frozen=True)
 class Prepared:
     """A validated statement as it will be stored, with the keys that index it."""
 
     statement: dict[str, Any]
-    agents: dict[str, int] = field(default_factory=dict)
-    activities: dict[str, int] = field(default_factory=dict)
+    keys: dict[str, int] = field(default_factory=dict)
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_key(self, key: str, relation: int) -> None:
+        """Index the statement under `key`; the closest relation wins."""
+        self.keys[key] = min(relation, self.keys.get(key, relation))
 
     @property
     def id(self) -> str:
@@ -70,8 +65,27 @@ class Prepared:
     @property
     def voids(self) -> str | None:
         if self.statement["verb"]["id"] == VOIDED:
-            return str(self.statement["object"]["id"])
+            return str(self.statement["object"]["id"]).lower()
         return None
+
+    @property
+    def target(self) -> str | None:
+        """The id of the statement this one refers to (StatementRef object), if any."""
+        target = self.statement["object"]
+        return str(target["id"]).lower() if target.get("objectType") == "StatementRef" else None
+
+
+def _arrays(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement with every contextActivities value as an array (the stored form), substatement included."""
+    out = dict(statement)
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        activities = {k: v if isinstance(v, list) else [v] for k, v in context["contextActivities"].items()}
+        out["context"] = {**context, "contextActivities": activities}
+    target = out.get("object")
+    if isinstance(target, dict) and target.get("objectType") == "SubStatement":
+        out["object"] = _arrays(target)
+    return out
 
 
 def _activities(statement: Mapping[str, Any], relation: int) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
@@ -111,7 +125,7 @@ def prepare(
 ) -> Prepared:
     """Validate one statement and complete it as stored: id, stored, authority, version, timestamp."""
     validate_statement(raw, version)
-    statement = dict(raw)
+    statement = _arrays(raw)
     if statement_id is not None:
         if "id" in statement and statement["id"].lower() != statement_id.lower():
             raise BadRequest("the statement's id differs from the statementId parameter")
@@ -122,13 +136,30 @@ def prepare(
     statement["authority"] = dict(authority)
     statement["version"] = statement.get("version") or ("2.0.0" if version.startswith("2") else "1.0.0")
     prepared = Prepared(statement)
+    prepared.add_key(f"verb:{statement['verb']['id']}", DIRECT)
+    registration = statement.get("context", {}).get("registration")
+    if registration:
+        prepared.add_key(f"registration:{registration.lower()}", DIRECT)
     for key, relation in _agents(statement, DIRECT):
-        prepared.agents[key] = min(relation, prepared.agents.get(key, relation))
+        prepared.add_key(f"agent:{key}", relation)
     for activity_id, relation, activity in _activities(statement, DIRECT):
-        prepared.activities[activity_id] = min(relation, prepared.activities.get(activity_id, relation))
+        prepared.add_key(f"activity:{activity_id}", relation)
         if "definition" in activity:
-            prepared.definitions[activity_id] = activity["definition"]
+            prepared.definitions[activity_id] = merge_definitions(
+                prepared.definitions.get(activity_id, {}), activity["definition"]
+            )
     return prepared
+
+
+def merge_definitions(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """An activity definition updated by a newer one; language maps and extensions are merged."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass(frozen=True)
@@ -159,6 +190,8 @@ def store_statements(
     if len(set(ids)) != len(ids):
         raise BadRequest("the batch holds the same statement id more than once")
     _check_attachments(batch, attachments)
+    for raw in raw_statements:
+        check_signature(raw, attachments)
     existing = {
         row.statement_id: row.payload
         for row in session.execute(
@@ -211,12 +244,35 @@ def _check_voiding(session: Session, batch: Sequence[Prepared]) -> None:
         raise BadRequest(f"a voiding statement cannot be voided: {', '.join(sorted(bad))}")
 
 
+def _inherited_keys(session: Session, batch: Sequence[Prepared]) -> None:
+    """Give statements that target another statement (StatementRef) the filter keys of their target."""
+    targets = {p.target for p in batch if p.target}
+    if not targets:
+        return
+    found: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(STATEMENTS.c.statement_id, KEYS.c.key, KEYS.c.relation)
+        .join(KEYS, KEYS.c.seq == STATEMENTS.c.seq)
+        .where(STATEMENTS.c.statement_id.in_(targets))
+    )
+    for row in rows:
+        found.setdefault(row.statement_id, {})[row.key] = row.relation
+    earlier: dict[str, Prepared] = {}
+    for prepared in batch:
+        target = prepared.target
+        inherited = found.get(target, {}) if target else {}
+        if target in earlier:
+            inherited = earlier[target].keys
+        for key, relation in list(inherited.items()):
+            prepared.add_key(key, relation)
+        earlier[prepared.id] = prepared
+
+
 def _insert(session: Session, ledger: Ledger, batch: Sequence[Prepared], attachments: Sequence[Attachment]) -> None:
+    _inherited_keys(session, batch)
     rows = [
         {
             "statement_id": p.id,
-            "verb_id": p.statement["verb"]["id"],
-            "registration": p.statement.get("context", {}).get("registration", "").lower() or None,
             "stored": p.statement["stored"],
             "voids": p.voids,
             "payload": json.dumps(p.statement, ensure_ascii=False, separators=(",", ":")),
@@ -225,33 +281,38 @@ def _insert(session: Session, ledger: Ledger, batch: Sequence[Prepared], attachm
     ]
     seqs = session.execute(insert(STATEMENTS).returning(STATEMENTS.c.seq, sort_by_parameter_order=True), rows)
     seq_list = [int(seq) for seq in seqs.scalars()]
-    agent_rows = [
-        {"agent_key": key, "seq": seq, "relation": rel}
+    key_rows = [
+        {"key": key, "seq": seq, "relation": relation}
         for p, seq in zip(batch, seq_list, strict=True)
-        for key, rel in p.agents.items()
+        for key, relation in p.keys.items()
     ]
-    activity_rows = [
-        {"activity_id": key, "seq": seq, "relation": rel}
-        for p, seq in zip(batch, seq_list, strict=True)
-        for key, rel in p.activities.items()
-    ]
-    if agent_rows:
-        session.execute(insert(AGENTS), agent_rows)
-    if activity_rows:
-        session.execute(insert(ACTIVITIES), activity_rows)
+    session.execute(insert(KEYS), key_rows)
     voids = [{"voided_id": p.voids, "voiding_id": p.id} for p in batch if p.voids]
     if voids:
-        _upsert(session, table(VoidRow), voids, ["voided_id"], update=False)
-    definitions = {key: d for p in batch for key, d in p.definitions.items()}
-    if definitions:
-        values = [{"activity_id": k, "definition": json.dumps(d, ensure_ascii=False)} for k, d in definitions.items()]
-        _upsert(session, table(ActivityRow), values, ["activity_id"], update=True)
+        _upsert(session, VOIDS, voids, ["voided_id"], update=False)
+    _save_definitions(session, batch)
     if attachments:
         parts: list[dict[str, Any]] = [
             {"sha2": a.sha2, "content_type": a.content_type, "content": a.content} for a in attachments
         ]
         _upsert(session, table(AttachmentRow), parts, ["sha2"], update=False)
     ledger.append_many(session, [Record(LEDGER_KIND, p.id, p.statement) for p in batch])
+
+
+def _save_definitions(session: Session, batch: Sequence[Prepared]) -> None:
+    definitions: dict[str, dict[str, Any]] = {}
+    for prepared in batch:
+        for key, definition in prepared.definitions.items():
+            definitions[key] = merge_definitions(definitions.get(key, {}), definition)
+    if not definitions:
+        return
+    stored = session.execute(
+        select(ACTIVITIES.c.activity_id, ACTIVITIES.c.definition).where(ACTIVITIES.c.activity_id.in_(definitions))
+    )
+    for row in stored:
+        definitions[row.activity_id] = merge_definitions(json.loads(row.definition), definitions[row.activity_id])
+    values = [{"activity_id": k, "definition": json.dumps(d, ensure_ascii=False)} for k, d in definitions.items()]
+    _upsert(session, ACTIVITIES, values, ["activity_id"], update=True)
 
 
 def _upsert(session: Session, target: Any, values: list[dict[str, Any]], keys: list[str], *, update: bool) -> None:

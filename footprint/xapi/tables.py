@@ -1,8 +1,8 @@
 """Tables of the xAPI store, declared on the platform's single `Base` (revision 0002_xapi).
 
 Statements are written once and never changed: voiding is a row in `xapi_voids` written with the
-voiding statement. Side tables hold one row per (agent or activity, statement) so that queries by
-agent or activity walk an index in `seq` order instead of scanning JSON.
+voiding statement. A key table holds one row per (agent, activity, verb or registration; statement) so that a
+query walks an index in `seq` order instead of scanning JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from footprint.store import Base
 SEQ = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's INTEGER PRIMARY KEY is the rowid
 
 DIRECT = 1
-"""Relation of an agent/activity that is the statement's actor or object (the plain `agent`/`activity` filter)."""
+"""Relation of a key that is the statement's actor, verb, object or registration (the plain filters)."""
 RELATED = 2
 """Relation of an agent/activity found elsewhere in the statement (only `related_agents`/`related_activities`)."""
 
@@ -27,35 +27,23 @@ class StatementRow(Base):
 
     seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=True)
     statement_id: Mapped[str] = mapped_column(String(36), unique=True)
-    verb_id: Mapped[str] = mapped_column(String(2048))
-    registration: Mapped[str | None] = mapped_column(String(36))
     stored: Mapped[str] = mapped_column(String(32))
     voids: Mapped[str | None] = mapped_column(String(36))
     payload: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (
-        Index("ix_xapi_statements_verb_seq", "verb_id", "seq"),
-        Index("ix_xapi_statements_registration_seq", "registration", "seq"),
-        Index("ix_xapi_statements_stored", "stored"),
-    )
+    __table_args__ = (Index("ix_xapi_statements_stored", "stored"),)
 
 
-class StatementAgentRow(Base):
-    """An agent (by its identifier key) that a statement mentions, directly or elsewhere."""
+class StatementKeyRow(Base):
+    """A filter key of a statement: `agent:<ifi>`, `activity:<iri>`, `verb:<iri>` or `registration:<uuid>`.
 
-    __tablename__ = "xapi_statement_agents"
+    A statement whose object is a StatementRef also carries the keys of its target, because the
+    specification has queries return statements that target a matching statement.
+    """
 
-    agent_key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    seq: Mapped[int] = mapped_column(SEQ, ForeignKey("xapi_statements.seq"), primary_key=True)
-    relation: Mapped[int] = mapped_column(SmallInteger)
+    __tablename__ = "xapi_statement_keys"
 
-
-class StatementActivityRow(Base):
-    """An activity id that a statement mentions, as its object or in its context."""
-
-    __tablename__ = "xapi_statement_activities"
-
-    activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    key: Mapped[str] = mapped_column(String(2100), primary_key=True)
     seq: Mapped[int] = mapped_column(SEQ, ForeignKey("xapi_statements.seq"), primary_key=True)
     relation: Mapped[int] = mapped_column(SmallInteger)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from footprint.xapi.checks import (
+    IFIS,
     actor,
     agent,
     boolean,
@@ -162,7 +163,7 @@ def definition(value: Any, path: str) -> None:
     present = ALL_COMPONENTS & set(item)
     if "interactionType" in item:
         kind = item["interactionType"]
-        if kind not in INTERACTION_COMPONENTS:
+        if not isinstance(kind, str) or kind not in INTERACTION_COMPONENTS:
             raise fail(f"{path}.interactionType", f"must be one of {', '.join(INTERACTION_COMPONENTS)}")
         wrong = present - INTERACTION_COMPONENTS[kind]
         if wrong:
@@ -278,8 +279,8 @@ def _authority(value: Any, path: str) -> None:
     item = obj(value, path)
     if item.get("objectType") == "Group":
         group(item, path)
-        if len(item.get("member", [])) != 2:
-            raise fail(f"{path}.member", "an authority Group must have exactly two members")
+        if len(item.get("member", [])) != 2 or any(ifi in item for ifi in IFIS):
+            raise fail(path, "an authority Group is an anonymous group of exactly two agents (OAuth)")
     else:
         agent(item, path)
 

@@ -1,4 +1,4 @@
-"""xAPI store and accounts: colleges, credentials, statements with their index tables, documents.
+"""xAPI store and accounts: colleges, credentials, statements with their filter keys, documents.
 
 Revision ID: 0002_xapi
 Revises: 0001_ledger
@@ -44,28 +44,21 @@ def upgrade() -> None:
         "xapi_statements",
         sa.Column("seq", SEQ, autoincrement=True, nullable=False),
         sa.Column("statement_id", sa.String(36), nullable=False),
-        sa.Column("verb_id", sa.String(2048), nullable=False),
-        sa.Column("registration", sa.String(36), nullable=True),
         sa.Column("stored", sa.String(32), nullable=False),
         sa.Column("voids", sa.String(36), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_xapi_statements"),
         sa.UniqueConstraint("statement_id", name="uq_xapi_statements_statement_id"),
     )
-    op.create_index("ix_xapi_statements_verb_seq", "xapi_statements", ["verb_id", "seq"])
-    op.create_index("ix_xapi_statements_registration_seq", "xapi_statements", ["registration", "seq"])
     op.create_index("ix_xapi_statements_stored", "xapi_statements", ["stored"])
-    for name, column, size in (("agents", "agent_key", 512), ("activities", "activity_id", 2048)):
-        op.create_table(
-            f"xapi_statement_{name}",
-            sa.Column(column, sa.String(size), nullable=False),
-            sa.Column("seq", SEQ, nullable=False),
-            sa.Column("relation", sa.SmallInteger(), nullable=False),
-            sa.PrimaryKeyConstraint(column, "seq", name=f"pk_xapi_statement_{name}"),
-            sa.ForeignKeyConstraint(
-                ["seq"], ["xapi_statements.seq"], name=f"fk_xapi_statement_{name}_seq_xapi_statements"
-            ),
-        )
+    op.create_table(
+        "xapi_statement_keys",
+        sa.Column("key", sa.String(2100), nullable=False),
+        sa.Column("seq", SEQ, nullable=False),
+        sa.Column("relation", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("key", "seq", name="pk_xapi_statement_keys"),
+        sa.ForeignKeyConstraint(["seq"], ["xapi_statements.seq"], name="fk_xapi_statement_keys_seq_xapi_statements"),
+    )
     op.create_table(
         "xapi_voids",
         sa.Column("voided_id", sa.String(36), nullable=False),
@@ -108,8 +101,7 @@ def downgrade() -> None:
         "xapi_attachments",
         "xapi_activities",
         "xapi_voids",
-        "xapi_statement_activities",
-        "xapi_statement_agents",
+        "xapi_statement_keys",
         "xapi_statements",
         "credentials",
         "colleges",

@@ -33,7 +33,7 @@ def put_activity_profile(
 ) -> Response:
     """Store (replace) an activity profile document; an existing one needs If-Match or If-None-Match."""
     scope, profile_id = _scope(request)
-    return documents.write(services, scope, profile_id, request, body, merge=False, require_precondition=True)
+    return documents.write(services, scope, profile_id, request, body, merge=False, require_precondition="always")
 
 
 @router.post("", status_code=204)
@@ -42,7 +42,7 @@ def post_activity_profile(
 ) -> Response:
     """Merge a JSON activity profile document into the stored one (or store it)."""
     scope, profile_id = _scope(request)
-    return documents.write(services, scope, profile_id, request, body, merge=True, require_precondition=False)
+    return documents.write(services, scope, profile_id, request, body, merge=True, require_precondition="never")
 
 
 @router.delete("", status_code=204)

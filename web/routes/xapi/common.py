@@ -26,9 +26,11 @@ CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 SUPPORTED = re.compile(r"^(1\.0(\.[0-9]+)?|2\.0(\.[0-9]+)?)$")
 
 
-def served_version(requested: str | None) -> str:
-    """The version this server answers with for a requested version (2.0.x → 2.0.0, else 1.0.3)."""
-    return "2.0.0" if requested and requested.strip().startswith("2.") else "1.0.3"
+def served_version(requested: str | None, default: str = "2.0.0") -> str:
+    """The version this server answers with for a requested version (2.0.x → 2.0.0, 1.0.x → 1.0.3)."""
+    if requested is None:
+        return default
+    return "2.0.0" if requested.strip().startswith("2.") else "1.0.3"
 
 
 def xapi_version(request: Request) -> str:
@@ -45,10 +47,11 @@ VersionDep = Annotated[str, Depends(xapi_version)]
 
 
 class XAPIHeaders:
-    """ASGI middleware: `X-Experience-API-Version` on every response under /xapi."""
+    """ASGI middleware: `X-Experience-API-Version` on every /xapi response, Consistent-Through on statements."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, default_version: str) -> None:
         self.app = app
+        self.default_version = default_version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
@@ -58,12 +61,15 @@ class XAPIHeaders:
         for name, value in scope.get("headers", []):
             if name.lower() == VERSION_HEADER.lower().encode():
                 requested = value.decode("latin-1")
-        version = served_version(requested).encode()
+        version = served_version(requested, self.default_version).encode()
+        statements = str(scope.get("path", "")).startswith(f"{PREFIX}/statements")
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-experience-api-version"]
                 headers.append((b"x-experience-api-version", version))
+                if statements and not any(k.lower() == CONSISTENT_THROUGH.lower().encode() for k, _ in headers):
+                    headers.append((CONSISTENT_THROUGH.lower().encode(), now_stored().encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

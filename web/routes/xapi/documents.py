@@ -6,6 +6,8 @@ document or the list of ids, PUT/POST with concurrency checks, DELETE.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
@@ -57,7 +59,7 @@ def write(
     body: bytes,
     *,
     merge: bool,
-    require_precondition: bool,
+    require_precondition: Literal["never", "existing", "always"],
 ) -> Response:
     """PUT (replace) or POST (merge JSON) one document; 204 with the new ETag."""
     if document_id is None:

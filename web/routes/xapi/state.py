@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
 
 from footprint.xapi.documents import DocumentScope
@@ -36,18 +38,17 @@ def get_state(request: Request, services: ServicesDep, _c: CredentialDep, _v: Ve
 
 @router.put("", status_code=204)
 def put_state(request: Request, services: ServicesDep, _c: CredentialDep, v: VersionDep, body: BodyDep) -> Response:
-    """Store (replace) a state document."""
+    """Store (replace) a state document; in xAPI 2.0 replacing an existing one needs If-Match."""
     scope, state_id = _scope(request)
-    return documents.write(
-        services, scope, state_id, request, body, merge=False, require_precondition=v.startswith("2")
-    )
+    rule: Literal["never", "existing"] = "existing" if v.startswith("2") else "never"
+    return documents.write(services, scope, state_id, request, body, merge=False, require_precondition=rule)
 
 
 @router.post("", status_code=204)
 def post_state(request: Request, services: ServicesDep, _c: CredentialDep, _v: VersionDep, body: BodyDep) -> Response:
     """Merge a JSON state document into the stored one (or store it)."""
     scope, state_id = _scope(request)
-    return documents.write(services, scope, state_id, request, body, merge=True, require_precondition=False)
+    return documents.write(services, scope, state_id, request, body, merge=True, require_precondition="never")
 
 
 @router.delete("", status_code=204)

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from footprint.xapi.attachments import build_multipart, parse_multipart
 from footprint.xapi.canonical import canonical_format, ids_format
 from footprint.xapi.errors import BadRequest, NotFound
+from footprint.xapi.parts import Attachment
 from footprint.xapi.queries import StatementQuery, attachments_for, get_statement, query_statements
-from footprint.xapi.statements import Attachment, store_statements
+from footprint.xapi.statements import store_statements
 from web.auth import CredentialDep
 from web.deps import BodyDep, ServicesDep, SessionDep
 from web.routes.xapi.common import (
