@@ -28,10 +28,20 @@ system-deps:
 fixtures: $(STAMP)
 	$(BIN)/python -m tests.fixtures.fetch
 
-## Analyse the bundled demo recording (composed from real faces and speech) and print the report.
-run: demo
-demo: fixtures
+DEMO_KEY ?= demo-key-change-me-0123456789
+export PROCTOR_BOOTSTRAP_API_KEY ?= $(DEMO_KEY)
+
+.cache/demo/demo.mp4: $(STAMP) tests/fixtures/scenarios.py
+	$(BIN)/python -m tests.fixtures.fetch
 	$(BIN)/python -m tests.fixtures.scenarios demo --out .cache/demo
+
+## Start the platform on http://127.0.0.1:8000 (SQLite in ./data) with a seeded demo college, exam and candidate.
+run: .cache/demo/demo.mp4
+	$(BIN)/python -m web.seed --photo .cache/demo/reference.jpg --video .cache/demo/demo.mp4
+	$(BIN)/python -m web
+
+## Analyse the bundled demo recording (composed from real faces and speech) and print the report.
+demo: .cache/demo/demo.mp4
 	$(BIN)/proctor analyze .cache/demo/demo.mp4 --reference .cache/demo/reference.jpg --out $(OUT)
 
 lint: $(STAMP)
