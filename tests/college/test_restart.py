@@ -1,0 +1,115 @@
+"""A server killed during analysis loses nothing: after a restart the job re-runs and events are not duplicated."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.fixtures.scenarios import Scenario, build_demo
+
+KEY = "restart-test-key-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")},
+        "PROCTOR_DATA_DIR": str(data_dir),
+        "PROCTOR_PORT": str(port),
+        "PROCTOR_BOOTSTRAP_API_KEY": KEY,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "web"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the whole group: server and analysis workers
+            process.wait(timeout=30)
+
+
+def session_state(client: httpx.Client, session_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(f"/api/v1/sessions/{session_id}").json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
+    return build_demo(tmp_path_factory.mktemp("scenario"))
+
+
+@pytest.mark.slow
+def test_killed_during_analysis_resumes_without_duplicates(scenario: Scenario, tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with server(data, port):
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            exam = client.post("/api/v1/exams", json={"title": "Interim: Physics", "attestation": "interim"}).json()
+            candidate = client.post(
+                f"/api/v1/exams/{exam['id']}/candidates",
+                data={"external_id": "S-7", "full_name": "Arman"},
+                files={"photo": ("ref.jpg", scenario.reference.read_bytes(), "image/jpeg")},
+            ).json()
+            session = client.post(f"/api/v1/exams/{exam['id']}/sessions", json={"candidate_id": candidate["id"]}).json()
+            upload = client.post(
+                f"/api/v1/sessions/{session['id']}/recording",
+                files={"file": ("exam.mp4", scenario.video.read_bytes(), "video/mp4")},
+            )
+            assert upload.status_code == 202
+            deadline = time.monotonic() + 60
+            while session_state(client, session["id"])["analysis"] != "running" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert session_state(client, session["id"])["analysis"] == "running"
+        # leaving the block kills the server and its analysis process mid-job
+
+    with server(data, port), httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and session_state(client, session["id"])["analysis"] != "done":
+            time.sleep(0.5)
+        state = session_state(client, session["id"])
+        assert (state["analysis"], state["status"]) == ("done", "analysed")
+        events = client.get(f"/api/v1/sessions/{session['id']}/events").json()
+        assert events and len({e["seq"] for e in events}) == len(events)
+
+    engine = create_engine(f"sqlite:///{data / 'proctor.db'}")
+    with engine.connect() as connection:
+        runs = connection.execute(text("SELECT DISTINCT analysis_run FROM session_events")).scalars().all()
+        attempts = connection.execute(text("SELECT job_attempts FROM exam_sessions")).scalar_one()
+        analyses = connection.execute(text("SELECT count(*) FROM ledger_entries WHERE kind = 'proctoring_analysis'"))
+        assert runs == [1]
+        assert attempts == 2  # the killed run and the resumed one
+        assert analyses.scalar_one() == 1
+    engine.dispose()
