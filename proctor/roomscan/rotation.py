@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
+from proctor.frames import Image
 from proctor.roomscan.config import RoomScanConfig
 from proctor.roomscan.geometry import (
     Intrinsics,
@@ -38,6 +40,18 @@ RANSAC_PX = 2.0
 LK_WINDOW = (21, 21)
 LK_LEVELS = 4
 LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+
+
+GreyImage = npt.NDArray[np.uint8]
+
+
+def downscale_grey(image: Image, width_px: int) -> GreyImage:
+    """The grey frame at most `width_px` wide that tracking and the quality checks work on."""
+    height, width = image.shape[:2]
+    target_w = min(width_px, width)
+    target_h = max(1, round(height * target_w / width))
+    small = cv2.resize(image, (target_w, target_h), interpolation=cv2.INTER_AREA) if target_w != width else image
+    return np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,7 @@ class _FrameLink:
 
 @dataclass
 class _Keyframe:
-    grey: np.ndarray
+    grey: GreyImage
     points: Points
     parent: int
     link: PointPair | None = None  # points in (parent keyframe, this keyframe or the last frame tracked before it)
@@ -86,15 +100,17 @@ class RotationTracker:
     _intrinsics: Intrinsics | None = None
     _keyframes: list[_Keyframe] = field(default_factory=list)
     _links: list[_FrameLink] = field(default_factory=list)
-    _prev_grey: np.ndarray | None = None
+    _prev_grey: GreyImage | None = None
     _key_points: Points | None = None  # points of the current keyframe still tracked
     _cur_points: Points | None = None  # their position in the previous frame
     _flow: Points | None = None  # median displacement of the previous step, as prediction
     _last_pair: PointPair | None = None  # the latest successful match against the current keyframe
 
-    def update(self, timestamp_s: float, image: np.ndarray) -> bool:
-        """Track one BGR frame; returns whether its rotation is known."""
-        grey = self._prepare(image)
+    def update(self, timestamp_s: float, grey: GreyImage) -> bool:
+        """Track one downscaled grey frame (see `downscale_grey`); returns whether its rotation is known."""
+        if self._size is None:
+            self._size = (int(grey.shape[1]), int(grey.shape[0]))
+            self._intrinsics = Intrinsics.from_hfov(self.config.hfov_guess_deg, *self._size)
         if self._prev_grey is None or self._key_points is None or self._cur_points is None or not self._keyframes:
             self._new_keyframe(grey, link=None)
             self._links.append(_FrameLink(timestamp_s, len(self._keyframes) - 1, self._identity_pair()))
@@ -167,17 +183,7 @@ class RotationTracker:
                 )
         return orientations
 
-    def _prepare(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        target_w = min(self.config.track_width_px, width)
-        target_h = max(1, round(height * target_w / width))
-        if self._size is None:
-            self._size = (target_w, target_h)
-            self._intrinsics = Intrinsics.from_hfov(self.config.hfov_guess_deg, target_w, target_h)
-        small = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA) if target_w != width else image
-        return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-
-    def _new_keyframe(self, grey: np.ndarray, link: PointPair | None) -> None:
+    def _new_keyframe(self, grey: GreyImage, link: PointPair | None) -> None:
         corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=0.01, minDistance=8, blockSize=5)
         points = np.zeros((0, 2), np.float32) if corners is None else corners.reshape(-1, 2).astype(np.float32)
         parent = len(self._keyframes) - 1 if self._keyframes else 0
@@ -190,7 +196,7 @@ class RotationTracker:
         points = self._key_points if self._key_points is not None else np.zeros((0, 2), np.float32)
         return PointPair(earlier=points, later=points)
 
-    def _track(self, grey: np.ndarray) -> PointPair | None:
+    def _track(self, grey: GreyImage) -> PointPair | None:
         assert self._prev_grey is not None and self._cur_points is not None and self._key_points is not None
         if len(self._cur_points) < MIN_POINTS:
             return None

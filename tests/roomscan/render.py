@@ -27,7 +27,7 @@ Trajectory = Callable[[float], float]
 
 PANO_WIDTH = 2880  # 8 px per degree of longitude
 PANO_HEIGHT = 720  # 90° of latitude, ±45° around the horizon
-PHOTOS = ("coffee", "rocket", "chelsea", "hubble_deep_field", "gravel")
+PHOTOS = ("coffee", "rocket", "chelsea", "stereo_motorcycle", "gravel")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Panorama:
 
 
 def _photo(name: str) -> Image:
-    rgb = np.asarray(getattr(data, name)())
+    rgb = np.asarray(data.stereo_motorcycle()[0] if name == "stereo_motorcycle" else getattr(data, name)())
     if rgb.ndim == 2:
         rgb = np.stack([rgb] * 3, axis=-1)
     return np.ascontiguousarray(cv2.cvtColor(rgb[..., :3].astype(np.uint8), cv2.COLOR_RGB2BGR))
