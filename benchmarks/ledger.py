@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from footprint.audit import audit
 from footprint.ledger import Ledger, Record, generate_signer
 from footprint.ledger.merkle import verify_consistency, verify_inclusion
 from footprint.store import make_engine, make_session_factory, migrate
@@ -111,11 +112,12 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000, help="size of the tree the proofs are timed on")
     parser.add_argument("--throughput", type=int, default=20_000, help="statements appended in batches of 100")
     parser.add_argument("--samples", type=int, default=1000, help="proofs timed")
+    parser.add_argument("--url", help="an empty database to use instead of a temporary SQLite file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ledger = Ledger(ORIGIN, generate_signer(ORIGIN))
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        engine = make_engine(args.url or f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate(engine)
         sessions = make_session_factory(engine)
         spent = timed_batches(sessions, ledger, 0, args.throughput, 100)
@@ -128,16 +130,22 @@ def main() -> None:
             began = time.perf_counter()
             ledger.checkpoint(session)
             checkpoint_ms = (time.perf_counter() - began) * 1000
+        with sessions() as session:
+            began = time.perf_counter()
+            report = audit(session)
+            audit_s = time.perf_counter() - began
         figures = {
-            "backend": "sqlite",
+            "backend": engine.dialect.name,
             "append_batch": 100,
             "append_statements": args.throughput,
             "append_per_s": round(args.throughput / spent),
             "bulk_append_per_s": round(bulk / bulk_spent) if bulk else None,
             "entries": args.entries,
-            "database_mb": round((Path(tmp) / "bench.db").stat().st_size / 2**20, 1),
+            "database_mb": round((Path(tmp) / "bench.db").stat().st_size / 2**20, 1) if not args.url else None,
             "checkpoint_ms": round(checkpoint_ms, 3),
             **proofs(sessions, ledger, args.entries, args.samples),
+            "audit_s": round(audit_s, 2),
+            "audit_clean": report.clean,
         }
         engine.dispose()
     print(json.dumps(figures, indent=2, default=lambda v: round(v, 4) if isinstance(v, float) else v))

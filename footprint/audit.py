@@ -10,7 +10,7 @@ was removed; a tree or checkpoint that disagrees with the data was rewritten.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 from footprint.ledger.checkpoint import CheckpointError, read_note, verify
 from footprint.ledger.merkle import leaf_hash, node_hash
 from footprint.ledger.service import CHECKPOINTS, ENTRIES, HEAD, NODES
-from footprint.ledger.tree import Frontier
+from footprint.ledger.tree import Frontier, NodeRef, fold, root_span_nodes
 
 logger = logging.getLogger(__name__)
 
 BATCH = 20_000
-MISSING = b""  # stands in for a leaf that is gone; hashes like no real leaf
 
 
 class FindingKind(StrEnum):
@@ -81,13 +80,17 @@ ROW_KINDS = {
 }
 
 
-@dataclass
-class _Stored:
-    """The three views of the leaves, indexed by position; None where a row or node is missing."""
+ABSENT = bytes(32)  # stands in for a missing row or node; no SHA-256 output is all zeros in practice
 
-    content: list[bytes | None]
-    column: list[bytes | None]
-    tree: list[bytes | None]
+
+@dataclass
+class _Leaves:
+    """Two views of the leaves, by index: the hash of each row's payload, and the tree's stored leaf node."""
+
+    content: list[bytes]
+    tree: list[bytes]
+    edited_column: set[int]  # rows whose leaf_hash column disagrees with their payload
+    outside: list[Finding]  # rows past the ledger's size
 
 
 def _batched(session: Session, statement: Select[Any]) -> Iterator[Row[Any]]:
@@ -96,94 +99,107 @@ def _batched(session: Session, statement: Select[Any]) -> Iterator[Row[Any]]:
         yield from partition
 
 
-def _load(session: Session, size: int) -> tuple[_Stored, list[Finding]]:
-    findings: list[Finding] = []
-    content: list[bytes | None] = [None] * size
-    column: list[bytes | None] = [None] * size
-    tree: list[bytes | None] = [None] * size
+def _load(session: Session, size: int) -> _Leaves:
+    leaves = _Leaves([ABSENT] * size, [ABSENT] * size, set(), [])
     query = select(ENTRIES.c.index, ENTRIES.c.payload, ENTRIES.c.leaf_hash).order_by(ENTRIES.c.index)
     for row in _batched(session, query):
         index = int(row[0])
         if not 0 <= index < size:
-            findings.append(Finding(FindingKind.UNEXPECTED, index, f"row {index} lies outside the ledger of {size}"))
+            leaves.outside.append(
+                Finding(FindingKind.UNEXPECTED, index, f"row {index} lies outside the ledger of {size}")
+            )
             continue
-        content[index] = leaf_hash(bytes(row.payload))
-        column[index] = bytes(row.leaf_hash)
-    leaves = select(NODES.c.position, NODES.c.hash).where(NODES.c.level == 0).order_by(NODES.c.position)
-    for row in _batched(session, leaves):
+        content = leaf_hash(bytes(row.payload))
+        leaves.content[index] = content
+        if bytes(row.leaf_hash) != content:
+            leaves.edited_column.add(index)
+    tree_leaves = select(NODES.c.position, NODES.c.hash).where(NODES.c.level == 0).order_by(NODES.c.position)
+    for row in _batched(session, tree_leaves):
         if 0 <= row.position < size:
-            tree[row.position] = bytes(row.hash)
-    return _Stored(content, column, tree), findings
+            leaves.tree[row.position] = bytes(row.hash)
+    return leaves
 
 
-def _row_findings(stored: _Stored) -> list[Finding]:
-    where_in_tree = {h: i for i, h in enumerate(stored.tree) if h is not None}
+def _row_findings(leaves: _Leaves) -> list[Finding]:
     findings: list[Finding] = []
-    for index, (content, column, tree) in enumerate(zip(stored.content, stored.column, stored.tree, strict=True)):
-        if content is None:
+    differing = [i for i, (c, t) in enumerate(zip(leaves.content, leaves.tree, strict=True)) if c != t]
+    where_in_tree = {h: i for i, h in enumerate(leaves.tree) if h != ABSENT} if differing else {}
+    for index in sorted({*differing, *leaves.edited_column}):
+        content, tree = leaves.content[index], leaves.tree[index]
+        origin = where_in_tree.get(content)
+        if content == ABSENT:
             findings.append(Finding(FindingKind.REMOVED, index, f"row {index} is missing"))
-        elif tree is None or content != tree:
-            origin = where_in_tree.get(content)
-            if origin is not None and origin != index:
-                findings.append(
-                    Finding(FindingKind.REORDERED, index, f"row {index} holds the record appended at {origin}")
-                )
-            elif tree is None:
-                findings.append(Finding(FindingKind.NODE_MISSING, index, f"leaf node {index} is missing"))
-            else:
-                how = (
-                    "and its leaf_hash was rewritten to match" if column == content else "its leaf_hash no longer fits"
-                )
-                findings.append(Finding(FindingKind.CHANGED, index, f"row {index}: payload changed, {how}"))
-        elif column != content:
+        elif content == tree:
             findings.append(Finding(FindingKind.LEAF_HASH_CHANGED, index, f"row {index}: leaf_hash column edited"))
-    return findings
+        elif origin is not None and origin != index:
+            findings.append(Finding(FindingKind.REORDERED, index, f"row {index} holds the record appended at {origin}"))
+        elif tree == ABSENT:
+            findings.append(Finding(FindingKind.NODE_MISSING, index, f"leaf node {index} is missing"))
+        else:
+            how = (
+                "its leaf_hash no longer fits"
+                if index in leaves.edited_column
+                else "and its leaf_hash was rewritten to match"
+            )
+            findings.append(Finding(FindingKind.CHANGED, index, f"row {index}: payload changed, {how}"))
+    return findings + leaves.outside
 
 
-def _node_findings(session: Session, tree: Sequence[bytes | None]) -> list[Finding]:
-    """Compare stored interior nodes with those recomputed from the stored leaves, level by level."""
+def _node_findings(session: Session, tree: list[bytes], size: int) -> tuple[list[Finding], dict[NodeRef, bytes]]:
+    """Check each stored interior node against its two stored children, one level at a time.
+
+    Comparing with the stored children (not recomputed ones) pins a forged node to itself and its parent
+    instead of every ancestor. Also returns the stored nodes whose fold is the tree's root at `size`.
+    """
     findings: list[Finding] = []
-    level_hashes = list(tree)
-    level = 0
+    top = {(ref.level, ref.position) for ref in root_span_nodes(size)}
+    top_hashes = {NodeRef(0, size - 1): tree[size - 1]} if size & 1 else {}
+    below, level = tree, 0
     query = select(NODES.c.level, NODES.c.position, NODES.c.hash).where(NODES.c.level > 0)
-    stored = {(int(r.level), int(r.position)): bytes(r.hash) for r in _batched(session, query)}
-    expected = 0
-    while len(level_hashes) > 1:
+    rows = _batched(session, query.order_by(NODES.c.level, NODES.c.position))
+    pending = next(rows, None)
+    while len(below) > 1 or (pending is not None and pending.level > level):
         level += 1
-        parents: list[bytes | None] = []
-        for position in range(len(level_hashes) // 2):
-            left, right = level_hashes[2 * position], level_hashes[2 * position + 1]
-            computed = node_hash(left, right) if left is not None and right is not None else None
-            found = stored.pop((level, position), None)
-            expected += 1
-            if found is None:
+        expected = [node_hash(left, right) for left, right in zip(below[0::2], below[1::2], strict=False)]
+        stored = [ABSENT] * len(expected)
+        while pending is not None and pending.level == level:
+            position, found = int(pending.position), bytes(pending.hash)
+            if position < len(stored):
+                stored[position] = found
+            else:
+                findings.append(
+                    Finding(FindingKind.NODE_CHANGED, None, f"node {level}/{position} lies outside the tree")
+                )
+            pending = next(rows, None)
+        for position, (want, got) in enumerate(zip(expected, stored, strict=True)):
+            if got == ABSENT:
                 findings.append(Finding(FindingKind.NODE_MISSING, None, f"node {level}/{position} is missing"))
-            elif computed is not None and found != computed:
+            elif want != got and ABSENT not in (below[2 * position], below[2 * position + 1]):
                 findings.append(
                     Finding(FindingKind.NODE_CHANGED, None, f"node {level}/{position} differs from its children")
                 )
-            parents.append(found if computed is None else computed)
-        level_hashes = parents
-    for lv, pos in sorted(stored):
-        findings.append(Finding(FindingKind.NODE_CHANGED, None, f"node {lv}/{pos} lies outside the tree"))
-    logger.debug("checked %d interior nodes", expected)
-    return findings
+            if (level, position) in top:
+                top_hashes[NodeRef(level, position)] = got
+        below = stored
+    return findings, top_hashes
 
 
-def _roots_at(leaves: Sequence[bytes | None], sizes: set[int]) -> dict[int, bytes]:
-    """Root of every requested prefix of `leaves` in one pass (a missing leaf hashes as an empty one)."""
-    frontier, roots = Frontier(), {}
-    if 0 in sizes:
-        roots[0] = frontier.root()
-    for leaf in leaves:
-        for _ in frontier.append(leaf_hash(MISSING) if leaf is None else leaf):
-            pass
-        if frontier.size in sizes:
-            roots[frontier.size] = frontier.root()
+def _prefix_roots(leaves: list[bytes], sizes: set[int]) -> dict[int, bytes]:
+    """Root of every requested prefix of `leaves` in one pass over a frontier stack (highest subtree first)."""
+    stack: list[bytes] = []
+    roots = {0: fold([])} if 0 in sizes else {}
+    for count, leaf in enumerate(leaves, start=1):
+        h, n = leaf, count - 1
+        while n & 1:
+            h = node_hash(stack.pop(), h)
+            n >>= 1
+        stack.append(h)
+        if count in sizes:
+            roots[count] = fold(stack)
     return roots
 
 
-def _checkpoint_findings(session: Session, stored: _Stored, verifier: str | None) -> tuple[list[Finding], int]:
+def _checkpoint_findings(session: Session, content: list[bytes], verifier: str | None) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     rows = session.execute(select(CHECKPOINTS.c.tree_size, CHECKPOINTS.c.root_hash, CHECKPOINTS.c.note)).all()
     signed: dict[int, bytes] = {}
@@ -197,20 +213,15 @@ def _checkpoint_findings(session: Session, stored: _Stored, verifier: str | None
             findings.append(Finding(FindingKind.BAD_SIGNATURE, None, f"checkpoint row {size} differs from its note"))
             continue
         signed[size] = checkpoint.root_hash
-    data_roots = _roots_at(stored.content, set(signed))
+    data_roots = _prefix_roots(content, set(signed))
     for size in sorted(signed):
         if size not in data_roots:
-            findings.append(
-                Finding(FindingKind.CHECKPOINT_MISMATCH, None, f"checkpoint at size {size} is past the ledger's end")
-            )
+            detail = f"checkpoint at size {size} is past the ledger's end"
         elif data_roots[size] != signed[size]:
-            findings.append(
-                Finding(
-                    FindingKind.CHECKPOINT_MISMATCH,
-                    None,
-                    f"the rows no longer match the checkpoint signed at size {size}",
-                )
-            )
+            detail = f"the rows no longer match the checkpoint signed at size {size}"
+        else:
+            continue
+        findings.append(Finding(FindingKind.CHECKPOINT_MISMATCH, None, detail))
     return findings, len(rows)
 
 
@@ -218,21 +229,20 @@ def audit(session: Session, verifier: str | None = None) -> AuditReport:
     """Recompute the tree from every stored row; with a verifier key string, also check every checkpoint's signature."""
     head = session.execute(select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1)).first()
     size = 0 if head is None else int(head.size)
-    stored, findings = _load(session, size)
-    findings = _row_findings(stored) + findings
-    node_findings = _node_findings(session, stored.tree)
+    leaves = _load(session, size)
+    findings = _row_findings(leaves)
+    node_findings, top = _node_findings(session, leaves.tree, size)
     if head is not None:
         try:
             head_root = Frontier.from_bytes(size, bytes(head.frontier)).root()
         except ValueError:
-            head_root = b""
-        tree_root = _roots_at(stored.tree, {size}).get(size)
-        if head_root != tree_root:
+            head_root = ABSENT
+        if head_root != fold([top[ref] for ref in root_span_nodes(size)]):
             findings.append(
                 Finding(FindingKind.HEAD_CHANGED, None, "the head's frontier does not match the stored tree")
             )
-    checkpoint_findings, checkpoints = _checkpoint_findings(session, stored, verifier)
-    rows = sum(1 for c in stored.content if c is not None)
+    checkpoint_findings, checkpoints = _checkpoint_findings(session, leaves.content, verifier)
+    rows = sum(1 for c in leaves.content if c != ABSENT)
     report = AuditReport(size, rows, checkpoints, tuple(findings + node_findings + checkpoint_findings))
     logger.info("audited %d rows and %d checkpoints: %d findings", rows, checkpoints, len(report.findings))
     return report
