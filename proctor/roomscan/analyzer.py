@@ -110,7 +110,7 @@ class ScanReport:
                 }
                 for p in self.persons
             ],
-            "trajectory": [[round(s.timestamp_s, 3), round(s.yaw_deg, 1)] for s in self.trajectory],
+            "trajectory": [[round(s.timestamp_s, 3), round(s.yaw_deg, 1) + 0.0] for s in self.trajectory],
         }
 
 
