@@ -32,7 +32,7 @@ def normalise_url(url: str | URL) -> URL:
     except Exception as exc:  # sqlalchemy raises ArgumentError, but anything unparsable is bad input
         raise StoreError(f"not a database URL: {url!s}") from exc
     backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+    if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend not in ("sqlite", "postgresql"):
         raise StoreError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from footprint.ledger.checkpoint import Checkpoint, CheckpointError, sign, verifier_key, verify
-from footprint.ledger.merkle import leaf_hash, root_hash
+from footprint.ledger.keys import generate_signer, load_signer, write_keypair
+from footprint.ledger.merkle import ConsistencyProof, InclusionProof, ProofError, leaf_hash, root_hash
 
 ORIGIN = "footprint.example.kz/ledger"
 
@@ -29,3 +35,48 @@ def test_edited_note_and_wrong_key_are_refused() -> None:
         verify(signed.note, verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key()))
     with pytest.raises(CheckpointError, match="malformed verifier key"):
         verify(signed.note, "not-a-key")
+
+
+def test_keypair_files_round_trip_and_are_never_overwritten(tmp_path: Path) -> None:
+    signer = generate_signer(ORIGIN)
+    files = write_keypair(signer, tmp_path)
+    assert files.private_key.stat().st_mode & 0o777 == 0o600
+    assert files.verifier_key.read_text().strip() == signer.verifier
+    loaded = load_signer(files.private_key, ORIGIN)
+    checkpoint = Checkpoint(ORIGIN, 1, bytes(32))
+    assert sign(checkpoint, ORIGIN, loaded.private_key) == sign(checkpoint, ORIGIN, signer.private_key)
+    with pytest.raises(CheckpointError, match="already exists"):
+        write_keypair(signer, tmp_path)
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_signer(files.verifier_key, ORIGIN)
+    with pytest.raises(CheckpointError):
+        generate_signer("has space")
+
+
+def test_verifier_key_format_matches_the_signed_note_spec() -> None:
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    name, hex_id, encoded = verifier_key(ORIGIN, key.public_key()).split("+", 2)
+    raw = base64.b64decode(encoded)
+    assert name == ORIGIN and raw[0] == 1 and len(raw) == 33
+    assert bytes.fromhex(hex_id) == hashlib.sha256(ORIGIN.encode() + b"\n" + raw).digest()[:4]
+
+
+def test_proofs_round_trip_through_the_wire_json() -> None:
+    inclusion = InclusionProof(3, 8, (bytes(32), b"\x01" * 32))
+    assert inclusion.to_json() == {
+        "leafIndex": 3,
+        "treeSize": 8,
+        "auditPath": [base64.b64encode(bytes(32)).decode(), "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="],
+    }
+    assert InclusionProof.from_json(json.loads(json.dumps(inclusion.to_json()))) == inclusion
+    consistency = ConsistencyProof(2, 5, (b"\x02" * 32,))
+    assert ConsistencyProof.from_json(consistency.to_json()) == consistency
+    for bad in (
+        [],
+        {"leafIndex": -1, "treeSize": 2, "auditPath": []},
+        {"leafIndex": True, "treeSize": 2, "auditPath": []},
+        {"leafIndex": 0, "treeSize": 2, "auditPath": ["AAAA"]},
+        {"leafIndex": 0, "treeSize": 2},
+    ):
+        with pytest.raises(ProofError):
+            InclusionProof.from_json(bad)
