@@ -115,3 +115,18 @@ def test_covered_lens_is_technical_not_face_absent(media: Path, tmp_path: Path) 
     assert EventType.AUDIO_LOST in kinds  # no audio stream at all
     assert EventType.FACE_ABSENT not in kinds
     assert result.score.total == 0.0
+
+
+def test_head_turns_beyond_the_policy_limit_are_looking_away(media: Path) -> None:
+    """The WolfgangLanger speaker turns his head up to ~20° from his neutral pose: within the default
+    limit (no event), beyond a strict 10° limit (events whose measured yaw exceeds the limit)."""
+    recording = media / "WolfgangLanger_Pexels.mp4"
+    strict = INTERIM.model_copy(update={"head_pose": INTERIM.head_pose.model_copy(update={"yaw_limit_deg": 10.0})})
+    events = [e for e in analyze_recording(recording, None, strict).events if e.type is EventType.LOOKING_AWAY]
+    assert events
+    for event in events:
+        assert event.duration_s >= strict.timing(EventType.LOOKING_AWAY).on_s
+        yaw, pitch = float(event.measurements["yaw_deg"]), float(event.measurements["pitch_deg"])
+        assert abs(yaw) > 10.0 or abs(pitch) > strict.head_pose.pitch_down_limit_deg
+    default = analyze_recording(recording, None, INTERIM).events
+    assert EventType.LOOKING_AWAY not in {e.type for e in default}
