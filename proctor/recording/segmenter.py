@@ -8,7 +8,6 @@ a truncated or corrupt file raises RecordingError and leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import av
 import av.error
 
+from models.registry import sha256_of
 from proctor.errors import RecordingError
 
 TS_VIDEO = {"h264", "hevc"}
@@ -34,14 +34,6 @@ class Chunk:
     sha256: str
     size: int
     container: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def segment_recording(source: Path, out_dir: Path, chunk_s: float = 10.0, first_index: int = 0) -> list[Chunk]:
@@ -96,7 +88,7 @@ def _remux(container: av.container.InputContainer, name: str, staging: Path, chu
                 path,
                 round(start_s, 3),
                 round(max(0.0, last_s - start_s), 3),
-                _sha256(path),
+                sha256_of(path),
                 path.stat().st_size,
                 fmt,
             )
