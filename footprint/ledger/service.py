@@ -199,10 +199,13 @@ class Ledger:
         """Sign and store a checkpoint of the current head; returns the stored one if the head has not moved."""
         if self.signer is None:
             raise LedgerError("this ledger has no signing key")
+        latest = self.latest_checkpoint(session)
+        if latest is not None and latest.checkpoint.tree_size == self.size(session):
+            return latest  # nothing appended since: two reads, no lock
         size, blob = self._lock_head(session)
         latest = self.latest_checkpoint(session)
         if latest is not None and latest.checkpoint.tree_size == size:
-            return latest
+            return latest  # signed meanwhile by another process
         signed = sign(
             Checkpoint(self.origin, size, Frontier.from_bytes(size, blob).root()),
             self.signer.name,
