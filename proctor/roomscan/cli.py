@@ -71,8 +71,7 @@ def analyze_scan_recording(recording: Path, config: RoomScanConfig, policy: Poli
 def write_scan(report: ScanReport, events: list[Event], recording: Path, out_dir: Path) -> None:
     """Write scan.json and evidence/*.jpg atomically: all of it, or nothing."""
     out_dir = out_dir.resolve()
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / REPORT_NAME).exists())):
-        raise InputError(f"{out_dir} exists and is not an earlier room-scan result; choose another --out")
+    check_out_dir(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -100,6 +99,12 @@ def write_scan(report: ScanReport, events: list[Event], recording: Path, out_dir
         raise
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder that holds something other than an earlier scan result (never overwrite it)."""
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / REPORT_NAME).exists())):
+        raise InputError(f"{out_dir} exists and is not an earlier room-scan result; choose another --out")
+
+
 def _replace_dir(staging: Path, out_dir: Path) -> None:
     if out_dir.exists():
         old = out_dir.with_name(f".{out_dir.name}.old")
@@ -123,6 +128,7 @@ def scan(recording: Path, out_dir: Path, policy_spec: str, min_coverage: float |
     """Analyse RECORDING as a 360° room scan: writes scan.json and evidence/*.jpg to --out."""
     try:
         config, policy = room_scan_config(policy_spec, min_coverage)
+        check_out_dir(out_dir.resolve())
         report = analyze_scan_recording(recording, config, policy, quiet=quiet)
         if report.frames == 0:
             raise InputError(f"{recording}: no video frame to analyse")

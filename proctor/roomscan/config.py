@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RoomScanConfig(BaseModel):
@@ -149,6 +147,11 @@ class RoomScanConfig(BaseModel):
         description="Faces seen within this yaw of the starting direction are the candidate; 0 counts every face.",
     )
 
-    @property
-    def hfov_guess_rad(self) -> float:
-        return math.radians(self.hfov_guess_deg)
+    @model_validator(mode="after")
+    def _bounds_hold_the_guess(self) -> RoomScanConfig:
+        low, high = self.hfov_bounds_deg
+        if not 20.0 <= low < high <= 150.0:
+            raise ValueError(f"hfov_bounds_deg must be increasing within 20–150°, got {self.hfov_bounds_deg}")
+        if not low <= self.hfov_guess_deg <= high:
+            raise ValueError(f"hfov_guess_deg {self.hfov_guess_deg} lies outside hfov_bounds_deg")
+        return self

@@ -61,7 +61,7 @@ def request_events(request: ScanRequest, attempts: Sequence[ScanReport]) -> list
         )
     for report in used:
         events.extend(_person(person, report) for person in report.persons)
-    return sorted(events, key=lambda e: (e.start_s, e.type.value))
+    return sorted(events, key=lambda e: (e.start_s, e.type is not EventType.ROOM_SCAN_REQUESTED))
 
 
 def _requested(start_s: float, end_s: float, measurements: dict[str, Measurement]) -> Event:

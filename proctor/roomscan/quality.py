@@ -71,7 +71,7 @@ class ScanQuality:
 
 def turning_speeds(samples: Sequence[OrientationSample]) -> list[float]:
     """Yaw speed (degrees per second) into each sample; 0 for the first and for untracked samples."""
-    speeds = [0.0]
+    speeds = [0.0] if samples else []
     for previous, current in zip(samples, samples[1:], strict=False):
         dt = current.timestamp_s - previous.timestamp_s
         known = current.tracked and previous.tracked and dt > 0

@@ -1,0 +1,98 @@
+"""The analyzer on in-memory frames: quality flags, lost tracking, rate and time limit, events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from proctor.errors import InputError
+from proctor.events.vocabulary import SCORED, EventType
+from proctor.frames import Frame
+from proctor.roomscan.analyzer import ScanReport, analyze_scan_window
+from proctor.roomscan.config import RoomScanConfig
+from proctor.roomscan.events import request_events, scan_events
+from proctor.roomscan.schedule import scan_schedule
+from tests.roomscan.render import Camera, build_panorama
+
+CONFIG = RoomScanConfig(pose_check_hz=0.0)
+FPS = 10.0
+
+
+@pytest.fixture(scope="module")
+def camera() -> Camera:
+    return Camera(build_panorama(), 320, 240, 62.0)
+
+
+def turn(camera: Camera, yaws: list[float], gain: float = 1.0, start_s: float = 0.0) -> list[Frame]:
+    frames = []
+    for index, yaw in enumerate(yaws):
+        image = np.clip(camera.view(yaw).astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        frames.append(Frame(index, start_s + index / FPS, image))
+    return frames
+
+
+def test_quarter_turn_on_a_later_timeline(camera: Camera) -> None:
+    report = analyze_scan_window(turn(camera, [3.0 * k for k in range(31)], start_s=100.0), CONFIG)
+    assert report.start_s == 100.0 and report.duration_s == pytest.approx(3.0)
+    assert report.coverage_deg == pytest.approx(90.0, abs=5.0)
+    assert report.quality.flags == ()
+
+
+def test_dark_room_is_flagged(camera: Camera) -> None:
+    report = analyze_scan_window(turn(camera, [3.0 * k for k in range(15)], gain=0.25), CONFIG)
+    assert "too_dark" in report.quality.flags
+
+
+def test_covered_camera_covers_nothing() -> None:
+    frames = [Frame(k, k / FPS, np.full((240, 320, 3), 30, np.uint8)) for k in range(20)]
+    report = analyze_scan_window(frames, CONFIG)
+    assert report.coverage_deg == 0.0 and report.largest_gap_deg == 360.0
+    assert {"camera_covered", "tracking_lost"} <= set(report.quality.flags)
+    event = scan_events(report, CONFIG)[1]
+    assert event.type is EventType.ROOM_SCAN_INCOMPLETE and event.confidence < 0.2
+
+
+def test_frames_above_the_analysis_rate_are_skipped(camera: Camera) -> None:
+    frames = turn(camera, [1.0 * k for k in range(30)])  # 10 fps in
+    report = analyze_scan_window(frames, RoomScanConfig(pose_check_hz=0.0, analysis_rate_hz=5.0))
+    assert report.frames == 15
+    assert report.coverage_deg == pytest.approx(28.0, abs=3.0)
+
+
+def test_empty_window_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        analyze_scan_window([], CONFIG)
+
+
+@pytest.fixture(scope="module")
+def half_turn(camera: Camera) -> ScanReport:
+    return analyze_scan_window(turn(camera, [6.0 * k for k in range(31)]), CONFIG)
+
+
+def test_only_incomplete_and_person_are_scored(half_turn: ScanReport) -> None:
+    complete = replace(half_turn, coverage_deg=350.0, largest_gap_deg=10.0)
+    for report in (half_turn, complete):
+        types = [e.type for e in scan_events(report, CONFIG)]
+        assert types[0] is EventType.ROOM_SCAN_REQUESTED
+        scored = [t for t in types if t in SCORED]
+        assert scored == ([] if report.complete else [EventType.ROOM_SCAN_INCOMPLETE])
+
+
+def test_retry_that_succeeds_is_not_held_against_the_candidate(half_turn: ScanReport) -> None:
+    request = scan_schedule(RoomScanConfig(retries=1), 3600.0, seed=0)[0]
+    retry = replace(half_turn, start_s=70.0, end_s=90.0, coverage_deg=350.0, largest_gap_deg=10.0)
+    types = [e.type for e in request_events(request, [half_turn, retry])]
+    assert types == [EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_COMPLETED]
+    failed_twice = [e for e in request_events(request, [half_turn, half_turn]) if e.type in SCORED]
+    assert [e.type for e in failed_twice] == [EventType.ROOM_SCAN_INCOMPLETE]
+    assert failed_twice[0].measurements["attempt"] == 2
+
+
+def test_scan_never_done_is_incomplete() -> None:
+    request = scan_schedule(RoomScanConfig(in_exam_scans=1), 3600.0, seed=0)[1]
+    events = request_events(request, [])
+    assert events[-1].type is EventType.ROOM_SCAN_INCOMPLETE
+    assert events[-1].measurements["reason"] == "not_done"
+    assert events[-1].start_s == request.at_s
