@@ -85,23 +85,28 @@ def parse_verifier_key(text: str) -> VerifierKey:
     return VerifierKey(name, public_key)
 
 
-def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> SignedCheckpoint:
-    """Sign a checkpoint as a C2SP signed note."""
-    body = checkpoint.body()
-    signature = private_key.sign(body.encode())
-    blob = base64.b64encode(key_id(name, private_key.public_key()) + signature).decode()
-    return SignedCheckpoint(checkpoint, f"{body}\n{SIGNATURE_PREFIX}{name} {blob}\n")
+def _split(note: str) -> tuple[str, str]:
+    """Text (with its final newline) and signature block: the note splits at its last blank line."""
+    text, separator, signatures = note.rpartition("\n\n")
+    if not separator or not signatures.endswith("\n"):
+        raise CheckpointError("a signed note is text, a blank line, and newline-terminated signature lines")
+    return text + "\n", signatures
 
 
-def verify(note: str, verifier: str) -> Checkpoint:
-    """Parse a signed note and check its signature against the verifier key; return the checkpoint."""
+def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
+    """A C2SP signed note: `text` (ending in a newline), a blank line, `— name base64(key id ‖ signature)`."""
+    if not text.endswith("\n"):
+        raise CheckpointError("a note's text ends with a newline")
+    blob = base64.b64encode(key_id(name, private_key.public_key()) + private_key.sign(text.encode())).decode()
+    return f"{text}\n{SIGNATURE_PREFIX}{name} {blob}\n"
+
+
+def open_note(note: str, verifier: str) -> str:
+    """The text of a signed note once its signature by the verifier's key checks out; signatures by other
+    keys are skipped, as the signed-note spec asks."""
     key = parse_verifier_key(verifier)
-    name, public_key = key.name, key.public_key
-    body, separator, signatures = note.partition("\n\n")
-    if not separator:
-        raise CheckpointError("a signed note needs a blank line before its signatures")
-    body += "\n"
-    expected_id = key_id(name, public_key)
+    text, signatures = _split(note)
+    expected_id = key_id(key.name, key.public_key)
     for line in signatures.splitlines():
         if not line.startswith(SIGNATURE_PREFIX):
             raise CheckpointError(f"malformed signature line {line!r}")
@@ -110,14 +115,24 @@ def verify(note: str, verifier: str) -> Checkpoint:
             raw = base64.b64decode(blob, validate=True)
         except binascii.Error as exc:
             raise CheckpointError("signature is not base64") from exc
-        if line_name != name or raw[:4] != expected_id:
+        if line_name != key.name or raw[:4] != expected_id:
             continue  # a signature by some other key
         try:
-            public_key.verify(raw[4:], body.encode())
+            key.public_key.verify(raw[4:], text.encode())
         except InvalidSignature as exc:
-            raise SignatureError("checkpoint signature does not verify") from exc
-        return parse_checkpoint(body)
-    raise SignatureError(f"no signature by {name} on this checkpoint")
+            raise SignatureError("note signature does not verify") from exc
+        return text
+    raise SignatureError(f"no signature by {key.name} on this note")
+
+
+def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> SignedCheckpoint:
+    """Sign a checkpoint as a C2SP signed note."""
+    return SignedCheckpoint(checkpoint, sign_note(checkpoint.body(), name, private_key))
+
+
+def verify(note: str, verifier: str) -> Checkpoint:
+    """Check a signed checkpoint's signature against the verifier key string; return the checkpoint."""
+    return parse_checkpoint(open_note(note, verifier))
 
 
 def parse_checkpoint(body: str) -> Checkpoint:
@@ -137,7 +152,4 @@ def parse_checkpoint(body: str) -> Checkpoint:
 
 def read_note(note: str) -> Checkpoint:
     """The checkpoint a signed note carries, without checking its signature (for stored, trusted notes)."""
-    body, separator, _ = note.partition("\n\n")
-    if not separator:
-        raise CheckpointError("a signed note needs a blank line before its signatures")
-    return parse_checkpoint(body + "\n")
+    return parse_checkpoint(_split(note)[0])

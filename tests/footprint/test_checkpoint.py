@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from footprint.ledger.checkpoint import Checkpoint, CheckpointError, sign, verifier_key, verify
+from footprint.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    SignatureError,
+    open_note,
+    sign,
+    sign_note,
+    verifier_key,
+    verify,
+)
 from footprint.ledger.keys import generate_signer, load_signer, write_keypair
 from footprint.ledger.merkle import ConsistencyProof, InclusionProof, ProofError, leaf_hash, root_hash
 
@@ -80,3 +89,27 @@ def test_proofs_round_trip_through_the_wire_json() -> None:
     ):
         with pytest.raises(ProofError):
             InclusionProof.from_json(bad)
+
+
+# The signed-note example of golang.org/x/mod/sumdb/note (note.go doc comment and note_test.go), the
+# reference implementation of https://c2sp.org/signed-note: Ed25519 is deterministic, so signing the
+# same text with the same key must reproduce Go's note byte for byte, and Go's note must open with ours.
+GO_SIGNER = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+GO_VERIFIER = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+GO_TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+GO_SIGNATURE = "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+GO_NOTE = f"{GO_TEXT}\n\u2014 PeterNeumann {GO_SIGNATURE}\n"
+
+
+def test_interoperates_with_go_sumdb_note() -> None:
+    seed = base64.b64decode(GO_SIGNER.split("+", 4)[4])[1:]
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    assert verifier_key("PeterNeumann", key.public_key()) == GO_VERIFIER
+    assert sign_note(GO_TEXT, "PeterNeumann", key) == GO_NOTE
+    assert open_note(GO_NOTE, GO_VERIFIER) == GO_TEXT
+    with pytest.raises(SignatureError):
+        open_note(GO_NOTE.replace("cryptography", "cryptographY"), GO_VERIFIER)
+    other = generate_signer("SomeWitness")
+    cosigned = GO_NOTE + sign_note(GO_TEXT, other.name, other.private_key).rpartition("\n\n")[2]
+    assert open_note(cosigned, GO_VERIFIER) == GO_TEXT  # signatures by other keys are skipped
+    assert open_note(cosigned, other.verifier) == GO_TEXT
