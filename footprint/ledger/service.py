@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, TextClause, and_, insert, or_, select, text, update
+from sqlalchemy import Row, Table, TextClause, and_, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from footprint.ledger.checkpoint import Checkpoint, SignedCheckpoint, read_note, sign
@@ -40,6 +40,7 @@ ENTRIES = cast(Table, EntryRow.__table__)
 NODES = cast(Table, NodeRow.__table__)
 HEAD = cast(Table, HeadRow.__table__)
 CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+DUPLICATE_CHECK_CHUNK = 1000  # ids per query, well below SQLite's and PostgreSQL's bound-parameter limits
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,14 +86,7 @@ class Ledger:
         if len(keys) != len(records):
             raise DuplicateRecordError("the batch holds the same (kind, record_id) twice")
         size, blob = self._lock_head(session)
-        by_kind: dict[str, list[str]] = {}
-        for kind, record_id in keys:
-            by_kind.setdefault(kind, []).append(record_id)
-        # one (kind = … AND record_id IN …) per kind: an index search, where a row-value IN would scan on SQLite
-        match = or_(*(and_(ENTRIES.c.kind == kind, ENTRIES.c.record_id.in_(ids)) for kind, ids in by_kind.items()))
-        clash = session.execute(select(ENTRIES.c.kind, ENTRIES.c.record_id).where(match).limit(1)).first()
-        if clash is not None:
-            raise DuplicateRecordError(f"{clash.kind} {clash.record_id} is already in the ledger")
+        self._refuse_duplicates(session, keys)
         frontier = Frontier.from_bytes(size, blob)
         now = datetime.now(UTC)
         entries: list[LedgerEntry] = []
@@ -122,6 +116,21 @@ class Ledger:
         session.execute(update(HEAD).where(HEAD.c.id == 1).values(size=frontier.size, frontier=frontier.to_bytes()))
         logger.debug("appended %d records, ledger size %d", len(entries), frontier.size)
         return entries
+
+    @staticmethod
+    def _refuse_duplicates(session: Session, keys: set[tuple[str, str]]) -> None:
+        """Raise DuplicateRecordError if any (kind, record_id) is already stored; a few indexed searches."""
+        by_kind: dict[str, list[str]] = {}
+        for kind, record_id in sorted(keys):
+            by_kind.setdefault(kind, []).append(record_id)
+        for kind, ids in by_kind.items():
+            # kind = … AND record_id IN (…) searches the unique index; a row-value IN would scan on SQLite
+            for start in range(0, len(ids), DUPLICATE_CHECK_CHUNK):
+                chunk = ids[start : start + DUPLICATE_CHECK_CHUNK]
+                match = and_(ENTRIES.c.kind == kind, ENTRIES.c.record_id.in_(chunk))
+                clash = session.execute(select(ENTRIES.c.record_id).where(match).limit(1)).scalar()
+                if clash is not None:
+                    raise DuplicateRecordError(f"{kind} {clash} is already in the ledger")
 
     def _lock_head(self, session: Session) -> tuple[int, bytes]:
         """Take the append lock (row lock on PostgreSQL, the writer lock on SQLite); return size and frontier."""

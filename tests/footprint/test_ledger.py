@@ -152,3 +152,14 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
     with engine.connect() as connection:
         current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert current == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_large_batches_check_every_id(sessions: sessionmaker[Session], ledger: Ledger) -> None:
+    with sessions.begin() as session:
+        ledger.append(session, "k", "r2200", {"n": -1})
+    batch = [Record("k", f"r{i}", {"n": i}) for i in range(2500)]
+    with sessions.begin() as session, pytest.raises(DuplicateRecordError, match="r2200"):
+        ledger.append_many(session, batch)
+    with sessions.begin() as session:
+        appended = ledger.append_many(session, [r for r in batch if r.record_id != "r2200"])
+    assert [e.index for e in appended] == list(range(1, 2500))
