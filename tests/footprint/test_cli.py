@@ -114,3 +114,18 @@ def test_audit_exit_codes(evidence: Path) -> None:
     assert runner.invoke(cli, ["audit", f"sqlite:///{evidence / 'missing.db'}"]).exit_code == 2
     assert runner.invoke(cli, ["audit", "oracle://somewhere/db"]).exit_code == 2
     assert runner.invoke(cli, ["audit", url, "--public-key", str(evidence / "missing.pub")]).exit_code == 2
+
+
+@pytest.mark.postgres
+def test_audit_on_postgresql(postgres_url: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["audit", postgres_url]).exit_code == 2  # no ledger tables yet
+    assert runner.invoke(cli, ["migrate", postgres_url]).exit_code == 0
+    engine = make_engine(postgres_url)
+    with make_session_factory(engine).begin() as session:
+        Ledger(ORIGIN).append_many(session, [Record("k", str(i), {"n": i}) for i in range(5)])
+    with engine.begin() as connection:
+        connection.execute(text('DELETE FROM ledger_entries WHERE "index" = 1'))
+    engine.dispose()
+    result = runner.invoke(cli, ["audit", postgres_url])
+    assert result.exit_code == 1 and "rows 1" in result.output
