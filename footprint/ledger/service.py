@@ -3,7 +3,7 @@
 Appends run inside the caller's transaction, so a record and its leaf commit or roll back together.
 They are serialised by a write lock on the single `ledger_head` row (an `UPDATE … RETURNING` that on
 SQLite also takes the database's single writer lock), which holds the size and the frontier: a batch
-of k records costs four statements and O(k) hashing whatever the size of the tree. Proofs read the
+of k records costs five statements and O(k) hashing whatever the size of the tree. Proofs read the
 stored complete-subtree hashes with one indexed query of at most 2·⌈log₂ n⌉ keys.
 """
 
