@@ -108,9 +108,10 @@ class RotationTracker:
 
     def update(self, timestamp_s: float, grey: GreyImage) -> bool:
         """Track one downscaled grey frame (see `downscale_grey`); returns whether its rotation is known."""
-        if self._size is None:
+        intrinsics = self._intrinsics
+        if intrinsics is None:
             self._size = (int(grey.shape[1]), int(grey.shape[0]))
-            self._intrinsics = Intrinsics.from_hfov(self.config.hfov_guess_deg, *self._size)
+            intrinsics = self._intrinsics = Intrinsics.from_hfov(self.config.hfov_guess_deg, *self._size)
         if self._prev_grey is None or self._key_points is None or self._cur_points is None or not self._keyframes:
             self._new_keyframe(grey, link=None)
             self._links.append(_FrameLink(timestamp_s, len(self._keyframes) - 1, self._identity_pair()))
@@ -123,11 +124,9 @@ class RotationTracker:
             # Lost: restart from this frame, posed where the camera was last seen (never invents a turn).
             self._links.append(_FrameLink(timestamp_s, keyframe, None))
             self._new_keyframe(grey, link=self._last_pair)
-            self._flow = None
         else:
             self._links.append(_FrameLink(timestamp_s, keyframe, pair))
-            assert self._intrinsics is not None
-            turn = fit_rotation(pair.earlier, pair.later, self._intrinsics).angle_deg
+            turn = fit_rotation(pair.earlier, pair.later, intrinsics).angle_deg
             survivors = len(pair.earlier) / max(1, len(self._keyframes[-1].points))
             if turn >= KEYFRAME_TURN_DEG or survivors < 0.5 or len(pair.earlier) < 2 * MIN_POINTS:
                 self._new_keyframe(grey, link=pair)
@@ -197,16 +196,25 @@ class RotationTracker:
         return PointPair(earlier=points, later=points)
 
     def _track(self, grey: GreyImage) -> PointPair | None:
-        assert self._prev_grey is not None and self._cur_points is not None and self._key_points is not None
-        if len(self._cur_points) < MIN_POINTS:
+        """Match the keyframe's points into this frame, predicted by the last flow, else by phase correlation."""
+        previous_grey, previous, key = self._prev_grey, self._cur_points, self._key_points
+        if previous_grey is None or previous is None or key is None or len(previous) < MIN_POINTS:
             return None
-        previous = self._cur_points.reshape(-1, 1, 2)
-        predicted = previous + (self._flow if self._flow is not None else 0.0)
+        first_guess = self._flow if self._flow is not None else np.zeros(2, np.float32)
+        pair = self._match(previous_grey, grey, previous, key, first_guess)
+        if pair is None:
+            # A turn faster than the last flow predicted: a global shift estimate brings LK back in range.
+            pair = self._match(previous_grey, grey, previous, key, _global_shift(previous_grey, grey))
+        return pair
+
+    def _match(
+        self, previous_grey: GreyImage, grey: GreyImage, previous: Points, key: Points, shift: Points
+    ) -> PointPair | None:
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
-            self._prev_grey,
+            previous_grey,
             grey,
-            previous,
-            predicted.astype(np.float32),
+            previous.reshape(-1, 1, 2),
+            (previous + shift).reshape(-1, 1, 2).astype(np.float32),
             winSize=LK_WINDOW,
             maxLevel=LK_LEVELS,
             criteria=LK_CRITERIA,
@@ -214,13 +222,13 @@ class RotationTracker:
         )
         if moved is None:
             return None
-        ok = status.reshape(-1).astype(bool)
         moved = moved.reshape(-1, 2)
-        inside = (moved[:, 0] >= 0) & (moved[:, 1] >= 0) & (moved[:, 0] < grey.shape[1]) & (moved[:, 1] < grey.shape[0])
-        ok &= inside
+        height, width = grey.shape[:2]
+        ok = status.reshape(-1).astype(bool)
+        ok &= (moved[:, 0] >= 0) & (moved[:, 1] >= 0) & (moved[:, 0] < width) & (moved[:, 1] < height)
         if ok.sum() < MIN_POINTS:
             return None
-        key, prev, cur = self._key_points[ok], self._cur_points[ok], moved[ok]
+        key, prev, cur = key[ok], previous[ok], moved[ok]
         _, mask = cv2.findHomography(key, cur, cv2.RANSAC, RANSAC_PX)
         if mask is None:
             return None
@@ -231,3 +239,11 @@ class RotationTracker:
         self._key_points, self._cur_points = key[keep], cur[keep]
         self._last_pair = PointPair(earlier=key[keep].copy(), later=cur[keep].copy())
         return self._last_pair
+
+
+def _global_shift(previous: GreyImage, current: GreyImage) -> Points:
+    """The dominant image translation between two frames (phase correlation, ~1 ms at 320×240)."""
+    height, width = previous.shape[:2]
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(previous.astype(np.float32), current.astype(np.float32), window)
+    return np.array([dx, dy], dtype=np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 from pydantic import ValidationError
 
@@ -31,3 +33,10 @@ def test_bad_values_are_refused(data: dict[str, object]) -> None:
 def test_every_field_is_described() -> None:
     for name, info in RoomScanConfig.model_fields.items():
         assert info.description and info.title, name
+
+
+def test_public_surface_is_complete() -> None:
+    import proctor.roomscan as roomscan
+
+    names = {n for n, v in vars(roomscan).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert names == set(roomscan.__all__)

@@ -96,3 +96,10 @@ def test_scan_never_done_is_incomplete() -> None:
     assert events[-1].type is EventType.ROOM_SCAN_INCOMPLETE
     assert events[-1].measurements["reason"] == "not_done"
     assert events[-1].start_s == request.at_s
+
+
+def test_sudden_fast_turn_keeps_tracking(camera: Camera) -> None:
+    yaws = [0.0, 2.0, 4.0, 16.0, 34.0, 56.0, 80.0, 104.0, 120.0]  # jumps of up to 24° between frames
+    report = analyze_scan_window(turn(camera, yaws), CONFIG)
+    assert report.quality.lost_fraction == 0.0
+    assert report.coverage_deg == pytest.approx(120.0, abs=6.0)
