@@ -51,6 +51,7 @@ class Prepared:
     """A validated statement as it will be stored, with the keys that index it."""
 
     statement: dict[str, Any]
+    given_timestamp: bool = True
     keys: dict[str, int] = field(default_factory=dict)
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -132,10 +133,11 @@ def prepare(
         statement["id"] = statement_id
     statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
     statement["stored"] = stored
+    given_timestamp = "timestamp" in statement
     statement.setdefault("timestamp", stored)
     statement["authority"] = dict(authority)
     statement["version"] = statement.get("version") or ("2.0.0" if version.startswith("2") else "1.0.0")
-    prepared = Prepared(statement)
+    prepared = Prepared(statement, given_timestamp)
     prepared.add_key(f"verb:{statement['verb']['id']}", DIRECT)
     registration = statement.get("context", {}).get("registration")
     if registration:
@@ -201,7 +203,7 @@ def store_statements(
     fresh: list[Prepared] = []
     for prepared in batch:
         if prepared.id in existing:
-            if not same_statement(json.loads(existing[prepared.id]), prepared.statement):
+            if not _same(json.loads(existing[prepared.id]), prepared):
                 raise Conflict(f"statement {prepared.id} already exists with different content")
         else:
             fresh.append(prepared)
@@ -209,6 +211,15 @@ def store_statements(
     if fresh:
         _insert(session, ledger, fresh, attachments)
     return StoreResult(ids, len(fresh))
+
+
+def _same(stored: dict[str, Any], prepared: Prepared) -> bool:
+    """Whether a re-sent statement is the stored one; a timestamp the store filled in is not compared."""
+    incoming = prepared.statement
+    if not prepared.given_timestamp and stored.get("timestamp") == stored.get("stored"):
+        stored = {k: v for k, v in stored.items() if k != "timestamp"}
+        incoming = {k: v for k, v in incoming.items() if k != "timestamp"}
+    return same_statement(stored, incoming)
 
 
 def _check_attachments(batch: Sequence[Prepared], parts: Sequence[Attachment]) -> None:

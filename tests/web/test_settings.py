@@ -1,0 +1,47 @@
+"""Settings: defaults, unknown or invalid PROCTOR_* variables fail at start with one clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import web.__main__ as main_module
+from web.settings import SettingsError, load_settings
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.port == 8000 and settings.host == "127.0.0.1"
+    assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("data/proctor.db")
+    assert settings.key_file == Path("data/ledger.key")
+    assert settings.base_url == "http://127.0.0.1:8000"
+
+
+def test_environment_values() -> None:
+    settings = load_settings({"PROCTOR_PORT": "9001", "PROCTOR_DATABASE_URL": "sqlite:///x.db", "HOME": "/root"})
+    assert settings.port == 9001 and settings.db_url == "sqlite:///x.db"
+
+
+def test_unknown_setting_is_refused() -> None:
+    with pytest.raises(SettingsError, match="PROCTOR_PORTT"):
+        load_settings({"PROCTOR_PORTT": "1"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PROCTOR_PORT", "70000"),
+        ("PROCTOR_PORT", "x"),
+        ("PROCTOR_BOOTSTRAP_API_KEY", "short"),
+        ("PROCTOR_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_invalid_value_is_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
+
+
+def test_main_exits_2_on_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROCTOR_NO_SUCH_THING", "1")
+    assert main_module.main() == 2

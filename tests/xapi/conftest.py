@@ -1,0 +1,40 @@
+"""Fixtures for the xAPI store tests: a migrated database (SQLite and PostgreSQL) and a ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from footprint.ledger import Ledger, generate_signer
+from footprint.store import make_engine, make_session_factory, migrate
+
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://proctor.kz/credentials/c1", "name": "k1"}}
+
+
+def statement(actor: str = "ann", verb: str = "answered", activity: str = "q1", **extra: Any) -> dict[str, Any]:
+    """A small valid statement."""
+    return {
+        "actor": {"objectType": "Agent", "mbox": f"mailto:{actor}@example.kz"},
+        "verb": {"id": f"http://adlnet.gov/expapi/verbs/{verb}", "display": {"en-US": verb}},
+        "object": {"id": f"https://proctor.kz/activities/{activity}"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated database."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    return Ledger("test.proctor.kz/log", generate_signer("test.proctor.kz/log"))
