@@ -64,6 +64,7 @@ models-verify: $(STAMP)
 ## Benchmarks print JSON figures (see README).
 bench: fixtures
 	taskset -c 0 $(BIN)/python -m benchmarks.analysis
+	$(BIN)/python -m benchmarks.ledger
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache
