@@ -21,9 +21,10 @@ from web.errors import install_error_handlers
 from web.platform import install_session_error_handlers, start_platform
 from web.routes import ledger
 from web.routes.college import routes as college_routes
-from web.routes.xapi import activity_profile, agent_profile, resources, state, statements
+from web.routes.xapi import resources, statements
 from web.routes.xapi.alternate import AlternateSyntax
 from web.routes.xapi.common import XAPIHeaders
+from web.routes.xapi.documents import activity_profile_router, agent_profile_router, state_router
 from web.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_session_error_handlers(app)
     app.include_router(college_routes.router)
-    for module in (statements, state, activity_profile, agent_profile, resources, ledger):
-        app.include_router(module.router)
+    for router in (statements.router, state_router, activity_profile_router, agent_profile_router):
+        app.include_router(router)
+    app.include_router(resources.router)
+    app.include_router(ledger.router)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
     return app
