@@ -57,6 +57,11 @@ class RoomScanConfig(BaseModel):
         title="Self-calibrate focal length",
         description="Refine the field of view from the tracked features of the scan itself (pure-rotation fit).",
     )
+    loop_closure: bool = Field(
+        True,
+        title="Loop closure",
+        description="When the camera comes back to its first view, rescale the integrated yaw to the measured one.",
+    )
     hfov_bounds_deg: tuple[float, float] = Field(
         (40.0, 100.0),
         title="Field of view bounds",

@@ -48,10 +48,14 @@ class Interval:
 
 
 def swept_intervals(yaws: Sequence[float], tracked: Sequence[bool]) -> list[Interval]:
-    """The unwrapped yaw intervals between consecutive samples whose rotation is known."""
+    """The unwrapped yaw intervals into each sample whose rotation (from the sample before) is known.
+
+    An untracked sample keeps the last known yaw, and tracking restarts from it, so the step after it
+    is measured again; only the step into the untracked sample is unknown and covers nothing.
+    """
     intervals = []
     for index in range(1, len(yaws)):
-        if tracked[index] and tracked[index - 1]:
+        if tracked[index]:
             a, b = yaws[index - 1], yaws[index]
             intervals.append(Interval(min(a, b), max(a, b)))
     if not intervals and yaws:

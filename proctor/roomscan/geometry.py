@@ -16,6 +16,8 @@ import numpy.typing as npt
 Points = npt.NDArray[np.float32]
 """N×2 pixel coordinates."""
 Matrix = npt.NDArray[np.float64]
+GreyImage = npt.NDArray[np.uint8]
+"""A downscaled single-channel frame, what tracking and the quality checks work on."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from proctor.roomscan.config import RoomScanConfig
-from proctor.roomscan.rotation import GreyImage, OrientationSample
+from proctor.roomscan.geometry import GreyImage
+from proctor.roomscan.rotation import OrientationSample
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def turning_speeds(samples: Sequence[OrientationSample]) -> list[float]:
     speeds = [0.0] if samples else []
     for previous, current in zip(samples, samples[1:], strict=False):
         dt = current.timestamp_s - previous.timestamp_s
-        known = current.tracked and previous.tracked and dt > 0
+        known = current.tracked and dt > 0
         speeds.append(abs(current.yaw_deg - previous.yaw_deg) / dt if known else 0.0)
     return speeds
 
@@ -89,9 +90,7 @@ def summarize_quality(
     smooth = [float(np.median(speeds[max(0, i - 1) : i + 2])) for i in range(len(speeds))]
     moving = [s for s, sample in zip(smooth, samples, strict=True) if sample.tracked]
     duration = samples[-1].timestamp_s - samples[0].timestamp_s if len(samples) > 1 else 0.0
-    swept = sum(
-        abs(b.yaw_deg - a.yaw_deg) for a, b in zip(samples, samples[1:], strict=False) if a.tracked and b.tracked
-    )
+    swept = sum(abs(b.yaw_deg - a.yaw_deg) for a, b in zip(samples, samples[1:], strict=False) if b.tracked)
     fractions = {
         "dark": sum(f.dark for f in frames) / count,
         "covered": sum(f.covered for f in frames) / count,

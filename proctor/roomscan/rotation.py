@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from proctor.frames import Image
 from proctor.roomscan.config import RoomScanConfig
 from proctor.roomscan.geometry import (
+    GreyImage,
     Intrinsics,
     Matrix,
     PointPair,
@@ -28,6 +28,7 @@ from proctor.roomscan.geometry import (
     heading_deg,
     pitch_deg,
 )
+from proctor.roomscan.loop import LoopCandidate, close_loop
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,12 @@ KEYFRAME_TURN_DEG = 10.0
 MIN_POINTS = 15
 """Fewer matched inliers than this and the rotation of a frame is unknown (tracking lost)."""
 MAX_CORNERS = 160
-RANSAC_PX = 2.0
+RANSAC_PX = 3.0
+MAX_LOST_FOR_LOOP = 0.1
+"""Share of untracked frames above which the loop closure is not trusted to rescale the trajectory."""
 LK_WINDOW = (21, 21)
 LK_LEVELS = 4
 LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
-
-
-GreyImage = npt.NDArray[np.uint8]
 
 
 def downscale_grey(image: Image, width_px: int) -> GreyImage:
@@ -72,6 +72,8 @@ class RotationTrack:
     samples: tuple[OrientationSample, ...]
     hfov_deg: float
     focal_calibrated: bool
+    loop_scale: float | None = None
+    """Set when the scan came back to its first view: the factor the integrated yaw was corrected by."""
 
 
 @dataclass
@@ -161,11 +163,23 @@ class RotationTracker:
                 OrientationSample(link.timestamp_s, heading_deg(orientation), pitch_deg(orientation), tracked, inliers)
             )
         yaws = np.degrees(np.unwrap(np.radians([s.yaw_deg for s in samples])))
+        # Lost frames drop their turn from the integral; a few may be made good by the loop, many may not.
+        lost = sum(not s.tracked for s in samples)
+        scale = self._loop_scale(key_orientations, intrinsics) if lost <= MAX_LOST_FOR_LOOP * len(samples) else None
         unwrapped = tuple(
-            OrientationSample(s.timestamp_s, float(y), s.pitch_deg, s.tracked, s.inliers)
+            OrientationSample(s.timestamp_s, float(y) * (scale or 1.0), s.pitch_deg, s.tracked, s.inliers)
             for s, y in zip(samples, yaws, strict=True)
         )
-        return RotationTrack(samples=unwrapped, hfov_deg=hfov, focal_calibrated=calibrated)
+        return RotationTrack(samples=unwrapped, hfov_deg=hfov, focal_calibrated=calibrated, loop_scale=scale)
+
+    def _loop_scale(self, orientations: list[Matrix], intrinsics: Intrinsics) -> float | None:
+        """The loop-closure correction of the integrated yaw, or None (not asked, not closed, not matched)."""
+        if not self.config.loop_closure or len(self._keyframes) < 3:
+            return None
+        key_yaws = np.degrees(np.unwrap(np.radians([heading_deg(o) for o in orientations])))
+        candidates = [LoopCandidate(k.grey, float(y)) for k, y in zip(self._keyframes, key_yaws, strict=True)]
+        closure = close_loop(self._keyframes[0].grey, candidates, intrinsics)
+        return closure.scale if closure is not None else None
 
     def _keyframe_orientations(self, intrinsics: Intrinsics) -> list[Matrix]:
         orientations: list[Matrix] = []

@@ -165,3 +165,57 @@ def render_scan(
         true_yaws=tuple(yaws),
         face_yaw_deg=face_yaw_deg,
     )
+
+
+ROOM_PHOTOS = ("coffee", "rocket", "chelsea", "stereo_motorcycle", "gravel", "brick")
+"""Textures of the walls at +z, +x, −z, −x, then the floor and the ceiling."""
+
+
+class BoxRoom:
+    """A real 3-D room (a textured box) seen by a camera that sits `radius_m` in front of its turning axis.
+
+    Unlike the panorama, this has parallax: turning a laptop moves its webcam on a circle, so near walls
+    shift more than far ones, as in a real scan.
+    """
+
+    def __init__(
+        self, width: int, height: int, hfov_deg: float, size_m: tuple[float, float, float] = (3.5, 2.4, 4.0)
+    ) -> None:
+        textures = [cv2.resize(_photo(name), (512, 512), interpolation=cv2.INTER_AREA) for name in ROOM_PHOTOS]
+        self._atlas = np.concatenate(textures, axis=1)
+        self._half = np.array(size_m) / 2
+        focal = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
+        u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+        self._rays = np.stack([(u - width / 2 + 0.5) / focal, (v - height / 2 + 0.5) / focal, np.ones_like(u)], -1)
+        self._rays = self._rays.reshape(-1, 3)
+        self._shape = (height, width)
+
+    def view(self, yaw_deg: float, radius_m: float, axis_m: tuple[float, float] = (0.3, -0.2)) -> Image:
+        yaw = math.radians(yaw_deg)
+        ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
+        origin = np.array([axis_m[0], 0.0, axis_m[1]]) + ry @ np.array([0.0, 0.0, radius_m])
+        rays = self._rays @ ry.T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_axes = (np.sign(rays) * self._half - origin) / rays
+        t_axes[~np.isfinite(t_axes) | (t_axes <= 0)] = np.inf
+        axis = np.argmin(t_axes, axis=1)
+        t = t_axes[np.arange(len(rays)), axis]
+        hit = origin + rays * t[:, None]
+        positive = rays[np.arange(len(rays)), axis] > 0
+        # face 0..5: +z, +x, -z, -x walls, then floor (+y, down) and ceiling (-y)
+        face = np.select(
+            [(axis == 2) & positive, (axis == 0) & positive, axis == 2, axis == 0, positive],
+            [0, 1, 2, 3, 4],
+            default=5,
+        )
+        across = np.select([axis == 2, axis == 0], [hit[:, 0] / self._half[0], hit[:, 2] / self._half[2]], hit[:, 0])
+        along = np.where(axis == 1, hit[:, 2] / self._half[2], hit[:, 1] / self._half[1])
+        map_x = face * 512 + np.clip((across + 1) / 2, 0, 1) * 511
+        map_y = np.clip((along + 1) / 2, 0, 1) * 511
+        out = cv2.remap(
+            self._atlas,
+            map_x.reshape(self._shape).astype(np.float32),
+            map_y.reshape(self._shape).astype(np.float32),
+            cv2.INTER_LINEAR,
+        )
+        return np.ascontiguousarray(out, dtype=np.uint8)

@@ -33,10 +33,11 @@ def test_sectors_across_zero_are_joined() -> None:
     assert len(coverage.sectors) == 2
 
 
-def test_lost_tracking_covers_nothing() -> None:
+def test_the_step_into_a_lost_frame_covers_nothing() -> None:
     yaws = [0.0, 40.0, 80.0, 120.0]
     coverage = circular_coverage(swept_intervals(yaws, [True, True, False, True]))
-    assert coverage.covered_deg == pytest.approx(40.0)
+    assert coverage.covered_deg == pytest.approx(80.0)
+    assert [(s.start_deg, s.width_deg) for s in coverage.sectors] == [(0.0, 40.0), (80.0, 40.0)]
 
 
 def test_no_interval_is_no_coverage() -> None:
