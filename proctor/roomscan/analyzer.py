@@ -176,7 +176,10 @@ class RoomScanAnalyzer:
         persons = tuple(
             PersonInRoom(sighting, _person_yaw(samples, sighting, track.hfov_deg))
             for sighting in self._people.sightings()
-            if not _in_candidate_sector(_yaw_at(samples, sighting.peak_s), self.config.candidate_sector_deg)
+            if not (
+                sighting.max_faces <= 1
+                and _in_candidate_sector(_yaw_at(samples, sighting.peak_s), self.config.candidate_sector_deg)
+            )
         )
         report = ScanReport(
             start_s=start,

@@ -145,11 +145,15 @@ class RoomScanConfig(BaseModel):
         description="Detections further apart than this belong to different person_in_room events.",
     )
     candidate_sector_deg: float = Field(
-        0.0,
+        25.0,
         ge=0.0,
         le=90.0,
         title="Candidate's own sector",
-        description="Faces seen within this yaw of the starting direction are the candidate; 0 counts every face.",
+        description=(
+            "A single person seen within this yaw of the starting direction (where the webcam faced the candidate "
+            "before turning) is the candidate; two faces there, or anyone elsewhere, is another person. 0 counts "
+            "every face."
+        ),
     )
 
     @model_validator(mode="after")

@@ -39,6 +39,7 @@ class PersonSighting:
     faces: int
     bodies: int
     score: float
+    max_faces: int = 0
     peak_offset: float = 0.0
     evidence_image: Image | None = field(default=None, repr=False)
 
@@ -56,6 +57,7 @@ class _Episode:
     score: float
     faces: int = 0
     bodies: int = 0
+    max_faces: int = 0
     offset: float = 0.0
     image: Image | None = None
 
@@ -102,6 +104,7 @@ class PeopleWatcher:
                 faces=e.faces,
                 bodies=e.bodies,
                 score=e.score,
+                max_faces=e.max_faces,
                 peak_offset=e.offset,
                 evidence_image=e.image,
             )
@@ -116,6 +119,7 @@ class PeopleWatcher:
             self._episodes.append(episode)
         episode.end_s = t
         episode.faces += face
+        episode.max_faces = max(episode.max_faces, len(boxes))
         episode.bodies += not face
         if score > episode.score:
             episode.score, episode.peak_s = score, t

@@ -116,3 +116,11 @@ def test_loop_closure_removes_the_parallax_of_an_off_axis_webcam(radius_m: float
     if radius_m:
         drifted = analyze_scan_window(frames, RoomScanConfig(pose_check_hz=0.0, loop_closure=False))
         assert drifted.net_turn_deg > 380.0
+
+
+def test_candidate_facing_the_webcam_before_the_turn_is_not_another_person() -> None:
+    seat = Camera(build_panorama(face_yaw_deg=0.0), 320, 240, 62.0)
+    frames = turn(seat, [0.0] * 8 + [6.0 * k for k in range(1, 16)])
+    assert analyze_scan_window(frames, CONFIG).persons == ()
+    anyone = analyze_scan_window(frames, RoomScanConfig(pose_check_hz=0.0, candidate_sector_deg=0.0))
+    assert len(anyone.persons) == 1 and abs(anyone.persons[0].yaw_deg) <= 10.0
