@@ -29,7 +29,7 @@ def test_coverage_within_tolerance_of_truth(scan_video: Videos, scan_report: Rep
     assert report.quality.lost_fraction == 0.0
 
 
-def test_full_turn_completes_and_half_turn_does_not(scan_video: Videos, scan_report: Reports) -> None:
+def test_full_turn_completes_and_half_turn_does_not(scan_report: Reports) -> None:
     full, half = scan_report("slow_full"), scan_report("half")
     assert full.complete and not half.complete
     assert [e.type for e in scan_events(full, RoomScanConfig())][1] is EventType.ROOM_SCAN_COMPLETED
@@ -38,7 +38,7 @@ def test_full_turn_completes_and_half_turn_does_not(scan_video: Videos, scan_rep
     assert incomplete.measurements["reason"] == "coverage"
 
 
-def test_field_of_view_is_self_calibrated(scan_video: Videos, scan_report: Reports) -> None:
+def test_field_of_view_is_self_calibrated(scan_report: Reports) -> None:
     report = scan_report("half")  # rendered at 70°, the guess is 65°
     assert report.focal_calibrated
     assert report.hfov_deg == pytest.approx(70.0, abs=2.0)
@@ -52,14 +52,14 @@ def test_turn_that_stops_and_comes_back_counts_once(scan_video: Videos, scan_rep
     assert abs(report.net_turn_deg - 60.0) <= TOLERANCE_DEG
 
 
-def test_fast_turn_is_flagged_slow_turn_is_not(scan_video: Videos, scan_report: Reports) -> None:
+def test_fast_turn_is_flagged_slow_turn_is_not(scan_report: Reports) -> None:
     fast, slow = scan_report("fast_full"), scan_report("slow_full")
     assert "too_fast" in fast.quality.flags
     assert slow.quality.flags == ()
     assert fast.quality.mean_speed_deg_s > 2 * slow.quality.mean_speed_deg_s
 
 
-def test_time_limit_cuts_the_scan(scan_video: Videos, scan_report: Reports) -> None:
+def test_time_limit_cuts_the_scan(scan_report: Reports) -> None:
     report = scan_report("slow_full", time_limit_s=5.0)
     assert report.timed_out and not report.complete
     assert report.duration_s <= 5.0
@@ -77,5 +77,5 @@ def test_face_in_the_room_is_a_person_in_room(scan_video: Videos, scan_report: R
     assert events[0].measurements["yaw_deg"] == pytest.approx(person.yaw_deg, abs=0.1)
 
 
-def test_room_without_people_reports_none(scan_video: Videos, scan_report: Reports) -> None:
+def test_room_without_people_reports_none(scan_report: Reports) -> None:
     assert scan_report("slow_full", pose_check_hz=1.0).persons == ()
