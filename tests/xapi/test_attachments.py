@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 from footprint.xapi.attachments import build_multipart, parse_multipart
 from footprint.xapi.errors import BadRequest
@@ -53,3 +58,34 @@ def test_signature_checks() -> None:
     signed, _parts = _signed()
     with pytest.raises(BadRequest, match="carry its JWS"):
         check_signature(signed, [])
+
+
+def test_x5c_signature_must_verify() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lms.college.kz")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    x5c = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+    data = statement()
+    signing_input = f"{_b64({'alg': 'RS256', 'x5c': x5c})}.{_b64(data)}"
+    good = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+
+    def attempt(signature: bytes) -> None:
+        jws = f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}".encode()
+        sha2 = hashlib.sha256(jws).hexdigest()
+        meta = {"usageType": SIGNATURE_USAGE, "display": {"en-US": "s"}, "contentType": "application/octet-stream"}
+        signed = {**data, "attachments": [{**meta, "length": len(jws), "sha2": sha2}]}
+        check_signature(signed, [Attachment(sha2, "application/octet-stream", jws)])
+
+    attempt(good)
+    with pytest.raises(BadRequest, match="does not verify"):
+        attempt(good[:-1] + bytes([good[-1] ^ 1]))
