@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
@@ -133,3 +134,15 @@ def test_errors_share_one_shape(client: TestClient) -> None:
     assert _error_code(client.get("/no/such/path")) == "not_found"
     assert _error_code(client.delete(URL)) == "method_not_allowed"
     assert _error_code(client.get("/ledger/proof/consistency", params={"first": "x"})) == "invalid_request"
+
+
+def test_concurrent_puts_of_one_statement_all_succeed(client: TestClient) -> None:
+    sid = str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(
+            pool.map(lambda _: client.put(URL, params={"statementId": sid}, json=statement()).status_code, range(6))
+        )
+    assert codes == [204] * 6
+    assert (
+        len(client.get(URL, params={"agent": json.dumps(statement()["actor"]), "limit": 100}).json()["statements"]) >= 1
+    )

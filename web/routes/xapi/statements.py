@@ -9,15 +9,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
+from footprint.accounts import Credential
+from footprint.ledger import DuplicateRecordError
 from footprint.xapi.attachments import build_multipart, parse_multipart
 from footprint.xapi.canonical import canonical_format, ids_format
-from footprint.xapi.errors import BadRequest, NotFound
+from footprint.xapi.errors import BadRequest, Conflict, NotFound
 from footprint.xapi.parts import Attachment
 from footprint.xapi.queries import StatementQuery, attachments_for, get_statement, query_statements
-from footprint.xapi.statements import store_statements
+from footprint.xapi.statements import StoreResult, store_statements
 from web.auth import CredentialDep
-from web.deps import BodyDep, ServicesDep, SessionDep
+from web.deps import BodyDep, Services, ServicesDep, SessionDep
 from web.routes.xapi.common import (
     CONSISTENT_THROUGH,
     VersionDep,
@@ -64,6 +67,39 @@ def _statement_body(request: Request, body: bytes) -> tuple[Any, tuple[Attachmen
     return parse_json(body), ()
 
 
+def _store(
+    services: Services,
+    batch: list[Any],
+    credential: Credential,
+    version: str,
+    attachments: tuple[Attachment, ...],
+    statement_id: str | None,
+) -> StoreResult:
+    """Store in one write transaction; a race on a statement id (another writer won) is retried once,
+    so the second request sees the stored statement and answers as the spec says (same → ok, else 409)."""
+
+    def once() -> StoreResult:
+        with services.writing() as session:
+            return store_statements(
+                session,
+                services.ledger,
+                batch,
+                authority=credential.authority,
+                version=version,
+                attachments=attachments,
+                statement_id=statement_id,
+            )
+
+    try:
+        return once()
+    except (IntegrityError, DuplicateRecordError):
+        logger.info("statement id race with another writer; retrying once")
+    try:
+        return once()
+    except (IntegrityError, DuplicateRecordError) as exc:
+        raise Conflict("a concurrent request stored the same statement id; retry") from exc
+
+
 @router.put("", status_code=204)
 def put_statement(
     request: Request, services: ServicesDep, credential: CredentialDep, version: VersionDep, body: BodyDep
@@ -74,16 +110,7 @@ def put_statement(
     if statement_id is None:
         raise BadRequest("PUT /statements needs the statementId parameter")
     statement, attachments = _statement_body(request, body)
-    with services.writing() as session:
-        store_statements(
-            session,
-            services.ledger,
-            [statement],
-            authority=credential.authority,
-            version=version,
-            attachments=attachments,
-            statement_id=statement_id,
-        )
+    _store(services, [statement], credential, version, attachments, statement_id)
     return Response(status_code=204)
 
 
@@ -97,10 +124,7 @@ def post_statements(
     batch = payload if isinstance(payload, list) else [payload]
     if not batch:
         raise BadRequest("an empty batch holds no statements")
-    with services.writing() as session:
-        result = store_statements(
-            session, services.ledger, batch, authority=credential.authority, version=version, attachments=attachments
-        )
+    result = _store(services, batch, credential, version, attachments, None)
     logger.debug("stored %d of %d statements", result.created, len(batch))
     return JSONResponse(result.ids)
 
