@@ -23,7 +23,11 @@ logger = logging.getLogger(__name__)
 MIN_TURN_DEG = 270.0
 """Only keyframes this far round can close the loop (earlier ones overlap the start trivially)."""
 MIN_INLIERS = 25
+ORB_FEATURES = 2000
+"""Enough corners that an end view 40° short of the start (a third of it overlapping) still matches."""
 MAX_RESIDUAL_PX = 2.5
+LOOP_RANSAC_PX = 3.0
+"""Homography inlier threshold of the loop match (tracking pixels)."""
 SCALE_RANGE = (0.8, 1.25)
 
 
@@ -54,7 +58,7 @@ def close_loop(first: GreyImage, candidates: Sequence[LoopCandidate], intrinsics
     usable.sort(key=lambda c: abs((c.yaw_deg + 180.0) % 360.0 - 180.0))
     if not usable:
         return None
-    orb = cv2.ORB.create(nfeatures=800, fastThreshold=10)
+    orb = cv2.ORB.create(nfeatures=ORB_FEATURES, fastThreshold=10)
     first_points, first_descriptors = orb.detectAndCompute(first, None)
     if first_descriptors is None:
         return None
@@ -68,7 +72,7 @@ def close_loop(first: GreyImage, candidates: Sequence[LoopCandidate], intrinsics
             continue
         earlier = np.array([first_points[m.queryIdx].pt for m in matches], dtype=np.float32)
         later = np.array([points[m.trainIdx].pt for m in matches], dtype=np.float32)
-        _, mask = cv2.findHomography(earlier, later, cv2.RANSAC, 3.0)
+        _, mask = cv2.findHomography(earlier, later, cv2.RANSAC, LOOP_RANSAC_PX)
         if mask is None or int(mask.sum()) < MIN_INLIERS:
             continue
         keep = mask.reshape(-1).astype(bool)

@@ -165,19 +165,22 @@ class RotationTracker:
         yaws = np.degrees(np.unwrap(np.radians([s.yaw_deg for s in samples])))
         # Lost frames drop their turn from the integral; a few may be made good by the loop, many may not.
         lost = sum(not s.tracked for s in samples)
-        scale = self._loop_scale(key_orientations, intrinsics) if lost <= MAX_LOST_FOR_LOOP * len(samples) else None
+        trusted = lost <= MAX_LOST_FOR_LOOP * len(samples)
+        scale = self._loop_scale(key_orientations, float(yaws[-1]), intrinsics) if trusted else None
         unwrapped = tuple(
             OrientationSample(s.timestamp_s, float(y) * (scale or 1.0), s.pitch_deg, s.tracked, s.inliers)
             for s, y in zip(samples, yaws, strict=True)
         )
         return RotationTrack(samples=unwrapped, hfov_deg=hfov, focal_calibrated=calibrated, loop_scale=scale)
 
-    def _loop_scale(self, orientations: list[Matrix], intrinsics: Intrinsics) -> float | None:
+    def _loop_scale(self, orientations: list[Matrix], last_yaw: float, intrinsics: Intrinsics) -> float | None:
         """The loop-closure correction of the integrated yaw, or None (not asked, not closed, not matched)."""
         if not self.config.loop_closure or len(self._keyframes) < 3:
             return None
         key_yaws = np.degrees(np.unwrap(np.radians([heading_deg(o) for o in orientations])))
         candidates = [LoopCandidate(k.grey, float(y)) for k, y in zip(self._keyframes, key_yaws, strict=True)]
+        if self._prev_grey is not None:
+            candidates.append(LoopCandidate(self._prev_grey, last_yaw))  # the end view, often past the last keyframe
         closure = close_loop(self._keyframes[0].grey, candidates, intrinsics)
         return closure.scale if closure is not None else None
 

@@ -124,3 +124,14 @@ def test_candidate_facing_the_webcam_before_the_turn_is_not_another_person() -> 
     assert analyze_scan_window(frames, CONFIG).persons == ()
     anyone = analyze_scan_window(frames, RoomScanConfig(pose_check_hz=0.0, candidate_sector_deg=0.0))
     assert len(anyone.persons) == 1 and abs(anyone.persons[0].yaw_deg) <= 10.0
+
+
+def test_scan_stopping_short_of_the_minimum_is_measured_against_the_start_view() -> None:
+    """320° true with a webcam 15 cm off-axis: integration alone says ~335° (complete), the loop says 320°."""
+    room = BoxRoom(480, 360, 62.0)  # downscaled for tracking, as a 640×480 webcam frame is
+    path = eased([(0.0, 0.0), (1.0, 320.0)])
+    frames = [Frame(k, k / 5, room.view(path(k / 40), 0.15)) for k in range(41)]
+    closed = analyze_scan_window(frames, CONFIG)
+    assert abs(closed.coverage_deg - 320.0) <= 8.0 and not closed.complete
+    drifted = analyze_scan_window(frames, RoomScanConfig(pose_check_hz=0.0, loop_closure=False))
+    assert drifted.coverage_deg > closed.coverage_deg + 8.0
