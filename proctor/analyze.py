@@ -28,6 +28,8 @@ from proctor.events.vocabulary import EventType
 from proctor.frames import AudioChunk, Frame, Image
 from proctor.pipeline import CandidateAnalyzer, StageCounts
 from proctor.policy import Policy
+from proctor.roomscan import ScanWindow, analyze_scan_windows, scan_events
+from proctor.roomscan.windows import check_windows
 from proctor.score import Score, compute_score
 
 logger = logging.getLogger(__name__)
@@ -111,15 +113,20 @@ def analyze_recording(
     reference_photo: Path | None,
     policy: Policy,
     progress: ProgressFn | None = None,
+    scans: Sequence[ScanWindow] = (),
 ) -> AnalysisResult:
-    """Analyse one recorded file; raises InputError subclasses before any work when inputs are bad."""
+    """Analyse one recorded file; raises InputError subclasses before any work when inputs are bad.
+
+    Frames inside `scans` windows are a room scan: they are measured by the room-scan analyzer
+    (coverage, people in the room) instead of being judged as exam behaviour.
+    """
     probe(recording)
     detector = FaceDetector(policy.faces)
     encoder = FaceEncoder() if reference_photo is not None else None
     reference = None
     if reference_photo is not None and encoder is not None:
         reference = enroll_photo(reference_photo, policy, detector, encoder)
-    return analyze_sources([MediaSource(recording)], reference, policy, progress, detector, encoder)
+    return analyze_sources([MediaSource(recording)], reference, policy, progress, detector, encoder, scans)
 
 
 def analyze_sources(
@@ -129,6 +136,7 @@ def analyze_sources(
     progress: ProgressFn | None = None,
     detector: FaceDetector | None = None,
     encoder: FaceEncoder | None = None,
+    scans: Sequence[ScanWindow] = (),
 ) -> AnalysisResult:
     """Analyse the files of one session in order, on one timeline: a pure function of its inputs.
 
@@ -138,6 +146,9 @@ def analyze_sources(
     if not sources:
         raise InputError("nothing to analyse: the session has no recording")
     infos = [probe(source.path) for source in sources]
+    windows = check_windows(scans)
+    if windows and len(sources) > 1:
+        raise InputError("room-scan windows apply to a single recording, not to a chunked session")
     detector = detector or FaceDetector(policy.faces)
     if reference is not None and encoder is None:
         encoder = FaceEncoder()
@@ -159,14 +170,23 @@ def analyze_sources(
                 )
             for frame in iter_frames(source.path, policy.analysis_rate_hz):
                 shifted_frame = Frame(frame.index, frame.timestamp_s + source.start_s, frame.image)
-                events.feed_visual(candidate.analyze(shifted_frame), frame.image)
+                if any(window.holds(shifted_frame.timestamp_s) for window in windows):
+                    events.pass_frame(shifted_frame.timestamp_s)
+                    candidate.note_gap()
+                else:
+                    events.feed_visual(candidate.analyze(shifted_frame), frame.image)
                 end_s = max(end_s, shifted_frame.timestamp_s)
                 if progress is not None:
                     progress(end_s)
             end_s = max(end_s, source.start_s + info.duration_s)
+        # The room-scan analyzer borrows the face detector, so it runs before the models are closed.
+        reports = analyze_scan_windows(sources[0].path, windows, policy.room_scan, faces=detector) if windows else []
     finally:
         candidate.close()
-    all_events = tuple(events.finish(end_s))
+    found = events.finish(end_s)
+    for report in reports:
+        found.extend(scan_events(report, policy.room_scan))
+    all_events = tuple(sorted(found, key=lambda e: (e.start_s, e.type.value)))
     return AnalysisResult(
         info=infos[0] if len(infos) == 1 else replace(infos[0], duration_s=end_s),
         policy=policy,

@@ -57,13 +57,24 @@ def cli(verbose: bool) -> None:
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder for the results.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def analyze(recording: Path, reference: Path | None, policy_spec: str, out_dir: Path, quiet: bool) -> None:
+@click.option(
+    "--scan",
+    "scans",
+    multiple=True,
+    metavar="START_S:END_S",
+    help="A window of the recording that is a 360° room scan (repeatable).",
+)
+def analyze(
+    recording: Path, reference: Path | None, policy_spec: str, out_dir: Path, quiet: bool, scans: tuple[str, ...]
+) -> None:
     """Analyse RECORDING: writes events.jsonl, report.json and evidence/*.jpg to --out."""
     from proctor.analyze import analyze_recording, write_results
     from proctor.decode import probe
     from proctor.policy import load_policy
+    from proctor.roomscan import parse_scan_window
 
     policy = load_policy(policy_spec)
+    windows = [parse_scan_window(spec) for spec in scans]
     info = probe(recording)
     with tqdm(
         total=round(info.duration_s, 1),
@@ -76,7 +87,7 @@ def analyze(recording: Path, reference: Path | None, policy_spec: str, out_dir: 
         def progress(t: float) -> None:
             bar.update(max(0.0, round(t, 1) - bar.n))
 
-        result = analyze_recording(recording, reference, policy, progress=progress)
+        result = analyze_recording(recording, reference, policy, progress=progress, scans=windows)
     write_results(result, out_dir)
     click.echo(_summary(result.report_json(), out_dir))
 
@@ -131,6 +142,15 @@ def models_verify() -> None:
         failed += not check.ok
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def _register_scan() -> None:
+    from proctor.roomscan.cli import scan
+
+    cli.add_command(scan)
+
+
+_register_scan()
 
 
 def _summary(report: dict[str, Any], out_dir: Path) -> str:

@@ -20,6 +20,7 @@ from proctor.analyzers.identity import IdentityConfig
 from proctor.analyzers.quality import QualityConfig
 from proctor.errors import InputError
 from proctor.events.vocabulary import SCORED, EventType
+from proctor.roomscan.config import RoomScanConfig
 
 
 class RuleTiming(BaseModel):
@@ -119,6 +120,7 @@ class Policy(BaseModel):
     )
     allowances: Allowances = Allowances()
     weights: Weights = Weights()
+    room_scan: RoomScanConfig = RoomScanConfig()
     max_video_gap_s: float = Field(
         2.0, ge=0.2, le=60.0, description="A gap between frames longer than this is a video_lost event."
     )

@@ -70,6 +70,10 @@ class EventDetector:
         for event_type, signal in self._visual_signals(obs, image).items():
             self._feed(event_type, signal)
 
+    def pass_frame(self, timestamp_s: float) -> None:
+        """A frame that is deliberately not judged (a room-scan window): time goes on, no gap, no signal."""
+        self._last_frame_s = timestamp_s
+
     def feed_audio(self, obs: AudioObservation) -> None:
         """One audio window; a gap since the previous window is an audio_lost technical event."""
         if self._audio_end_s is not None and obs.start_s - self._audio_end_s > self.policy.max_video_gap_s:

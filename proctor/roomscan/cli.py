@@ -35,10 +35,7 @@ REPORT_NAME = "scan.json"
 def room_scan_config(policy_spec: str, min_coverage_deg: float | None) -> tuple[RoomScanConfig, Policy]:
     """The room-scan section of a policy (preset or file), with the command-line override applied."""
     policy = load_policy(policy_spec)
-    # The policy gains its `room_scan` field when the scan is wired into it; until then, defaults.
-    config = getattr(policy, "room_scan", None)
-    if not isinstance(config, RoomScanConfig):
-        config = RoomScanConfig()
+    config = policy.room_scan
     if min_coverage_deg is not None:
         try:
             config = RoomScanConfig.model_validate({**config.model_dump(), "min_coverage_deg": min_coverage_deg})

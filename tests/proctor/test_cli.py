@@ -104,3 +104,14 @@ def test_models_verify_and_pipeline_start_with_network_refused(media: Path, tmp_
     assert run.returncode == 0, run.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["stages"]["pose"] >= 1 and report["stages"]["head_pose"] >= 1 and report["identity_checked"]
+
+
+def test_scan_command_is_part_of_proctor_and_refuses_bad_input(tmp_path: Path) -> None:
+    notes = tmp_path / "scan.mp4"
+    notes.write_text("not a video")
+    run = proctor("scan", notes, "--out", tmp_path / "out", "--quiet")
+    assert run.returncode == 2, run.stderr
+    assert [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert not (tmp_path / "out").exists()
+    bad_window = proctor("analyze", notes, "--out", tmp_path / "out", "--scan", "9:3")
+    assert bad_window.returncode == 2 and "--scan" in bad_window.stderr
