@@ -64,6 +64,7 @@ models-verify: $(STAMP)
 ## Benchmarks print JSON figures (see README).
 bench: fixtures
 	taskset -c 0 $(BIN)/python -m benchmarks.analysis
+	taskset -c 0 $(BIN)/python -m benchmarks.roomscan
 	$(BIN)/python -m benchmarks.ledger
 
 clean:
