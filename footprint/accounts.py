@@ -124,3 +124,9 @@ def bootstrap(session: Session, secret: str, college_name: str = "Demo College")
     existing = session.execute(select(CollegeRow.id).where(CollegeRow.name == college_name)).scalar()
     college_id = existing or create_college(session, college_name)
     return issue_key(session, college_id, "bootstrap", secret).credential
+
+
+def issue_key_for(session: Session, college_name: str, name: str) -> IssuedKey:
+    """Issue a key named `name` (an LMS, a service) for the college of that name, creating the college if new."""
+    existing = session.execute(select(CollegeRow.id).where(CollegeRow.name == college_name)).scalar()
+    return issue_key(session, existing or create_college(session, college_name), name)

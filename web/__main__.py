@@ -1,14 +1,19 @@
-"""`python -m web`: run the server with the settings from the environment (`PROCTOR_*`)."""
+"""`python -m web`: run the server with the settings from the environment (`PROCTOR_*`).
+
+`python -m web issue-key COLLEGE NAME` issues an API key (per college, per LMS) and prints it once.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
 import uvicorn
 
-from web.app import create_app
-from web.settings import SettingsError, load_settings
+from footprint.accounts import issue_key_for
+from web.app import build_services, create_app
+from web.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("web")
 
@@ -20,14 +25,36 @@ HOW_TO = """LRS and ledger on %(url)s
   API docs:        %(url)s/docs"""
 
 
-def main() -> int:
-    """Start uvicorn; exit 2 with one clear line when the settings are wrong."""
+def issue(settings: Settings, college: str, name: str) -> int:
+    """Issue a key and write it to stdout (the only time the secret is shown)."""
+    services = build_services(settings)
+    try:
+        with services.writing() as session:
+            issued = issue_key_for(session, college, name)
+    finally:
+        services.engine.dispose()
+    logger.info("issued key %s for %s / %s", issued.credential.id, college, name)
+    sys.stdout.write(issued.secret + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start uvicorn (or issue a key); exit 2 with one clear line when the settings are wrong."""
+    parser = argparse.ArgumentParser(prog="python -m web", description="proctor.kz LRS and ledger server")
+    commands = parser.add_subparsers(dest="command")
+    issue_parser = commands.add_parser("issue-key", help="issue an API key for a college's LMS or service")
+    issue_parser.add_argument("college", help="college name (created if new)")
+    issue_parser.add_argument("name", help="what the key is for, e.g. moodle")
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         logging.basicConfig(level=logging.ERROR, format="%(message)s")
         logger.error("error: %s", exc)
         return 2
+    if args.command == "issue-key":
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        return issue(settings, args.college, args.name)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger.info(HOW_TO, {"url": settings.base_url})
     if not settings.bootstrap_api_key:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 import web.__main__ as main_module
+from footprint.accounts import authenticate
+from web.app import build_services
 from web.settings import SettingsError, load_settings
 
 
@@ -44,4 +46,18 @@ def test_invalid_value_is_refused(name: str, value: str) -> None:
 
 def test_main_exits_2_on_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROCTOR_NO_SUCH_THING", "1")
-    assert main_module.main() == 2
+    assert main_module.main([]) == 2
+
+
+def test_issue_key_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
+    assert main_module.main(["issue-key", "Almaty College", "moodle"]) == 0
+    secret = capsys.readouterr().out.strip()
+    settings = load_settings()
+    services = build_services(settings)
+    try:
+        with services.sessions() as session:
+            credential = authenticate(session, secret)
+    finally:
+        services.engine.dispose()
+    assert credential is not None and credential.college_name == "Almaty College" and credential.name == "moodle"
