@@ -66,6 +66,7 @@ bench: fixtures
 	taskset -c 0 $(BIN)/python -m benchmarks.analysis
 	taskset -c 0 $(BIN)/python -m benchmarks.roomscan
 	$(BIN)/python -m benchmarks.ledger
+	$(BIN)/python -m benchmarks.footprint
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache
