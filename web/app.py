@@ -18,7 +18,7 @@ from footprint.store import make_engine, make_session_factory, migrate
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.errors import install_error_handlers
-from web.platform import install_session_error_handlers, start_platform
+from web.platform import install_session_error_handlers, retention_loop, start_platform
 from web.routes import ledger
 from web.routes.college import routes as college_routes
 from web.routes.xapi import resources, statements
@@ -71,9 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = await run_in_threadpool(build_services, config)
         platform = await run_in_threadpool(start_platform, services)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
+        retention = asyncio.create_task(retention_loop(platform))
         try:
             yield {"services": services, "platform": platform}
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             await run_in_threadpool(platform.close)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

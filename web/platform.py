@@ -6,12 +6,15 @@ runs in worker processes, so requests only move bytes and rows.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from footprint.xapi.statements import store_statements
 from proctor.recording.storage import LocalStorage
@@ -22,6 +25,8 @@ from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import AnalysisWorker
 from web.deps import Services
 from web.errors import error_response
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,27 @@ def start_platform(services: Services) -> SessionPlatform:
     worker = AnalysisWorker(service, settings.analysis_workers, on_analysed=analysed)
     worker.start()
     return SessionPlatform(service, worker, notifier)
+
+
+RETENTION_INTERVAL_S = 3600.0
+
+
+async def retention_loop(platform: SessionPlatform, interval_s: float = RETENTION_INTERVAL_S) -> None:
+    """The retention job: every `interval_s`, purge media past the retention period (in a worker thread)."""
+    while True:
+        try:
+            report = await run_in_threadpool(platform.service.purge_expired)
+        except Exception:  # a failed round must not stop the next one
+            logger.exception("retention round failed")
+        else:
+            if report.sessions:
+                logger.info(
+                    "retention purged %d chunks and %d evidence images of %d sessions",
+                    report.chunks,
+                    report.evidence,
+                    report.sessions,
+                )
+        await asyncio.sleep(interval_s)
 
 
 def get_platform(request: Request) -> SessionPlatform:

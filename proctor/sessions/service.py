@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from footprint.ledger import Ledger, canonical
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEncoder, enroll_reference
-from proctor.errors import RecordingError, ReferencePhotoError
+from proctor.errors import InputError, RecordingError, ReferencePhotoError
 from proctor.policy import PRESETS, policy_from_dict
 from proctor.recording.segmenter import segment_recording
 from proctor.recording.storage import LocalStorage
@@ -110,7 +110,7 @@ class SessionService:
         document = {"base": attestation, **(policy or {})}
         try:
             checked = policy_from_dict(document, source="policy")
-        except Exception as exc:  # InputError with the field named
+        except InputError as exc:  # names the field that is wrong
             raise InvalidInputError(str(exc)) from exc
         if opens_at and closes_at and closes_at <= opens_at:
             raise InvalidInputError("closes_at must be after opens_at")

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from footprint.accounts import create_college, issue_key
 from footprint.ledger import checkpoint as signed_note
@@ -213,3 +214,33 @@ def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(
         assert connection.execute(select(func.count()).select_from(ChunkRow)).scalar() == 0
     engine.dispose()
     assert client.get(f"/api/v1/sessions/{session_id}", headers=auth()).json()["status"] == "scheduled"
+
+
+def test_retention_job_purges_old_recordings_at_start(scenario: Scenario, media: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'retention.db'}"
+    settings = load_settings({}, data_dir=tmp_path / "data", database_url=url, bootstrap_api_key=KEY, retention_days=30)
+    with TestClient(create_app(settings)) as client:
+        _, _, session_id = enrol(client, scenario)
+        clip = (media / "single_face.mp4").read_bytes()
+        answer = client.post(
+            f"/api/v1/sessions/{session_id}/recording", files={"file": ("clip.mp4", clip, "video/mp4")}, headers=auth()
+        )
+        assert answer.status_code == 202
+        assert client.get(f"/api/v1/sessions/{session_id}/recording", headers=auth()).status_code == 200
+    engine = make_engine(url)
+    with engine.begin() as connection:  # the session was held 31 days ago
+        connection.execute(
+            text("UPDATE exam_sessions SET created_at = :at"), {"at": datetime.now(UTC) - timedelta(days=31)}
+        )
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if client.get(f"/api/v1/sessions/{session_id}/recording", headers=auth()).status_code == 404:
+                break
+            time.sleep(0.2)
+        assert client.get(f"/api/v1/sessions/{session_id}/recording", headers=auth()).status_code == 404
+    with engine.connect() as connection:
+        purges = connection.execute(text("SELECT count(*) FROM ledger_entries WHERE kind = 'retention_purge'"))
+        assert purges.scalar_one() == 1
+    engine.dispose()
+    assert not list((tmp_path / "data" / "media").rglob("*.ts"))
