@@ -85,8 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.engine.dispose()
 
     app = FastAPI(
-        title="proctor.kz LRS and ledger",
-        summary="xAPI 1.0.3 / 2.0.0 learning record store whose statements are provable in a signed Merkle log.",
+        title="proctor.kz platform",
+        summary="College API for proctored exams, and an xAPI 1.0.3 / 2.0.0 learning record store whose "
+        "statements are provable in a signed Merkle log.",
         version="0.1.0",
         lifespan=lifespan,
     )
