@@ -17,7 +17,8 @@ from web.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("web")
 
-HOW_TO = """LRS and ledger on %(url)s
+HOW_TO = """proctor.kz platform on %(url)s
+  college API:     %(url)s/api/v1   (Authorization: Bearer KEY; exams, candidates, sessions, recordings)
   xAPI endpoint:   %(url)s/xapi   (Basic user:KEY or Bearer KEY; X-Experience-API-Version: 1.0.3 or 2.0.0)
   try it:          curl -u demo:$PROCTOR_BOOTSTRAP_API_KEY -H 'X-Experience-API-Version: 1.0.3' %(url)s/xapi/statements
   ledger:          %(url)s/ledger/checkpoint  %(url)s/ledger/public-key
