@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from proctor.recording.storage import LocalStorage
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource
 from proctor.sessions.lifecycle import VERDICTS, Status, move
+from proctor.sessions.retention import PurgeReport, purge_expired
 from proctor.sessions.statements import SessionFacts, analysed_statement, verdict_statement
 from proctor.sessions.tables import (
     CandidateRow,
@@ -62,15 +63,6 @@ class ServiceConfig:
     base_url: str
     chunk_s: float = 10.0
     retention_days: int = 365
-
-
-@dataclass(frozen=True)
-class PurgeReport:
-    """What a retention run removed."""
-
-    sessions: int
-    chunks: int
-    evidence: int
 
 
 class SessionService:
@@ -418,50 +410,9 @@ class SessionService:
 
     def purge_expired(self, now: datetime | None = None) -> PurgeReport:
         """Delete recordings and evidence older than the retention period; the ledger records what and when."""
-        now = now or datetime.now(UTC)
-        cutoff = now - timedelta(days=self.config.retention_days)
-        sessions = chunks = evidence = 0
-        with self.sessions() as db:
-            expired = db.scalars(select(SessionRow).where(SessionRow.created_at < cutoff)).all()
-            ids = [(row.id, row.exam_id) for row in expired]
-        for session_id, exam_id in ids:
-            with self._write() as db:
-                chunk_rows = db.scalars(
-                    select(ChunkRow).where(ChunkRow.session_id == session_id, ChunkRow.purged_at.is_(None))
-                ).all()
-                event_rows = db.scalars(
-                    select(EventRow).where(
-                        EventRow.session_id == session_id,
-                        EventRow.evidence_key.is_not(None),
-                        EventRow.evidence_purged_at.is_(None),
-                    )
-                ).all()
-                if not chunk_rows and not event_rows:
-                    continue
-                for chunk in chunk_rows:
-                    self.storage.local_path(chunk.storage_key).unlink(missing_ok=True)
-                    chunk.purged_at = now
-                for event in event_rows:
-                    if event.evidence_key:
-                        self.storage.local_path(event.evidence_key).unlink(missing_ok=True)
-                    event.evidence_purged_at = now
-                self.ledger.append(
-                    db,
-                    "retention_purge",
-                    f"{session_id}/{now.isoformat()}",
-                    {
-                        "session": session_id,
-                        "exam": exam_id,
-                        "purged_at": now.isoformat(),
-                        "chunks": [c.sha256 for c in chunk_rows],
-                        "evidence": len(event_rows),
-                        "retention_days": self.config.retention_days,
-                    },
-                )
-                sessions += 1
-                chunks += len(chunk_rows)
-                evidence += len(event_rows)
-        return PurgeReport(sessions, chunks, evidence)
+        return purge_expired(
+            self.sessions, self._write, self.storage, self.ledger, self.config.retention_days, now or datetime.now(UTC)
+        )
 
     @contextmanager
     def _stored(self, key: str, data: bytes) -> Iterator[str]:

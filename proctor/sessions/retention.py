@@ -1,0 +1,85 @@
+"""Retention: recordings and evidence past the retention period are deleted, and the ledger says so.
+
+The rows are marked and the purge is appended to the ledger in one transaction; only after it
+commits are the files deleted, so a failed run never leaves rows that point at missing media.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from footprint.ledger import Ledger
+from proctor.recording.storage import LocalStorage
+from proctor.sessions.tables import ChunkRow, EventRow, SessionRow
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a retention run removed."""
+
+    sessions: int
+    chunks: int
+    evidence: int
+
+
+def purge_expired(
+    sessions: sessionmaker[Session],
+    write: Callable[[], AbstractContextManager[Session]],
+    storage: LocalStorage,
+    ledger: Ledger,
+    retention_days: int,
+    now: datetime,
+) -> PurgeReport:
+    """Purge the media of every session created before `now - retention_days`."""
+    cutoff = now - timedelta(days=retention_days)
+    with sessions() as db:
+        expired = [
+            (row.id, row.exam_id) for row in db.scalars(select(SessionRow).where(SessionRow.created_at < cutoff))
+        ]
+    purged_sessions = purged_chunks = purged_evidence = 0
+    for session_id, exam_id in expired:
+        keys: list[str] = []
+        with write() as db:
+            chunk_rows = db.scalars(
+                select(ChunkRow).where(ChunkRow.session_id == session_id, ChunkRow.purged_at.is_(None))
+            ).all()
+            event_rows = db.scalars(
+                select(EventRow).where(
+                    EventRow.session_id == session_id,
+                    EventRow.evidence_key.is_not(None),
+                    EventRow.evidence_purged_at.is_(None),
+                )
+            ).all()
+            if not chunk_rows and not event_rows:
+                continue
+            for chunk in chunk_rows:
+                keys.append(chunk.storage_key)
+                chunk.purged_at = now
+            for event in event_rows:
+                keys.extend([event.evidence_key] if event.evidence_key else [])
+                event.evidence_purged_at = now
+            ledger.append(
+                db,
+                "retention_purge",
+                f"{session_id}/{now.isoformat()}",
+                {
+                    "session": session_id,
+                    "exam": exam_id,
+                    "purged_at": now.isoformat(),
+                    "chunks": [c.sha256 for c in chunk_rows],
+                    "evidence": len(event_rows),
+                    "retention_days": retention_days,
+                },
+            )
+        for key in keys:  # only once the purge is recorded
+            storage.local_path(key).unlink(missing_ok=True)
+        purged_sessions += 1
+        purged_chunks += len(chunk_rows)
+        purged_evidence += len(event_rows)
+    return PurgeReport(purged_sessions, purged_chunks, purged_evidence)
