@@ -25,7 +25,7 @@ from footprint.store import make_engine
 from proctor.sessions.statements import PROCTORING_RESULT
 from proctor.sessions.tables import ChunkRow
 from proctor.sessions.webhooks import SIGNATURE_HEADER, verify_signature
-from tests.fixtures.scenarios import Scenario, build_demo
+from tests.fixtures.scenarios import Scenario
 from web.app import create_app
 from web.settings import load_settings
 
@@ -54,11 +54,6 @@ def hook_url() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
-    return build_demo(tmp_path_factory.mktemp("scenario"))
-
-
 @pytest.fixture
 def client(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
     settings = load_settings(
@@ -85,13 +80,13 @@ def other_college_key(db_url: str) -> str:
     return secret
 
 
-def enrol(client: TestClient, scenario: Scenario) -> tuple[str, str, str]:
+def enrol(client: TestClient, demo: Scenario) -> tuple[str, str, str]:
     exam = client.post("/api/v1/exams", json={"title": "Final: Welding safety", "attestation": "final"}, headers=auth())
     assert exam.status_code == 201, exam.text
     candidate = client.post(
         f"/api/v1/exams/{exam.json()['id']}/candidates",
         data={"external_id": "S-0042", "full_name": "Aigerim Nurlanovna"},
-        files={"photo": ("reference.jpg", scenario.reference.read_bytes(), "image/jpeg")},
+        files={"photo": ("reference.jpg", demo.reference.read_bytes(), "image/jpeg")},
         headers=auth(),
     )
     assert candidate.status_code == 201, candidate.text
@@ -114,10 +109,10 @@ def wait_analysed(client: TestClient, session_id: str, timeout: float = 240) -> 
 
 
 @pytest.mark.slow
-def test_exam_to_provable_result(client: TestClient, scenario: Scenario, hook_url: str, tmp_path: Path) -> None:
+def test_exam_to_provable_result(client: TestClient, demo: Scenario, hook_url: str, tmp_path: Path) -> None:
     hook = client.put("/api/v1/webhook", json={"url": hook_url}, headers=auth()).json()
-    _, _, session_id = enrol(client, scenario)
-    video = scenario.video.read_bytes()
+    _, _, session_id = enrol(client, demo)
+    video = demo.video.read_bytes()
     upload = client.post(
         f"/api/v1/sessions/{session_id}/recording", files={"file": ("exam.mp4", video, "video/mp4")}, headers=auth()
     )
@@ -180,9 +175,9 @@ def test_exam_to_provable_result(client: TestClient, scenario: Scenario, hook_ur
 
 
 def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(
-    client: TestClient, scenario: Scenario, media: Path, db_url: str
+    client: TestClient, demo: Scenario, media: Path, db_url: str
 ) -> None:
-    exam_id, candidate_id, session_id = enrol(client, scenario)
+    exam_id, candidate_id, session_id = enrol(client, demo)
     for photo, reason in [("multi_face.jpg", "5 faces"), ("free-mountain-vector-01.jpg", "no face")]:
         answer = client.post(
             f"/api/v1/exams/{exam_id}/candidates",
@@ -194,7 +189,7 @@ def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(
     url = f"/api/v1/sessions/{session_id}/recording"
     cases = [
         (b"these are my notes", 422),
-        (scenario.video.read_bytes()[:40_000], 422),  # truncated
+        (demo.video.read_bytes()[:40_000], 422),  # truncated
         (b"\0" * 3_500_000, 413),  # over PROCTOR_MAX_RECORDING_BYTES
     ]
     for content, expected in cases:
@@ -216,11 +211,11 @@ def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(
     assert client.get(f"/api/v1/sessions/{session_id}", headers=auth()).json()["status"] == "scheduled"
 
 
-def test_retention_job_purges_old_recordings_at_start(scenario: Scenario, media: Path, tmp_path: Path) -> None:
+def test_retention_job_purges_old_recordings_at_start(demo: Scenario, media: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'retention.db'}"
     settings = load_settings({}, data_dir=tmp_path / "data", database_url=url, bootstrap_api_key=KEY, retention_days=30)
     with TestClient(create_app(settings)) as client:
-        _, _, session_id = enrol(client, scenario)
+        _, _, session_id = enrol(client, demo)
         clip = (media / "single_face.mp4").read_bytes()
         answer = client.post(
             f"/api/v1/sessions/{session_id}/recording", files={"file": ("clip.mp4", clip, "video/mp4")}, headers=auth()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.fixtures.scenarios import Scenario, build_demo
+from tests.fixtures.scenarios import Scenario
 
 KEY = "restart-test-key-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,13 +65,8 @@ def session_state(client: httpx.Client, session_id: str) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
-    return build_demo(tmp_path_factory.mktemp("scenario"))
-
-
 @pytest.mark.slow
-def test_killed_during_analysis_resumes_without_duplicates(scenario: Scenario, tmp_path: Path) -> None:
+def test_killed_during_analysis_resumes_without_duplicates(demo: Scenario, tmp_path: Path) -> None:
     data, port = tmp_path / "data", free_port()
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {KEY}"}
@@ -81,12 +76,12 @@ def test_killed_during_analysis_resumes_without_duplicates(scenario: Scenario, t
             candidate = client.post(
                 f"/api/v1/exams/{exam['id']}/candidates",
                 data={"external_id": "S-7", "full_name": "Arman"},
-                files={"photo": ("ref.jpg", scenario.reference.read_bytes(), "image/jpeg")},
+                files={"photo": ("ref.jpg", demo.reference.read_bytes(), "image/jpeg")},
             ).json()
             session = client.post(f"/api/v1/exams/{exam['id']}/sessions", json={"candidate_id": candidate["id"]}).json()
             upload = client.post(
                 f"/api/v1/sessions/{session['id']}/recording",
-                files={"file": ("exam.mp4", scenario.video.read_bytes(), "video/mp4")},
+                files={"file": ("exam.mp4", demo.video.read_bytes(), "video/mp4")},
             )
             assert upload.status_code == 202
             deadline = time.monotonic() + 60

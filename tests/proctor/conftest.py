@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEncoder
-from tests.fixtures.scenarios import Scenario, build_demo
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +19,3 @@ def detector() -> Iterator[FaceDetector]:
 @pytest.fixture(scope="session")
 def encoder() -> FaceEncoder:
     return FaceEncoder()
-
-
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
-    """The composed demo exam (present → absent → second person → other person → talking)."""
-    return build_demo(tmp_path_factory.mktemp("demo"))

@@ -18,29 +18,22 @@ from tests.fixtures.scenarios import Scenario
 from tests.sessions.conftest import Platform
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
-    from tests.fixtures.scenarios import build_demo
-
-    return build_demo(tmp_path_factory.mktemp("scenario"))
-
-
-def enrol(platform: Platform, scenario: Scenario) -> tuple[str, str]:
+def enrol(platform: Platform, demo: Scenario) -> tuple[str, str]:
     exam = platform.service.create_exam(platform.college, "Final attestation: Electrical safety", "final", None)
     candidate = platform.service.add_candidate(
-        platform.college, exam.id, "S-2026-0042", "Aigerim Nurlanovna", scenario.reference.read_bytes()
+        platform.college, exam.id, "S-2026-0042", "Aigerim Nurlanovna", demo.reference.read_bytes()
     )
     return exam.id, candidate.id
 
 
 @pytest.mark.slow
-def test_upload_is_kept_analysed_once_and_provable(platform: Platform, scenario: Scenario, tmp_path: Path) -> None:
+def test_upload_is_kept_analysed_once_and_provable(platform: Platform, demo: Scenario, tmp_path: Path) -> None:
     service = platform.service
-    exam_id, candidate_id = enrol(platform, scenario)
+    exam_id, candidate_id = enrol(platform, demo)
     row, token = service.create_session(platform.college, exam_id, candidate_id)
     assert len(token) >= 32 and row.status == "scheduled"
     upload = tmp_path / "upload.mp4"
-    shutil.copy(scenario.video, upload)
+    shutil.copy(demo.video, upload)
     service.accept_recording(platform.college, row.id, upload)
 
     # The server "restarts" while the job is running: a new worker resumes it from the chunks.
@@ -80,10 +73,10 @@ def test_upload_is_kept_analysed_once_and_provable(platform: Platform, scenario:
 
 
 def test_other_college_sees_nothing_and_bad_input_is_refused(
-    platform: Platform, scenario: Scenario, media: Path, tmp_path: Path
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
 ) -> None:
     service = platform.service
-    exam_id, candidate_id = enrol(platform, scenario)
+    exam_id, candidate_id = enrol(platform, demo)
     row, _ = service.create_session(platform.college, exam_id, candidate_id)
     with service.sessions() as db:
         with pytest.raises(NotFoundError):
@@ -98,14 +91,14 @@ def test_other_college_sees_nothing_and_bad_input_is_refused(
     with pytest.raises(InvalidInputError, match="not a readable image"):
         service.add_candidate(platform.college, exam_id, "x", "Someone", b"GIF89a-not-really")
     with pytest.raises(StateError, match="already enrolled"):
-        service.add_candidate(platform.college, exam_id, "S-2026-0042", "Again", scenario.reference.read_bytes())
+        service.add_candidate(platform.college, exam_id, "S-2026-0042", "Again", demo.reference.read_bytes())
 
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video")
     with pytest.raises(InvalidInputError):
         service.accept_recording(platform.college, row.id, notes)
     truncated = tmp_path / "truncated.mp4"
-    truncated.write_bytes(scenario.video.read_bytes()[:50_000])
+    truncated.write_bytes(demo.video.read_bytes()[:50_000])
     with pytest.raises(InvalidInputError):
         service.accept_recording(platform.college, row.id, truncated)
     with service.sessions() as db:
@@ -119,10 +112,10 @@ def test_other_college_sees_nothing_and_bad_input_is_refused(
 
 
 def test_retention_purges_media_and_records_it_in_the_ledger(
-    platform: Platform, scenario: Scenario, media: Path, tmp_path: Path
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
 ) -> None:
     service = platform.service
-    exam_id, candidate_id = enrol(platform, scenario)
+    exam_id, candidate_id = enrol(platform, demo)
     row, _ = service.create_session(platform.college, exam_id, candidate_id)
     upload = tmp_path / "clip.mp4"
     shutil.copy(media / "single_face.mp4", upload)
