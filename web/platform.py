@@ -51,15 +51,15 @@ def proctoring_authority(base_url: str) -> dict[str, Any]:
     }
 
 
-def start_platform(services: Services) -> SessionPlatform:
-    """Create the session service over the app's database and ledger and start its worker."""
+def build_session_service(services: Services) -> SessionService:
+    """The session service over the app's database, ledger, media folder and settings."""
     settings = services.settings
     authority = proctoring_authority(settings.base_url)
 
     def record_statement(db: Session, statement: dict[str, Any]) -> None:
         store_statements(db, services.ledger, [statement], authority=authority, version="1.0.3")
 
-    service = SessionService(
+    return SessionService(
         services.sessions,
         LocalStorage(settings.data_dir / "media"),
         services.ledger,
@@ -69,6 +69,12 @@ def start_platform(services: Services) -> SessionPlatform:
         statement_sink=record_statement,
         writer=services.writing,
     )
+
+
+def start_platform(services: Services) -> SessionPlatform:
+    """Create the session service and start its analysis worker and webhook notifier."""
+    settings = services.settings
+    service = build_session_service(services)
     notifier = WebhookNotifier(services.sessions, writer=services.writing)
 
     def analysed(row: SessionRow) -> None:

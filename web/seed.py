@@ -14,11 +14,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from footprint.accounts import authenticate
-from proctor.recording.storage import LocalStorage
 from proctor.sessions.errors import InvalidInputError
-from proctor.sessions.service import ServiceConfig, SessionService
 from proctor.sessions.tables import CandidateRow, ExamRow
 from web.app import build_services
+from web.platform import build_session_service
 from web.settings import SettingsError, load_settings
 
 DEMO_EXAM = "Demo: final attestation, Electrical installation"
@@ -61,13 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if credential is None:  # build_services bootstraps the key, so this cannot happen
             sys.stderr.write("error: the bootstrap key was not stored\n")
             return 1
-        service = SessionService(
-            services.sessions,
-            LocalStorage(settings.data_dir / "media"),
-            services.ledger,
-            ServiceConfig(base_url=settings.base_url),
-            writer=services.writing,
-        )
+        service = build_session_service(services)
         with services.sessions() as db:
             exam = db.scalars(
                 select(ExamRow).where(ExamRow.college_id == credential.college_id, ExamRow.title == DEMO_EXAM)
