@@ -25,6 +25,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from footprint.accounts import create_college
 from footprint.ledger import Ledger, generate_signer
 from footprint.store import make_engine, make_session_factory, migrate
 from footprint.xapi.canonical import agent_key
@@ -39,6 +40,9 @@ AGENTS = 10_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = "benchmark-key-0123456789abcdef"
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://proctor.kz/credentials/bench", "name": "bench"}}
+COLLEGE = "00000000-0000-4000-8000-00000000be9c"
+"""The college of the benchmark's statements; named as the bootstrap key's college so HTTP queries reach them."""
+COLLEGE_NAME = "Demo College"
 
 
 def make_statement(i: int, agents: int = AGENTS) -> dict[str, Any]:
@@ -68,13 +72,20 @@ def bench_store_ingest(total: int = 10_000, batch: int = 100) -> dict[str, float
         engine = make_engine(f"sqlite:///{folder}/ingest.db")
         migrate(engine)
         sessions = make_session_factory(engine)
+        with sessions.begin() as session:
+            college = create_college(session, COLLEGE_NAME)
         ledger = Ledger("bench.proctor.kz", generate_signer("bench.proctor.kz"))
         statements = [make_statement(i) for i in range(total)]
         start = time.perf_counter()
         for offset in range(0, total, batch):
             with sessions() as session, session.begin():
                 store_statements(
-                    session, ledger, statements[offset : offset + batch], authority=AUTHORITY, version="1.0.3"
+                    session,
+                    ledger,
+                    statements[offset : offset + batch],
+                    college_id=college,
+                    authority=AUTHORITY,
+                    version="1.0.3",
                 )
         elapsed = time.perf_counter() - start
         engine.dispose()
@@ -107,6 +118,10 @@ def build_big_db(path: Path, rows: int) -> None:
     db = sqlite3.connect(tmp)
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
+    db.execute(
+        "INSERT INTO colleges (id, name, created_at) VALUES (?, ?, ?)",
+        (COLLEGE, COLLEGE_NAME, EPOCH.isoformat()),
+    )
     start = time.perf_counter()
     chunk = 10_000
     for offset in range(0, rows, chunk):
@@ -115,12 +130,14 @@ def build_big_db(path: Path, rows: int) -> None:
             stored = format_stored(EPOCH + timedelta(seconds=i))
             prepared = prepare(make_statement(i), authority=AUTHORITY, version="1.0.3", stored=stored)
             payload = json.dumps(prepared.statement, separators=(",", ":"))
-            statement_rows.append((i + 1, prepared.id, stored, None, payload))
-            key_rows += [(key, i + 1, relation) for key, relation in prepared.keys.items()]
+            statement_rows.append((i + 1, COLLEGE, prepared.id, stored, None, payload, i))
+            key_rows += [(COLLEGE, key, i + 1, relation) for key, relation in prepared.keys.items()]
         db.executemany(
-            "INSERT INTO xapi_statements (seq, statement_id, stored, voids, payload) VALUES (?,?,?,?,?)", statement_rows
+            "INSERT INTO xapi_statements (seq, college_id, statement_id, stored, voids, payload, ledger_index) "
+            "VALUES (?,?,?,?,?,?,?)",
+            statement_rows,
         )
-        db.executemany("INSERT INTO xapi_statement_keys (key, seq, relation) VALUES (?,?,?)", key_rows)
+        db.executemany("INSERT INTO xapi_statement_keys (college_id, key, seq, relation) VALUES (?,?,?,?)", key_rows)
         db.commit()
     db.execute("ANALYZE")
     db.commit()
@@ -142,7 +159,7 @@ def bench_query(path: Path, samples: int = 200) -> dict[str, Any]:
             for n in agents:
                 key = agent_key({"mbox": f"mailto:s{n}@college.kz"})
                 start = time.perf_counter()
-                page = query_statements(session, StatementQuery(agent_key=key, limit=100))
+                page = query_statements(session, COLLEGE, StatementQuery(agent_key=key, limit=100))
                 timings.append((time.perf_counter() - start) * 1000)
                 if len(page.statements) != 100:
                     raise RuntimeError(f"agent s{n} has {len(page.statements)} statements, expected 100")
@@ -186,7 +203,7 @@ def main() -> int:
     figures["ingest_store"] = {**_median_run(store_runs), "runs_per_s": [r["statements_per_s"] for r in store_runs]}
     figures["ingest_http"] = {**_median_run(http_runs), "runs_per_s": [r["statements_per_s"] for r in http_runs]}
     CACHE.mkdir(parents=True, exist_ok=True)
-    big = CACHE / f"lrs-{BIG_ROWS}.db"
+    big = CACHE / f"lrs-v2-{BIG_ROWS}.db"  # v2: statements and keys carry their college
     if not big.exists():
         build_big_db(big, BIG_ROWS)
     figures["query_by_agent"] = bench_query(big)

@@ -153,6 +153,13 @@ class Ledger:
         row = session.execute(select(ENTRIES).where(ENTRIES.c.index == index)).first()
         return None if row is None else _entry(row)
 
+    def index_of_leaf(self, session: Session, leaf: bytes) -> int | None:
+        """The first leaf index whose hash is `leaf` (32 bytes), or None: a proof for whoever holds the record."""
+        found = session.execute(
+            select(ENTRIES.c.index).where(ENTRIES.c.leaf_hash == leaf).order_by(ENTRIES.c.index).limit(1)
+        ).scalar()
+        return None if found is None else int(found)
+
     def size(self, session: Session) -> int:
         """Number of leaves appended and visible to this transaction."""
         size = session.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar()

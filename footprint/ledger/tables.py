@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -32,7 +33,7 @@ class EntryRow(Base):
     """One appended record: its position, what it is, and the exact canonical bytes that were hashed."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (UniqueConstraint("kind", "record_id"),)
+    __table_args__ = (UniqueConstraint("kind", "record_id"), Index("ix_ledger_entries_leaf_hash", "leaf_hash"))
 
     index: Mapped[int] = mapped_column("index", INDEX, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(64))

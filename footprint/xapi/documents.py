@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from footprint import jsonlimits
 from footprint.xapi.errors import BadRequest, Conflict, PreconditionFailed
 from footprint.xapi.statements import format_stored
 from footprint.xapi.tables import DocumentRow, table
@@ -26,8 +27,10 @@ JSON_TYPE = "application/json"
 
 @dataclass(frozen=True)
 class DocumentScope:
-    """Which documents: kind ("state", "activity_profile", "agent_profile") and its keys ('' when unused)."""
+    """Which documents: the owning college, the kind ("state", "activity_profile", "agent_profile") and
+    its keys ('' when unused)."""
 
+    college_id: str
     kind: str
     activity_id: str = ""
     agent_key: str = ""
@@ -35,6 +38,7 @@ class DocumentScope:
 
     def where(self) -> list[Any]:
         return [
+            DOCUMENTS.c.college_id == self.college_id,
             DOCUMENTS.c.kind == self.kind,
             DOCUMENTS.c.activity_id == self.activity_id,
             DOCUMENTS.c.agent_key == self.agent_key,
@@ -95,12 +99,22 @@ def _is_json(content_type: str) -> bool:
 
 def _json_object(content: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(content)
-    except ValueError as exc:
-        raise BadRequest(f"{what} is not valid JSON") from exc
+        value = jsonlimits.loads(content, what)
+    except jsonlimits.JSONLimitError as exc:
+        raise BadRequest(str(exc)) from exc
     if not isinstance(value, dict):
         raise BadRequest(f"{what} is not a JSON object")
     return value
+
+
+def _bounded(content: bytes) -> None:
+    """A JSON document put as it is: kept byte for byte, but not when too deep or holding NUL (PUT
+    stores any content, so a body that is not JSON at all is kept as it came)."""
+    try:
+        jsonlimits.loads(content, "the document")
+    except jsonlimits.JSONLimitError as exc:
+        if exc.reason != "invalid":
+            raise BadRequest(str(exc)) from exc
 
 
 def save_document(
@@ -129,11 +143,14 @@ def save_document(
             content = json.dumps(merged, ensure_ascii=False).encode()
         elif _is_json(content_type):
             _json_object(content, "the body")
-    elif require_precondition != "never" and not pre.given:
-        if current is not None:
-            raise Conflict("the document exists: send If-Match with its ETag to replace it")
-        if require_precondition == "always":
-            raise BadRequest("send If-None-Match: * to create this document (or If-Match to replace one)")
+    else:
+        if _is_json(content_type):
+            _bounded(content)
+        if require_precondition != "never" and not pre.given:
+            if current is not None:
+                raise Conflict("the document exists: send If-Match with its ETag to replace it")
+            if require_precondition == "always":
+                raise BadRequest("send If-None-Match: * to create this document (or If-Match to replace one)")
     now = format_stored(datetime.now(UTC))
     document = Document(content_type or "application/octet-stream", content, etag_of(content), now)
     values = {
@@ -143,7 +160,8 @@ def save_document(
         "updated": document.updated,
     }
     if current is None:
-        keys = {"kind": scope.kind, "activity_id": scope.activity_id, "agent_key": scope.agent_key}
+        keys = {"college_id": scope.college_id, "kind": scope.kind, "activity_id": scope.activity_id}
+        keys |= {"agent_key": scope.agent_key}
         keys |= {"registration": scope.registration, "document_id": document_id}
         session.execute(insert(DOCUMENTS).values(**keys, **values))
     else:

@@ -1,8 +1,9 @@
 """Reading statements: by id, by voided id, and filtered queries paged by the store's sequence number.
 
-Every filter (agent, verb, activity, registration) is a join on the key table, whose primary key
-`(key, seq)` makes a page of the newest statements of one agent an index range scan whatever the
-store's size.
+Every read is a college's own: the college is the first column of every index used here. Every
+filter (agent, verb, activity, registration) is a join on the key table, whose primary key
+`(college_id, key, seq)` makes a page of the newest statements of one agent an index range scan
+whatever the store's size.
 """
 
 from __future__ import annotations
@@ -53,23 +54,40 @@ class StatementPage:
     next_after: int | None
 
 
-def _not_voided() -> Any:
-    return ~exists(select(VOIDS.c.voided_id).where(VOIDS.c.voided_id == STATEMENTS.c.statement_id))
+def _voided() -> Any:
+    return exists(
+        select(VOIDS.c.voided_id).where(
+            VOIDS.c.college_id == STATEMENTS.c.college_id, VOIDS.c.voided_id == STATEMENTS.c.statement_id
+        )
+    )
 
 
-def get_statement(session: Session, statement_id: str, *, voided: bool = False) -> dict[str, Any] | None:
-    """The stored statement with this id; with `voided`, only if it was voided, else only if it was not."""
-    is_voided = exists(select(VOIDS.c.voided_id).where(VOIDS.c.voided_id == STATEMENTS.c.statement_id))
+def get_statement(
+    session: Session, college_id: str, statement_id: str, *, voided: bool = False
+) -> dict[str, Any] | None:
+    """A college's stored statement with this id; with `voided`, only if it was voided, else only if it was not."""
     query = select(STATEMENTS.c.payload).where(
-        STATEMENTS.c.statement_id == statement_id.lower(), is_voided if voided else ~is_voided
+        STATEMENTS.c.college_id == college_id,
+        STATEMENTS.c.statement_id == statement_id.lower(),
+        _voided() if voided else ~_voided(),
     )
     payload = session.execute(query).scalar()
     return None if payload is None else dict(json.loads(payload))
 
 
-def query_statements(session: Session, query: StatementQuery) -> StatementPage:
-    """A page of statements matching the filters, newest first unless `ascending`."""
-    statement: Select[Any] = select(STATEMENTS.c.seq, STATEMENTS.c.payload)
+def statement_ledger_index(session: Session, college_id: str, statement_id: str) -> int | None:
+    """The ledger leaf index of a college's statement (voided or not), or None if it has no such statement."""
+    found = session.execute(
+        select(STATEMENTS.c.ledger_index).where(
+            STATEMENTS.c.college_id == college_id, STATEMENTS.c.statement_id == statement_id.lower()
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def query_statements(session: Session, college_id: str, query: StatementQuery) -> StatementPage:
+    """A page of a college's statements matching the filters, newest first unless `ascending`."""
+    statement: Select[Any] = select(STATEMENTS.c.seq, STATEMENTS.c.payload).where(STATEMENTS.c.college_id == college_id)
     order_column: Any = STATEMENTS.c.seq
     filters = [
         (f"agent:{query.agent_key}" if query.agent_key else None, query.related_agents),
@@ -82,7 +100,9 @@ def query_statements(session: Session, query: StatementQuery) -> StatementPage:
         if key is None:
             continue
         alias = KEYS.alias()
-        statement = statement.join(alias, alias.c.seq == STATEMENTS.c.seq).where(alias.c.key == key)
+        statement = statement.join(alias, alias.c.seq == STATEMENTS.c.seq).where(
+            alias.c.college_id == college_id, alias.c.key == key
+        )
         if not related:
             statement = statement.where(alias.c.relation == DIRECT)
         if first:
@@ -93,7 +113,7 @@ def query_statements(session: Session, query: StatementQuery) -> StatementPage:
         statement = statement.where(STATEMENTS.c.stored <= query.until)
     if query.after is not None:
         statement = statement.where(order_column > query.after if query.ascending else order_column < query.after)
-    statement = statement.where(_not_voided())
+    statement = statement.where(~_voided())
     statement = statement.order_by(order_column.asc() if query.ascending else order_column.desc())
     rows = session.execute(statement.limit(query.limit + 1)).all()
     page = rows[: query.limit]
@@ -101,19 +121,28 @@ def query_statements(session: Session, query: StatementQuery) -> StatementPage:
     return StatementPage([json.loads(row.payload) for row in page], next_after)
 
 
-def attachments_for(session: Session, statements: Iterable[dict[str, Any]]) -> list[Attachment]:
-    """Stored content of every attachment the statements declare (each sha2 once)."""
+def attachments_for(session: Session, college_id: str, statements: Iterable[dict[str, Any]]) -> list[Attachment]:
+    """Stored content of every attachment the college's statements declare (each sha2 once)."""
     wanted = {a["sha2"].lower() for s in statements for a in s.get("attachments", [])}
     if not wanted:
         return []
-    rows = session.execute(select(table(AttachmentRow)).where(table(AttachmentRow).c.sha2.in_(wanted)))
+    attachments = table(AttachmentRow)
+    rows = session.execute(
+        select(attachments).where(attachments.c.college_id == college_id, attachments.c.sha2.in_(wanted))
+    )
     return [Attachment(row.sha2, row.content_type, row.content) for row in rows]
 
 
-def activity_definition(session: Session, activity_id: str) -> dict[str, Any] | None:
-    """The latest definition seen for an activity, or None if no statement mentioned it with one."""
-    found = session.execute(select(ACTIVITIES.c.definition).where(ACTIVITIES.c.activity_id == activity_id)).scalar()
+def activity_definition(session: Session, college_id: str, activity_id: str) -> dict[str, Any] | None:
+    """The latest definition a college's statements gave an activity, or None if none of them mentioned it."""
+    found = session.execute(
+        select(ACTIVITIES.c.definition).where(
+            ACTIVITIES.c.college_id == college_id, ACTIVITIES.c.activity_id == activity_id
+        )
+    ).scalar()
     if found is not None:
         return dict(json.loads(found))
-    known = session.execute(select(KEYS.c.seq).where(KEYS.c.key == f"activity:{activity_id}").limit(1)).first()
+    known = session.execute(
+        select(KEYS.c.seq).where(KEYS.c.college_id == college_id, KEYS.c.key == f"activity:{activity_id}").limit(1)
+    ).first()
     return {} if known is not None else None

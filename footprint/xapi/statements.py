@@ -1,7 +1,9 @@
 """Storing statements: validation, ids, `stored`/`authority`, idempotency, voiding and the ledger append.
 
 Everything a batch writes (statements, their index rows, voids, attachments, ledger entries) goes
-into the caller's transaction, so a statement is stored if and only if its ledger leaf is.
+into the caller's transaction, so a statement is stored if and only if its ledger leaf is. Every
+statement belongs to one college: ids, conflicts, voiding and StatementRef targets are resolved
+within that college only, and its ledger record is `COLLEGE/STATEMENT_ID`.
 """
 
 from __future__ import annotations
@@ -172,17 +174,23 @@ class StoreResult:
     created: int
 
 
+def ledger_record_id(college_id: str, statement_id: str) -> str:
+    """The ledger record id of a college's statement (statement ids are unique per college only)."""
+    return f"{college_id}/{statement_id}"
+
+
 def store_statements(
     session: Session,
     ledger: Ledger,
     raw_statements: Sequence[Any],
     *,
+    college_id: str,
     authority: Mapping[str, Any],
     version: str,
     attachments: Sequence[Attachment] = (),
     statement_id: str | None = None,
 ) -> StoreResult:
-    """Validate and store a batch in the caller's transaction; raises BadRequest/Conflict/InvalidStatement."""
+    """Validate and store a college's batch in the caller's transaction; raises BadRequest/Conflict/InvalidStatement."""
     stored = format_stored(datetime.now(UTC))
     batch = [
         prepare(raw, authority=authority, version=version, stored=stored, statement_id=statement_id)
@@ -197,7 +205,9 @@ def store_statements(
     existing = {
         row.statement_id: row.payload
         for row in session.execute(
-            select(STATEMENTS.c.statement_id, STATEMENTS.c.payload).where(STATEMENTS.c.statement_id.in_(ids))
+            select(STATEMENTS.c.statement_id, STATEMENTS.c.payload).where(
+                STATEMENTS.c.college_id == college_id, STATEMENTS.c.statement_id.in_(ids)
+            )
         )
     }
     fresh: list[Prepared] = []
@@ -207,9 +217,9 @@ def store_statements(
                 raise Conflict(f"statement {prepared.id} already exists with different content")
         else:
             fresh.append(prepared)
-    _check_voiding(session, fresh)
+    _check_voiding(session, college_id, fresh)
     if fresh:
-        _insert(session, ledger, fresh, attachments)
+        _insert(session, ledger, college_id, fresh, attachments)
     return StoreResult(ids, len(fresh))
 
 
@@ -238,7 +248,7 @@ def _check_attachments(batch: Sequence[Prepared], parts: Sequence[Attachment]) -
         raise BadRequest(f"attachment parts not declared by any statement: {', '.join(sorted(extra))}")
 
 
-def _check_voiding(session: Session, batch: Sequence[Prepared]) -> None:
+def _check_voiding(session: Session, college_id: str, batch: Sequence[Prepared]) -> None:
     targets = {p.voids for p in batch if p.voids}
     if not targets:
         return
@@ -246,7 +256,9 @@ def _check_voiding(session: Session, batch: Sequence[Prepared]) -> None:
     stored_voiding = set(
         session.execute(
             select(STATEMENTS.c.statement_id).where(
-                STATEMENTS.c.statement_id.in_(targets), STATEMENTS.c.voids.is_not(None)
+                STATEMENTS.c.college_id == college_id,
+                STATEMENTS.c.statement_id.in_(targets),
+                STATEMENTS.c.voids.is_not(None),
             )
         ).scalars()
     )
@@ -255,7 +267,7 @@ def _check_voiding(session: Session, batch: Sequence[Prepared]) -> None:
         raise BadRequest(f"a voiding statement cannot be voided: {', '.join(sorted(bad))}")
 
 
-def _inherited_keys(session: Session, batch: Sequence[Prepared]) -> None:
+def _inherited_keys(session: Session, college_id: str, batch: Sequence[Prepared]) -> None:
     """Give statements that target another statement (StatementRef) the filter keys of their target."""
     targets = {p.target for p in batch if p.target}
     if not targets:
@@ -264,7 +276,7 @@ def _inherited_keys(session: Session, batch: Sequence[Prepared]) -> None:
     rows = session.execute(
         select(STATEMENTS.c.statement_id, KEYS.c.key, KEYS.c.relation)
         .join(KEYS, KEYS.c.seq == STATEMENTS.c.seq)
-        .where(STATEMENTS.c.statement_id.in_(targets))
+        .where(STATEMENTS.c.college_id == college_id, STATEMENTS.c.statement_id.in_(targets))
     )
     for row in rows:
         found.setdefault(row.statement_id, {})[row.key] = row.relation
@@ -279,38 +291,45 @@ def _inherited_keys(session: Session, batch: Sequence[Prepared]) -> None:
         earlier[prepared.id] = prepared
 
 
-def _insert(session: Session, ledger: Ledger, batch: Sequence[Prepared], attachments: Sequence[Attachment]) -> None:
-    _inherited_keys(session, batch)
+def _insert(
+    session: Session, ledger: Ledger, college_id: str, batch: Sequence[Prepared], attachments: Sequence[Attachment]
+) -> None:
+    _inherited_keys(session, college_id, batch)
+    entries = ledger.append_many(
+        session, [Record(LEDGER_KIND, ledger_record_id(college_id, p.id), p.statement) for p in batch]
+    )
     rows = [
         {
+            "college_id": college_id,
             "statement_id": p.id,
             "stored": p.statement["stored"],
             "voids": p.voids,
             "payload": json.dumps(p.statement, ensure_ascii=False, separators=(",", ":")),
+            "ledger_index": entry.index,
         }
-        for p in batch
+        for p, entry in zip(batch, entries, strict=True)
     ]
     seqs = session.execute(insert(STATEMENTS).returning(STATEMENTS.c.seq, sort_by_parameter_order=True), rows)
     seq_list = [int(seq) for seq in seqs.scalars()]
     key_rows = [
-        {"key": key, "seq": seq, "relation": relation}
+        {"college_id": college_id, "key": key, "seq": seq, "relation": relation}
         for p, seq in zip(batch, seq_list, strict=True)
         for key, relation in p.keys.items()
     ]
     session.execute(insert(KEYS), key_rows)
-    voids = [{"voided_id": p.voids, "voiding_id": p.id} for p in batch if p.voids]
+    voids = [{"college_id": college_id, "voided_id": p.voids, "voiding_id": p.id} for p in batch if p.voids]
     if voids:
-        _upsert(session, VOIDS, voids, ["voided_id"], update=False)
-    _save_definitions(session, batch)
+        _upsert(session, VOIDS, voids, ["college_id", "voided_id"], update=False)
+    _save_definitions(session, college_id, batch)
     if attachments:
         parts: list[dict[str, Any]] = [
-            {"sha2": a.sha2, "content_type": a.content_type, "content": a.content} for a in attachments
+            {"college_id": college_id, "sha2": a.sha2, "content_type": a.content_type, "content": a.content}
+            for a in attachments
         ]
-        _upsert(session, table(AttachmentRow), parts, ["sha2"], update=False)
-    ledger.append_many(session, [Record(LEDGER_KIND, p.id, p.statement) for p in batch])
+        _upsert(session, table(AttachmentRow), parts, ["college_id", "sha2"], update=False)
 
 
-def _save_definitions(session: Session, batch: Sequence[Prepared]) -> None:
+def _save_definitions(session: Session, college_id: str, batch: Sequence[Prepared]) -> None:
     definitions: dict[str, dict[str, Any]] = {}
     for prepared in batch:
         for key, definition in prepared.definitions.items():
@@ -318,12 +337,17 @@ def _save_definitions(session: Session, batch: Sequence[Prepared]) -> None:
     if not definitions:
         return
     stored = session.execute(
-        select(ACTIVITIES.c.activity_id, ACTIVITIES.c.definition).where(ACTIVITIES.c.activity_id.in_(definitions))
+        select(ACTIVITIES.c.activity_id, ACTIVITIES.c.definition).where(
+            ACTIVITIES.c.college_id == college_id, ACTIVITIES.c.activity_id.in_(definitions)
+        )
     )
     for row in stored:
         definitions[row.activity_id] = merge_definitions(json.loads(row.definition), definitions[row.activity_id])
-    values = [{"activity_id": k, "definition": json.dumps(d, ensure_ascii=False)} for k, d in definitions.items()]
-    _upsert(session, ACTIVITIES, values, ["activity_id"], update=True)
+    values = [
+        {"college_id": college_id, "activity_id": k, "definition": json.dumps(d, ensure_ascii=False)}
+        for k, d in definitions.items()
+    ]
+    _upsert(session, ACTIVITIES, values, ["college_id", "activity_id"], update=True)
 
 
 def _upsert(session: Session, target: Any, values: list[dict[str, Any]], keys: list[str], *, update: bool) -> None:

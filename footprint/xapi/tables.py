@@ -1,13 +1,26 @@
-"""Tables of the xAPI store, declared on the platform's single `Base` (revision 0002_xapi).
+"""Tables of the xAPI store, declared on the platform's single `Base` (revisions 0002_xapi, 0004_tenancy).
 
-Statements are written once and never changed: voiding is a row in `xapi_voids` written with the
-voiding statement. A key table holds one row per (agent, activity, verb or registration; statement) so that a
-query walks an index in `seq` order instead of scanning JSON.
+Every row belongs to one college: each college is its own learning record store (statement ids are
+unique per college, as they are per LRS), and every read filters on `college_id` first. Statements
+are written once and never changed: voiding is a row in `xapi_voids` written with the voiding
+statement. A key table holds one row per (college; agent, activity, verb or registration; statement)
+so that a query walks an index in `seq` order instead of scanning JSON.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from footprint.store import Base
@@ -26,12 +39,18 @@ class StatementRow(Base):
     __tablename__ = "xapi_statements"
 
     seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=True)
-    statement_id: Mapped[str] = mapped_column(String(36), unique=True)
+    college_id: Mapped[str] = mapped_column(String(36), ForeignKey("colleges.id"))
+    statement_id: Mapped[str] = mapped_column(String(36))
     stored: Mapped[str] = mapped_column(String(32))
     voids: Mapped[str | None] = mapped_column(String(36))
     payload: Mapped[str] = mapped_column(Text)
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_xapi_statements_stored", "stored"),)
+    __table_args__ = (
+        UniqueConstraint("college_id", "statement_id"),
+        Index("ix_xapi_statements_college_stored", "college_id", "stored"),
+        Index("ix_xapi_statements_college_seq", "college_id", "seq"),
+    )
 
 
 class StatementKeyRow(Base):
@@ -43,16 +62,18 @@ class StatementKeyRow(Base):
 
     __tablename__ = "xapi_statement_keys"
 
+    college_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key: Mapped[str] = mapped_column(String(2100), primary_key=True)
     seq: Mapped[int] = mapped_column(SEQ, ForeignKey("xapi_statements.seq"), primary_key=True)
     relation: Mapped[int] = mapped_column(SmallInteger)
 
 
 class VoidRow(Base):
-    """A statement id voided by a (stored) voiding statement."""
+    """A statement id of a college voided by a (stored) voiding statement of the same college."""
 
     __tablename__ = "xapi_voids"
 
+    college_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     voided_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     voiding_id: Mapped[str] = mapped_column(String(36))
 
@@ -62,15 +83,17 @@ class ActivityRow(Base):
 
     __tablename__ = "xapi_activities"
 
+    college_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
     definition: Mapped[str] = mapped_column(Text)
 
 
 class AttachmentRow(Base):
-    """Attachment content by its SHA-256 (content-addressed, stored once)."""
+    """Attachment content by its SHA-2 (content-addressed, stored once per college)."""
 
     __tablename__ = "xapi_attachments"
 
+    college_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
@@ -81,6 +104,7 @@ class DocumentRow(Base):
 
     __tablename__ = "xapi_documents"
 
+    college_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     activity_id: Mapped[str] = mapped_column(String(2048), primary_key=True)
     agent_key: Mapped[str] = mapped_column(String(512), primary_key=True)

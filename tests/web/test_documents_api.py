@@ -51,7 +51,7 @@ def test_post_merge_refuses_non_json(client: TestClient) -> None:
 def test_activities_and_agents(client: TestClient) -> None:
     data = statement(activity="exam-1")
     data["object"]["definition"] = {"name": {"en-US": "Final exam"}}
-    client.post("/xapi/statements", json=data)
+    assert client.post("/xapi/statements", json=data).status_code == 200
     activity = client.get("/xapi/activities", params={"activityId": ACTIVITY}).json()
     assert activity["definition"]["name"] == {"en-US": "Final exam"}
     person = client.get("/xapi/agents", params={"agent": AGENT}).json()

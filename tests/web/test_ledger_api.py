@@ -9,6 +9,7 @@ import contextlib
 import rfc8785
 from fastapi.testclient import TestClient
 
+from footprint.accounts import authenticate
 from footprint.ledger.checkpoint import verify
 from footprint.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash, verify_consistency, verify_inclusion
 from footprint.xapi.statements import store_statements
@@ -60,8 +61,15 @@ def test_checkpoint_task_signs_only_when_the_log_grew(settings: Settings) -> Non
         assert checkpoint_if_grown(services) is not None  # the first one, at size 0
         assert checkpoint_if_grown(services) is None
         with services.writing() as session:
+            college = authenticate(session, settings.bootstrap_api_key or "")
+            assert college is not None
             store_statements(
-                session, services.ledger, [statement()], authority={"mbox": "mailto:a@b.kz"}, version="1.0.3"
+                session,
+                services.ledger,
+                [statement()],
+                college_id=college.college_id,
+                authority={"mbox": "mailto:a@b.kz"},
+                version="1.0.3",
             )
         loop = checkpoint_loop(services, 0.01)
         with contextlib.suppress(TimeoutError):

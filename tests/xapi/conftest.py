@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from footprint.accounts import create_college
 from footprint.ledger import Ledger, generate_signer
 from footprint.store import make_engine, make_session_factory, migrate
 
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://proctor.kz/credentials/c1", "name": "k1"}}
+
+
+@dataclass(frozen=True)
+class Colleges:
+    """Two colleges of the same platform: every test of a stored resource checks the other sees nothing."""
+
+    first: str
+    second: str
 
 
 def statement(actor: str = "ann", verb: str = "answered", activity: str = "q1", **extra: Any) -> dict[str, Any]:
@@ -33,6 +43,12 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
         yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def colleges(sessions: sessionmaker[Session]) -> Colleges:
+    with sessions.begin() as session:
+        return Colleges(create_college(session, "Astana College"), create_college(session, "Almaty College"))
 
 
 @pytest.fixture

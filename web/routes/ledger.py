@@ -1,21 +1,26 @@
 """Ledger endpoints: signed checkpoints, the public verifier key, inclusion and consistency proofs.
 
 With the verifier key alone a client checks a checkpoint's signature; with the checkpoint's root it
-checks that a statement (the leaf: RFC 8785 JSON of the stored statement) is in the log.
+checks that a record is in the log. The ledger is one log for the whole platform, so what it serves
+publicly reveals only hashes: a proof by `leafHash` is open to anyone who holds the record, while a
+proof by `statementId` carries the statement itself (the leaf) and goes only to the college that owns it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 
-from footprint.ledger import LedgerError
+from footprint.ledger import Ledger, LedgerError
+from footprint.ledger.merkle import HASH_SIZE
 from footprint.xapi.errors import BadRequest, NotFound
-from footprint.xapi.statements import LEDGER_KIND
-from web.auth import CredentialDep
+from footprint.xapi.queries import statement_ledger_index
+from web.auth import OptionalCredentialDep, unauthorized
 from web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
@@ -38,25 +43,58 @@ def public_key(services: ServicesDep) -> PlainTextResponse:
     return PlainTextResponse(signer.verifier + "\n")
 
 
+def _leaf_param(value: str) -> bytes:
+    """A leaf hash given as 64 hex digits or as base64 of its 32 bytes."""
+    text = value.strip()
+    try:
+        raw = bytes.fromhex(text) if len(text) == 2 * HASH_SIZE else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise BadRequest("leafHash must be 64 hex digits or the base64 of 32 bytes") from exc
+    if len(raw) != HASH_SIZE:
+        raise BadRequest("leafHash must be a SHA-256 hash (32 bytes)")
+    return raw
+
+
+def _proof(ledger: Ledger, session: Session, index: int, tree_size: int | None) -> dict[str, Any]:
+    size = ledger.size(session)
+    wanted = size if tree_size is None else tree_size
+    if not index < wanted <= size:
+        raise BadRequest(f"treeSize must lie in {index + 1}..{size}")
+    return ledger.inclusion_proof(session, index, wanted).to_json()
+
+
 @router.get("/proof/inclusion")
 def inclusion(
     services: ServicesDep,
     session: SessionDep,
-    _credential: CredentialDep,
-    statement_id: str = Query(alias="statementId"),
+    credential: OptionalCredentialDep,
+    statement_id: str | None = Query(None, alias="statementId", description="One of your college's statements."),
+    leaf_hash: str | None = Query(None, alias="leafHash", description="SHA-256 leaf hash, hex or base64."),
     tree_size: int | None = Query(None, alias="treeSize", ge=1),
 ) -> JSONResponse:
-    """Audit path of a statement's leaf in the tree of `treeSize` leaves (default: the whole log), with the leaf."""
-    entry = services.ledger.entry_for(session, LEDGER_KIND, statement_id.lower())
+    """Audit path of a leaf in the tree of `treeSize` leaves (default: the whole log).
+
+    By `statementId` (your college's key needed) the answer carries the leaf: base64 of the statement's
+    RFC 8785 bytes. By `leafHash` (no key needed) it carries only hashes.
+    """
+    ledger = services.ledger
+    if (statement_id is None) == (leaf_hash is None):
+        raise BadRequest("give either statementId or leafHash")
+    if leaf_hash is not None:
+        leaf = _leaf_param(leaf_hash)
+        index = ledger.index_of_leaf(session, leaf)
+        if index is None:
+            raise NotFound("no leaf with this hash is in the ledger")
+        body = _proof(ledger, session, index, tree_size) | {"leafHash": base64.b64encode(leaf).decode()}
+        return JSONResponse(body)
+    if credential is None:
+        raise unauthorized("a proof by statementId carries the statement: send your college's key")
+    found = statement_ledger_index(session, credential.college_id, statement_id or "")
+    entry = ledger.entry_at(session, found) if found is not None else None
     if entry is None:
-        raise NotFound(f"statement {statement_id} is not in the ledger")
-    size = services.ledger.size(session) if tree_size is None else tree_size
-    if size <= entry.index or size > services.ledger.size(session):
-        raise BadRequest(f"treeSize must lie in {entry.index + 1}..{services.ledger.size(session)}")
-    proof = services.ledger.inclusion_proof(session, entry.index, size)
-    body: dict[str, Any] = proof.to_json()
-    body |= {
-        "statementId": entry.record_id,
+        raise NotFound(f"statement {statement_id} is not in your college's store")
+    body = _proof(ledger, session, entry.index, tree_size) | {
+        "statementId": (statement_id or "").lower(),
         "leaf": base64.b64encode(entry.payload).decode(),
         "leafHash": base64.b64encode(entry.leaf_hash).decode(),
     }

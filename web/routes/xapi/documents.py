@@ -27,6 +27,7 @@ from web.deps import BodyDep, Services, ServicesDep
 from web.routes.xapi.common import (
     VersionDep,
     agent_param_key,
+    get_and_head,
     iri_param,
     only_params,
     timestamp_param,
@@ -110,10 +111,11 @@ def remove(
     return Response(status_code=204)
 
 
-def _state(request: Request, listing: bool = False) -> Target:
+def _state(request: Request, college_id: str, listing: bool = False) -> Target:
     params = request.query_params
     only_params(params, {"activityId", "agent", "registration", "stateId"} | ({"since"} if listing else set()))
     scope = DocumentScope(
+        college_id,
         "state",
         activity_id=iri_param(params.get("activityId"), "activityId") or "",
         agent_key=agent_param_key(params.get("agent")),
@@ -122,17 +124,17 @@ def _state(request: Request, listing: bool = False) -> Target:
     return Target(scope, params.get("stateId"))
 
 
-def _activity_profile(request: Request, listing: bool = False) -> Target:
+def _activity_profile(request: Request, college_id: str, listing: bool = False) -> Target:
     params = request.query_params
     only_params(params, {"activityId", "profileId"} | ({"since"} if listing else set()))
     activity_id = iri_param(params.get("activityId"), "activityId") or ""
-    return Target(DocumentScope("activity_profile", activity_id=activity_id), params.get("profileId"))
+    return Target(DocumentScope(college_id, "activity_profile", activity_id=activity_id), params.get("profileId"))
 
 
-def _agent_profile(request: Request, listing: bool = False) -> Target:
+def _agent_profile(request: Request, college_id: str, listing: bool = False) -> Target:
     params = request.query_params
     only_params(params, {"agent", "profileId"} | ({"since"} if listing else set()))
-    scope = DocumentScope("agent_profile", agent_key=agent_param_key(params.get("agent")))
+    scope = DocumentScope(college_id, "agent_profile", agent_key=agent_param_key(params.get("agent")))
     return Target(scope, params.get("profileId"))
 
 
@@ -142,35 +144,35 @@ def document_router(
     """The four endpoints of one document resource."""
     router = APIRouter(prefix=prefix, tags=["xapi"])
 
-    @router.api_route("", methods=["GET", "HEAD"], name=f"get_{name}")
-    def get_document(request: Request, services: ServicesDep, _c: CredentialDep, _v: VersionDep) -> Response:
+    @get_and_head(router, "", name=f"get_{name}")
+    def get_document(request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep) -> Response:
         """One document by its id, or the ids of the documents in scope (optionally `since`)."""
-        target = parse(request, listing=True)
+        target = parse(request, credential.college_id, listing=True)
         return read(services, target.scope, target.document_id, request)
 
     @router.put("", status_code=204, name=f"put_{name}")
     def put_document(
-        request: Request, services: ServicesDep, _c: CredentialDep, version: VersionDep, body: BodyDep
+        request: Request, services: ServicesDep, credential: CredentialDep, version: VersionDep, body: BodyDep
     ) -> Response:
         """Store (replace) a document, under the resource's concurrency rule."""
-        target = parse(request)
+        target = parse(request, credential.college_id)
         rule = put_rule(version)
         return write(services, target.scope, target.document_id, request, body, merge=False, require_precondition=rule)
 
     @router.post("", status_code=204, name=f"post_{name}")
     def post_document(
-        request: Request, services: ServicesDep, _c: CredentialDep, _v: VersionDep, body: BodyDep
+        request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep, body: BodyDep
     ) -> Response:
         """Merge a JSON document into the stored one (or store it)."""
-        target = parse(request)
+        target = parse(request, credential.college_id)
         return write(
             services, target.scope, target.document_id, request, body, merge=True, require_precondition="never"
         )
 
     @router.delete("", status_code=204, name=f"delete_{name}")
-    def delete_document(request: Request, services: ServicesDep, _c: CredentialDep, _v: VersionDep) -> Response:
+    def delete_document(request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep) -> Response:
         """Delete a document (State: every document in scope when no stateId is given)."""
-        target = parse(request)
+        target = parse(request, credential.college_id)
         return remove(services, target.scope, target.document_id, request, allow_all=delete_all)
 
     return router

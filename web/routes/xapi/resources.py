@@ -11,30 +11,30 @@ from footprint.xapi.checks import IFIS
 from footprint.xapi.queries import activity_definition
 from web.auth import CredentialDep
 from web.deps import SessionDep
-from web.routes.xapi.common import VersionDep, agent_param, iri_param, only_params
+from web.routes.xapi.common import VersionDep, agent_param, get_and_head, iri_param, only_params
 
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 
 
-@router.api_route("/about", methods=["GET", "HEAD"])
+@get_and_head(router, "/about")
 def about() -> JSONResponse:
     """The xAPI versions this LRS speaks (no credentials needed)."""
     return JSONResponse({"version": ["1.0.3", "2.0.0"], "extensions": {}})
 
 
-@router.api_route("/activities", methods=["GET", "HEAD"])
-def get_activity(request: Request, session: SessionDep, _c: CredentialDep, _v: VersionDep) -> JSONResponse:
-    """The Activity object with the latest definition the store has seen for `activityId`."""
+@get_and_head(router, "/activities")
+def get_activity(request: Request, session: SessionDep, credential: CredentialDep, _v: VersionDep) -> JSONResponse:
+    """The Activity object with the latest definition the college's statements gave `activityId`."""
     only_params(request.query_params, {"activityId"})
     activity_id = iri_param(request.query_params.get("activityId"), "activityId") or ""
     activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
-    definition = activity_definition(session, activity_id)
+    definition = activity_definition(session, credential.college_id, activity_id)
     if definition:
         activity["definition"] = definition
     return JSONResponse(activity)
 
 
-@router.api_route("/agents", methods=["GET", "HEAD"])
+@get_and_head(router, "/agents")
 def get_person(request: Request, _c: CredentialDep, _v: VersionDep) -> JSONResponse:
     """The Person object of an agent: every identifier and name known for it (here: those given)."""
     only_params(request.query_params, {"agent"})

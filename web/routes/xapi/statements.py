@@ -26,6 +26,7 @@ from web.routes.xapi.common import (
     VersionDep,
     agent_param_key,
     bool_param,
+    get_and_head,
     iri_param,
     now_stored,
     only_params,
@@ -84,6 +85,7 @@ def _store(
                 session,
                 services.ledger,
                 batch,
+                college_id=credential.college_id,
                 authority=credential.authority,
                 version=version,
                 attachments=attachments,
@@ -140,12 +142,17 @@ def _formatted(statement: dict[str, Any], fmt: str, request: Request) -> dict[st
 
 
 def _respond(
-    session: SessionDep, data: Any, statements: list[dict[str, Any]], with_attachments: bool, **headers: str
+    session: SessionDep,
+    college_id: str,
+    data: Any,
+    statements: list[dict[str, Any]],
+    with_attachments: bool,
+    **headers: str,
 ) -> Response:
     encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     headers[CONSISTENT_THROUGH] = now_stored()
     if with_attachments:
-        multipart = build_multipart(encoded, attachments_for(session, statements))
+        multipart = build_multipart(encoded, attachments_for(session, college_id, statements))
         return Response(multipart.content, media_type=multipart.content_type, headers=headers)
     return Response(encoded, media_type="application/json", headers=headers)
 
@@ -182,11 +189,12 @@ def _query_from_params(params: Any, page_size: int) -> StatementQuery:
     )
 
 
-@router.api_route("", methods=["GET", "HEAD"])
+@get_and_head(router, "")
 def get_statements(
-    request: Request, services: ServicesDep, session: SessionDep, _credential: CredentialDep, _version: VersionDep
+    request: Request, services: ServicesDep, session: SessionDep, credential: CredentialDep, _version: VersionDep
 ) -> Response:
-    """One statement by `statementId`/`voidedStatementId`, or a filtered page of statements with `more`."""
+    """One of the college's statements by `statementId`/`voidedStatementId`, or a filtered page with `more`."""
+    college_id = credential.college_id
     params = request.query_params
     fmt = params.get("format", "exact")
     if fmt not in ("exact", "ids", "canonical"):
@@ -199,23 +207,22 @@ def get_statements(
             raise BadRequest("use statementId or voidedStatementId, not both")
         name = single.pop()
         statement_id = uuid_param(params[name], name) or ""
-        found = get_statement(session, statement_id, voided=name == "voidedStatementId")
+        found = get_statement(session, college_id, statement_id, voided=name == "voidedStatementId")
         if found is None:
             raise NotFound(f"no statement {statement_id}")
-        return _respond(
-            session, _formatted(found, fmt, request), [found], with_attachments, **{"Last-Modified": found["stored"]}
-        )
+        formatted = _formatted(found, fmt, request)
+        return _respond(session, college_id, formatted, [found], with_attachments, **{"Last-Modified": found["stored"]})
     if "more" in params:
         only_params(params, {"more"})
         query, fmt, with_attachments = _decode_more(params["more"])
     else:
         only_params(params, QUERY_PARAMS)
         query = _query_from_params(params, services.settings.query_limit)
-    page = query_statements(session, query)
+    page = query_statements(session, college_id, query)
     more = ""
     if page.next_after is not None:
         more = "/xapi/statements?more=" + _encode_more(
             StatementQuery.from_json({**query.to_json(), "after": page.next_after}), fmt, with_attachments
         )
     result = {"statements": [_formatted(s, fmt, request) for s in page.statements], "more": more}
-    return _respond(session, result, page.statements, with_attachments)
+    return _respond(session, college_id, result, page.statements, with_attachments)
