@@ -7,12 +7,12 @@ turns these into exit codes 2 and 1.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from footprint import jsonlimits
 from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError, parse_verifier_key, verify
 from footprint.ledger.entries import LedgerError, canonical
 from footprint.ledger.merkle import (
@@ -61,9 +61,9 @@ def read_text(path: Path, what: str) -> str:
 
 def read_json(path: Path, what: str) -> Any:
     try:
-        return json.loads(read_text(path, what))
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{what} {path} is not JSON: {exc}") from exc
+        return jsonlimits.loads(read_text(path, what), f"{what} {path}")
+    except jsonlimits.JSONLimitError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def read_verifier(path: Path) -> str:

@@ -6,12 +6,12 @@ preset as `base` and override any field.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from footprint import jsonlimits
 from proctor.analyzers.audio import AudioConfig
 from proctor.analyzers.body import BodyConfig
 from proctor.analyzers.faces import FacesConfig
@@ -161,9 +161,11 @@ def load_policy(spec: str) -> Policy:
     if not path.is_file():
         raise InputError(f"policy {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a readable file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"policy file {path}: not valid JSON ({exc})") from exc
+        data = jsonlimits.loads(path.read_bytes(), f"policy file {path}")
+    except OSError as exc:
+        raise InputError(f"policy file {path}: cannot read ({exc.strerror})") from exc
+    except jsonlimits.JSONLimitError as exc:
+        raise InputError(str(exc)) from exc
     return policy_from_dict(data, source=str(path))
 
 

@@ -33,6 +33,10 @@ class AlternateSyntax:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         body = await self._body(receive)
+        if body is None:
+            message = f"request body larger than {self.max_body} bytes"
+            await error_response(413, "payload_too_large", message)(scope, receive, send)
+            return
         problem, rewritten, content = self._rewrite(scope, query, headers, body)
         if problem is not None:
             await error_response(400, "bad_request", problem)(scope, receive, send)
@@ -48,7 +52,8 @@ class AlternateSyntax:
 
         await self.app(rewritten, replay, send)
 
-    async def _body(self, receive: Receive) -> bytes:
+    async def _body(self, receive: Receive) -> bytes | None:
+        """The whole form body, or None once it grows past the limit (never a silently cut one)."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -56,11 +61,10 @@ class AlternateSyntax:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                break
+                return None
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+                return b"".join(chunks)
 
     @staticmethod
     def _rewrite(
@@ -75,7 +79,11 @@ class AlternateSyntax:
             return f"unsupported method {method!r}", scope, b""
         if not headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
             return "the Alternate Request Syntax needs an application/x-www-form-urlencoded body", scope, b""
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        try:
+            text = body.decode("utf-8")
+            form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, errors="strict").items()}
+        except UnicodeDecodeError:
+            return "the form body is not valid UTF-8 (percent-encoded UTF-8 is expected)", scope, b""
         version = form.get("X-Experience-API-Version") or headers.get("x-experience-api-version", "")
         if version.strip().startswith("2."):
             return "xAPI 2.0 does not allow the Alternate Request Syntax", scope, b""
@@ -91,10 +99,9 @@ class AlternateSyntax:
         if content:
             new_headers.setdefault("content-type", "application/json")
         new_headers["content-length"] = str(len(content))
-        rewritten = {
-            **scope,
-            "method": method,
-            "query_string": urlencode(params).encode("latin-1"),
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in new_headers.items()],
-        }
+        try:
+            raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in new_headers.items()]
+        except UnicodeEncodeError:
+            return "a header given in the form holds characters a header cannot carry", scope, b""
+        rewritten = {**scope, "method": method, "query_string": urlencode(params).encode(), "headers": raw_headers}
         return None, rewritten, content

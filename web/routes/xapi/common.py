@@ -6,15 +6,15 @@ middleware puts the version on every `/xapi` response, errors included.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from footprint import jsonlimits
 from footprint.xapi.canonical import agent_key
 from footprint.xapi.checks import actor, iri, parse_timestamp, uuid
 from footprint.xapi.errors import BadRequest, InvalidStatement
@@ -44,6 +44,19 @@ def xapi_version(request: Request) -> str:
 
 
 VersionDep = Annotated[str, Depends(xapi_version)]
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def get_and_head(router: APIRouter, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """Register an endpoint for GET and HEAD (xAPI asks for both); only GET is in the OpenAPI document."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.get(path, **options)(endpoint)
+        router.head(path, include_in_schema=False, **options)(endpoint)
+        return endpoint
+
+    return register
 
 
 class XAPIHeaders:
@@ -82,11 +95,11 @@ def now_stored() -> str:
 
 
 def parse_json(body: bytes | str, what: str = "the request body") -> Any:
-    """JSON from a body or parameter; 400 with a clear message when it is not JSON."""
+    """JSON from a body or parameter; 400 with a clear message when it is not JSON, too deep or holds NUL."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"{what} is not valid JSON: {exc}") from exc
+        return jsonlimits.loads(body, what)
+    except jsonlimits.JSONLimitError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def agent_param(value: str | None, name: str = "agent", *, required: bool = True) -> dict[str, Any] | None:
@@ -151,7 +164,10 @@ def bool_param(value: str | None, name: str) -> bool:
 
 
 def only_params(params: Mapping[str, str], allowed: set[str]) -> None:
-    """Refuse query parameters the resource does not define."""
+    """Refuse query parameters the resource does not define, and values with a NUL character."""
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    bad = sorted(name for name, value in params.items() if "\0" in value)
+    if bad:
+        raise BadRequest(f"parameter(s) {', '.join(bad)} hold a NUL character (U+0000)")
