@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
+from footprint import jsonlimits
 from models import REGISTRY
 from proctor.analyzers.audio import AudioAnalyzer
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, enroll_reference
-from proctor.decode import RecordingInfo, iter_audio, iter_frames, probe
+from proctor.decode import MIN_RECORDING_S, RecordingInfo, iter_audio, iter_frames, probe
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.events.detector import EventDetector
 from proctor.events.event import Event
 from proctor.events.vocabulary import EventType
-from proctor.frames import AudioChunk, Frame, Image
+from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame, Image
+from proctor.images import decode_photo
 from proctor.pipeline import CandidateAnalyzer, StageCounts
 from proctor.policy import Policy
 from proctor.roomscan import ScanWindow, analyze_scan_windows, scan_events
@@ -75,15 +76,12 @@ class AnalysisResult:
 
 
 def read_image(path: Path) -> Image:
-    """Read a photo as BGR; raise ReferencePhotoError if it is not a readable image."""
+    """Read a photo as BGR; raise ReferencePhotoError if it is not a readable image of a sane size."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise ReferencePhotoError(f"{path}: cannot read the reference photo ({exc.strerror})") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ReferencePhotoError(f"{path}: not a readable image (JPEG, PNG, …)")
-    return np.ascontiguousarray(image, dtype=np.uint8)
+    return decode_photo(data, f"{path}")
 
 
 def model_versions() -> dict[str, str]:
@@ -97,15 +95,58 @@ def model_versions() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class MediaSource:
-    """One file of a recording and where it starts on the session's timeline (chunks, resumed uploads)."""
+    """One file of a recording and where it starts on the session's timeline (chunks, resumed uploads).
+
+    `rotation` turns its frames upright when the file itself cannot say (None: the file's display matrix).
+    """
 
     path: Path
     start_s: float = 0.0
+    rotation: int | None = None
+
+
+def on_timeline(chunk: AudioChunk, start_s: float) -> AudioChunk | None:
+    """An audio chunk of a file moved to the session's timeline; what falls before its start is cut off."""
+    t = chunk.timestamp_s + start_s
+    if t >= 0:
+        return AudioChunk(t, chunk.samples)
+    kept = chunk.samples[int(round(-t * AUDIO_SAMPLE_RATE)) :]
+    return AudioChunk(0.0, kept) if len(kept) else None
 
 
 def enroll_photo(photo: Path, policy: Policy, detector: FaceDetector, encoder: FaceEncoder) -> FaceEmbedding:
     """Read and quality-check a reference photo; ReferencePhotoError says what is wrong with it."""
     return enroll_reference(read_image(photo), detector, encoder, policy.identity)
+
+
+@dataclass(frozen=True)
+class PreparedAnalysis:
+    """A recording whose inputs all passed their checks, with the models loaded: `run` does the work."""
+
+    info: RecordingInfo
+    policy: Policy
+    reference: FaceEmbedding | None
+    detector: FaceDetector
+    encoder: FaceEncoder | None
+    scans: tuple[ScanWindow, ...]
+
+    def run(self, progress: ProgressFn | None = None) -> AnalysisResult:
+        source = MediaSource(self.info.path)
+        return analyze_sources([source], self.reference, self.policy, progress, self.detector, self.encoder, self.scans)
+
+
+def prepare_analysis(
+    recording: Path, reference_photo: Path | None, policy: Policy, scans: Sequence[ScanWindow] = ()
+) -> PreparedAnalysis:
+    """Check every input (recording, reference photo, scan windows) and load the models; InputError if bad."""
+    info = probe(recording)
+    windows = tuple(check_windows(scans))
+    detector = FaceDetector(policy.faces)
+    encoder = FaceEncoder() if reference_photo is not None else None
+    reference = None
+    if reference_photo is not None and encoder is not None:
+        reference = enroll_photo(reference_photo, policy, detector, encoder)
+    return PreparedAnalysis(info, policy, reference, detector, encoder, windows)
 
 
 def analyze_recording(
@@ -120,13 +161,7 @@ def analyze_recording(
     Frames inside `scans` windows are a room scan: they are measured by the room-scan analyzer
     (coverage, people in the room) instead of being judged as exam behaviour.
     """
-    probe(recording)
-    detector = FaceDetector(policy.faces)
-    encoder = FaceEncoder() if reference_photo is not None else None
-    reference = None
-    if reference_photo is not None and encoder is not None:
-        reference = enroll_photo(reference_photo, policy, detector, encoder)
-    return analyze_sources([MediaSource(recording)], reference, policy, progress, detector, encoder, scans)
+    return prepare_analysis(recording, reference_photo, policy, scans).run(progress)
 
 
 def analyze_sources(
@@ -145,7 +180,7 @@ def analyze_sources(
     """
     if not sources:
         raise InputError("nothing to analyse: the session has no recording")
-    infos = [probe(source.path) for source in sources]
+    infos = [probe(source.path, min_duration_s=0.0 if len(sources) > 1 else MIN_RECORDING_S) for source in sources]
     windows = check_windows(scans)
     if windows and len(sources) > 1:
         raise InputError("room-scan windows apply to a single recording, not to a chunked session")
@@ -162,13 +197,14 @@ def analyze_sources(
                 candidate.note_gap()
             if info.has_audio:
                 for chunk in iter_audio(source.path, policy.audio.window_s):
-                    shifted = AudioChunk(chunk.timestamp_s + source.start_s, chunk.samples)
-                    events.feed_audio(audio.observe(shifted))
+                    shifted = on_timeline(chunk, source.start_s)
+                    if shifted is not None:
+                        events.feed_audio(audio.observe(shifted))
             else:
                 events.add_technical(
                     EventType.AUDIO_LOST, source.start_s, source.start_s + info.duration_s, "no audio stream"
                 )
-            for frame in iter_frames(source.path, policy.analysis_rate_hz):
+            for frame in iter_frames(source.path, policy.analysis_rate_hz, source.rotation):
                 shifted_frame = Frame(frame.index, frame.timestamp_s + source.start_s, frame.image)
                 if any(window.holds(shifted_frame.timestamp_s) for window in windows):
                     events.pass_frame(shifted_frame.timestamp_s)
@@ -251,7 +287,7 @@ def read_events(out_dir: Path) -> list[Event]:
         if not line.strip():
             continue
         try:
-            events.append(Event.from_json(json.loads(line)))
+            events.append(Event.from_json(jsonlimits.loads(line, "the event")))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}:{number}: not a valid event ({exc})") from exc
     return events

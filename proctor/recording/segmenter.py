@@ -36,16 +36,21 @@ class Chunk:
     container: str
 
 
-def segment_recording(source: Path, out_dir: Path, chunk_s: float = 10.0, first_index: int = 0) -> list[Chunk]:
-    """Remux `source` into chunks in `out_dir` (created); all-or-nothing."""
+def segment_recording(
+    source: Path, out_dir: Path, chunk_s: float = 10.0, first_index: int = 0, name: str | None = None
+) -> list[Chunk]:
+    """Remux `source` into chunks in `out_dir` (created); all-or-nothing. Errors name the file as `name`."""
+    label = name or source.name
     try:
         container = av.open(str(source), mode="r")
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise RecordingError(f"{source.name}: not a readable audio/video file ({exc})") from exc
+    except av.error.FFmpegError as exc:
+        raise RecordingError(f"{label}: not a readable audio/video file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise RecordingError(f"{label}: not a readable audio/video file") from exc
     staging = Path(tempfile.mkdtemp(prefix=".chunks.", dir=out_dir.parent if out_dir.parent.exists() else None))
     try:
         with container:
-            chunks = _remux(container, source.name, staging, chunk_s, first_index)
+            chunks = _remux(container, label, staging, chunk_s, first_index)
         out_dir.mkdir(parents=True, exist_ok=True)
         placed = []
         for chunk in chunks:
@@ -114,7 +119,7 @@ def _remux(container: av.container.InputContainer, name: str, staging: Path, chu
             packets += 1
         close()
     except av.error.FFmpegError as exc:
-        raise RecordingError(f"{name}: the recording is corrupt or truncated ({exc})") from exc
+        raise RecordingError(f"{name}: the recording is corrupt or truncated ({exc.strerror})") from exc
     if not chunks or packets == 0:
         raise RecordingError(f"{name}: the recording holds no video keyframe")
     return chunks

@@ -16,6 +16,7 @@ from proctor.errors import RecordingError
 from proctor.events.vocabulary import SCORED, EventType
 from proctor.policy import PRESETS
 from proctor.recording.segmenter import segment_recording
+from tests.fixtures.fetch import FACTS
 
 
 def test_chunks_cover_the_recording_and_carry_their_sha256(media: Path, tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ def test_chunks_cover_the_recording_and_carry_their_sha256(media: Path, tmp_path
         assert chunk.container == "mpegts"
     whole = tmp_path / "whole.ts"
     whole.write_bytes(b"".join(c.path.read_bytes() for c in chunks))  # TS chunks play back concatenated
-    assert probe(whole).duration_s == pytest.approx(19.7, abs=0.5)
+    assert probe(whole).duration_s == pytest.approx(FACTS["WolfgangLanger_Pexels.mp4"].duration_s, abs=0.5)
     assert len(list(iter_frames(whole, 5.0))) == pytest.approx(99, abs=3)
 
 
