@@ -33,3 +33,5 @@ class VisualObservation:
     identity: IdentityCheck | None
     body_present: bool | None
     """Whether Pose last saw someone in the seat (carried forward between pose samples)."""
+    identity_of_new_face: bool = False
+    """The identity check was made on a face just (re)acquired: not the face of the previous check."""

@@ -3,6 +3,11 @@
 quality + motion (< 1 ms) → BlazeFace (≈ 4 ms) → FaceMesh head pose only with a face (≈ 8 ms)
 → Pose at a low rate, or at once when the face is lost (≈ 48 ms) → dlib identity on a schedule
 (≥ every `interval_s` and on every face re-acquisition, never every frame; ≈ 150 ms).
+
+Pose follows one person. With someone else in view it may follow them, so body motion is measured
+only between poses whose nose lies on the candidate's face (the face tracked from frame to frame
+since the candidate was last seen alone); a pose that belongs to someone else, or that no face
+vouches for, moves nothing. Any pose still tells whether someone sits in the seat.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from proctor.analyzers.body import BodyObservation, PoseEstimator
 from proctor.analyzers.faces import FaceBox, FaceDetector
 from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
-from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, compare
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_quality
 from proctor.frames import Frame
@@ -24,6 +29,19 @@ logger = logging.getLogger(__name__)
 
 FACE_JUMP = 0.5
 """A face whose centre moves by more than this many face widths between analysed frames is re-identified."""
+
+SAME_FACE = 1.0
+"""A face within this many face widths of the candidate's last position is taken to be the candidate's."""
+
+BODY_SAMPLE_SLACK = 2.5
+"""Two of the candidate's pose samples further apart than this many pose periods are not compared (one
+skipped sample, a pose still lagging behind a move, is bridged; a longer stretch is not)."""
+
+REANCHOR_S = 2.0
+"""Without a reference photo, a face elsewhere becomes the candidate's after this long with no face at the old place."""
+
+POSE_ON_FACE_MARGIN = 0.5
+"""A pose belongs to the candidate when its nose lies within the candidate's face box grown by this share."""
 
 MISMATCH_RECHECK_S = 2.0
 """A mismatch is confirmed by a second check this soon, so one bad frame never makes an event."""
@@ -65,6 +83,13 @@ class CandidateAnalyzer:
         self._previous_face_count = 0
         self._previous_face: FaceBox | None = None
         self._last_body: BodyObservation | None = None
+        """The candidate's last pose: the reference of body motion."""
+        self._last_body_s = -1e9
+        self._seat_present: bool | None = None
+        """Whether the last pose sample, whoever's, saw someone in the seat (tells a missed face from an empty seat)."""
+        self._candidate_face: FaceBox | None = None
+        self._someone_else = False
+        self._candidate_seen_s = -1e9
         self._calibrated_shoulders: list[float] = []
 
     def analyze(self, frame: Frame) -> VisualObservation:
@@ -86,17 +111,6 @@ class CandidateAnalyzer:
                     self._neutral.freeze()
                 head = raw.minus(self._neutral.neutral)
 
-        body = None
-        body_motion = None
-        face_lost = faces.count == 0
-        pose_due = t - self._last_pose_s >= 1.0 / self.policy.body.rate_hz
-        if pose_due or (face_lost and t - self._last_pose_s >= 0.5):
-            body = self._pose.observe(frame.image)
-            self.counts.pose += 1
-            self._last_pose_s = t
-            body_motion = self._body_motion(t, body)
-            self._last_body = body
-
         identity = None
         face = faces.largest if faces.count == 1 else None
         reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
@@ -108,6 +122,20 @@ class CandidateAnalyzer:
                 self._next_identity_s = t + (self.policy.identity.interval_s if identity.match else MISMATCH_RECHECK_S)
         self._previous_face_count = faces.count
         self._previous_face = face
+        candidate_face = self._track_candidate(t, faces.faces, identity)
+
+        body = None
+        body_motion = None
+        face_lost = faces.count == 0
+        pose_due = t - self._last_pose_s >= 1.0 / self.policy.body.rate_hz
+        if pose_due or (face_lost and t - self._last_pose_s >= 0.5):
+            body = self._pose.observe(frame.image)
+            self.counts.pose += 1
+            self._last_pose_s = t
+            self._seat_present = body.present
+            if self._pose_on_face(body, candidate_face, frame.width, frame.height):
+                body_motion = self._body_motion(t, body)
+                self._last_body, self._last_body_s = body, t
 
         return VisualObservation(
             timestamp_s=t,
@@ -118,7 +146,46 @@ class CandidateAnalyzer:
             body=body,
             body_motion=body_motion,
             identity=identity,
-            body_present=self._last_body.present if self._last_body is not None else None,
+            body_present=self._seat_present,
+            identity_of_new_face=identity is not None and reacquired,
+        )
+
+    def _track_candidate(self, t: float, faces: tuple[FaceBox, ...], identity: IdentityCheck | None) -> FaceBox | None:
+        """The candidate's face among this frame's faces: the one nearest to where it was (None if not seen).
+
+        A face far from there is the candidate's only when it is alone and its identity check matches (or,
+        without a reference photo, when nobody has been seen there for REANCHOR_S); after a failed identity
+        check no face is the candidate's until a check matches again.
+        """
+        if identity is not None:
+            self._someone_else = not identity.match
+        anchor = self._candidate_face
+        if not faces or self._someone_else:
+            return None
+        chosen: FaceBox | None = None
+        if anchor is None:
+            chosen = faces[0] if len(faces) == 1 else None
+        else:
+            nearest = min(faces, key=lambda f: _distance(f, anchor))
+            if _distance(nearest, anchor) <= SAME_FACE * max(anchor.width, 1.0):
+                chosen = nearest
+            elif len(faces) == 1:
+                confirmed = identity.match if identity is not None else t - self._candidate_seen_s >= REANCHOR_S
+                chosen = faces[0] if confirmed else None
+        if chosen is not None:
+            self._candidate_face, self._candidate_seen_s = chosen, t
+        return chosen
+
+    @staticmethod
+    def _pose_on_face(body: BodyObservation, face: FaceBox | None, width: int, height: int) -> bool:
+        """Whether a pose is the candidate's: its nose lies on the candidate's face box (grown by a margin)."""
+        if face is None or body.nose is None:
+            return False
+        margin_x, margin_y = face.width * POSE_ON_FACE_MARGIN, face.height * POSE_ON_FACE_MARGIN
+        x, y = body.nose.x * width, body.nose.y * height
+        return bool(
+            face.x - margin_x <= x <= face.x + face.width + margin_x
+            and face.y - margin_y <= y <= face.y + face.height + margin_y
         )
 
     def note_gap(self) -> None:
@@ -136,7 +203,10 @@ class CandidateAnalyzer:
         return bool(shift > FACE_JUMP * max(previous.width, 1.0))
 
     def _body_motion(self, t: float, body: BodyObservation) -> BodyMotion | None:
-        previous = self._last_body
+        # Motion is measured between consecutive samples of the candidate's own pose; after a stretch
+        # without one (someone else in view, a gap) the next sample starts afresh.
+        fresh = t - self._last_body_s <= BODY_SAMPLE_SLACK / self.policy.body.rate_hz
+        previous = self._last_body if fresh else None
         if not body.present or body.shoulder_center is None:
             return None
         if t <= self.policy.head_pose.calibration_s:
@@ -159,3 +229,7 @@ class CandidateAnalyzer:
         self._detector.close()
         self._head.close()
         self._pose.close()
+
+
+def _distance(first: FaceBox, second: FaceBox) -> float:
+    return float(((first.center_x - second.center_x) ** 2 + (first.center_y - second.center_y) ** 2) ** 0.5)

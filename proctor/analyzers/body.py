@@ -76,6 +76,8 @@ class BodyObservation:
     shoulder_center: Point | None
     shoulder_width: float
     head_visible: bool
+    nose: Point | None = None
+    """Where the pose's nose is (when visible): tells whose body it is when several people are in view."""
 
 
 NO_BODY = BodyObservation(
@@ -113,12 +115,14 @@ class PoseEstimator:
         shoulders = visible(_POSE.LEFT_SHOULDER) and visible(_POSE.RIGHT_SHOULDER)
         center = Point((left.x + right.x) / 2, (left.y + right.y) / 2) if shoulders else None
         width = float(((left.x - right.x) ** 2 + (left.y - right.y) ** 2) ** 0.5) if shoulders else 0.0
+        nose = marks[_POSE.NOSE]
         return BodyObservation(
             present=shoulders and width >= self.config.min_shoulder_width,
             shoulders_visible=shoulders,
             shoulder_center=center,
             shoulder_width=width,
             head_visible=head_seen,
+            nose=Point(nose.x, nose.y) if visible(_POSE.NOSE) else None,
         )
 
     def close(self) -> None:

@@ -160,6 +160,9 @@ class EventDetector:
             ),
         }
         if obs.identity is not None:
+            if obs.identity_of_new_face:
+                # two failed checks make an event only when both were of the same face
+                self._rules[EventType.IDENTITY_MISMATCH].forget_pending()
             signals[EventType.IDENTITY_MISMATCH] = Signal(
                 t,
                 dt,

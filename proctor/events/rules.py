@@ -31,6 +31,7 @@ class Signal:
 class _Episode:
     start_s: float
     last_active_end_s: float
+    first_inactive_s: float | None = None
     samples: int = 0
     peak: Signal | None = None
     flag_counts: dict[str, int] = field(default_factory=dict)
@@ -41,7 +42,9 @@ class EpisodeRule:
     """Opens an event once the condition held `on_s`, closes it once it was gone `off_s`.
 
     Short dropouts (shorter than `off_s`) do not split an event; short blips (shorter than `on_s`)
-    never make one. Unknown samples (a stage that did not run) are simply not fed in.
+    never make one. Unknown samples (a stage that did not run) are simply not fed in. An event lasts
+    until the first sample that contradicts it: for a sparse signal (identity checked every few
+    seconds) that is when the change was seen, not when the last confirming sample was taken.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class EpisodeRule:
             if episode is None:
                 episode = self._episode = _Episode(start_s=signal.timestamp_s, last_active_end_s=end)
             episode.last_active_end_s = end
+            episode.first_inactive_s = None
             episode.samples += 1
             for name, value in signal.flags.items():
                 episode.flag_counts[name] = episode.flag_counts.get(name, 0) + int(value)
@@ -81,9 +85,16 @@ class EpisodeRule:
         if not self._open:
             self._episode = None  # a blip shorter than on_s
             return None
+        if episode.first_inactive_s is None:
+            episode.first_inactive_s = signal.timestamp_s
         if signal.timestamp_s - episode.last_active_end_s >= self.off_s:
             return self._close()
         return None
+
+    def forget_pending(self) -> None:
+        """Drop samples that have not opened an event yet (they were about something else, e.g. another face)."""
+        if not self._open:
+            self._episode = None
 
     def finish(self) -> Event | None:
         """Close any open event at the end of the recording."""
@@ -103,11 +114,15 @@ class EpisodeRule:
         for name, count in episode.flag_counts.items():
             measurements[f"{name}_share"] = round(count / episode.samples, 3)
             measurements[name] = count * 2 >= episode.samples
-        severity, confidence = self._severity(measurements, episode.last_active_end_s - episode.start_s)
+        end_s = episode.last_active_end_s
+        seen_ending = episode.first_inactive_s
+        if seen_ending is not None and 0.0 < seen_ending - end_s <= self.max_gap_s:
+            end_s = seen_ending  # nothing says the condition ended before the sample that saw it had
+        severity, confidence = self._severity(measurements, end_s - episode.start_s)
         return Event(
             type=self.event_type,
             start_s=episode.start_s,
-            end_s=episode.last_active_end_s,
+            end_s=end_s,
             severity=severity,
             confidence=confidence,
             peak_s=peak.timestamp_s,
