@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from footprint import accounts
@@ -18,12 +19,13 @@ from footprint.store import make_engine, make_session_factory, migrate
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.errors import install_error_handlers
-from web.platform import install_session_error_handlers, retention_loop, start_platform
-from web.routes import ledger
-from web.routes.college import routes as college_routes
+from web.headers import SecurityHeaders
+from web.limits import JSONBodyLimits
+from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
+from web.routes import college, ledger
 from web.routes.xapi import resources, statements
 from web.routes.xapi.alternate import AlternateSyntax
-from web.routes.xapi.common import XAPIHeaders
+from web.routes.xapi.common import PREFIX, XAPIHeaders
 from web.routes.xapi.documents import activity_profile_router, agent_profile_router, state_router
 from web.settings import Settings, SettingsError, load_settings
 
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await run_in_threadpool(build_services, config)
         platform = await run_in_threadpool(start_platform, services)
+        # the first retention round runs before the server answers: nothing past retention is ever served
+        await run_in_threadpool(retention_round, platform)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:
@@ -84,20 +88,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await task
             services.engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets the platform serves itself: the docs work on an offline network.
+    app = FastAPIOffline(
         title="proctor.kz platform",
         summary="College API for proctored exams, and an xAPI 1.0.3 / 2.0.0 learning record store whose "
-        "statements are provable in a signed Merkle log.",
+        "statements are provable in a signed Merkle log. Authorize with your college's API key.",
         version="0.1.0",
         lifespan=lifespan,
+        static_url="/static/api-docs",
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
     )
     install_error_handlers(app)
     install_session_error_handlers(app)
-    app.include_router(college_routes.router)
+    app.include_router(college.router)
     for router in (statements.router, state_router, activity_profile_router, agent_profile_router):
         app.include_router(router)
     app.include_router(resources.router)
     app.include_router(ledger.router)
+    app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -56,8 +56,8 @@ def build_session_service(services: Services) -> SessionService:
     settings = services.settings
     authority = proctoring_authority(settings.base_url)
 
-    def record_statement(db: Session, statement: dict[str, Any]) -> None:
-        store_statements(db, services.ledger, [statement], authority=authority, version="1.0.3")
+    def record_statement(db: Session, college_id: str, statement: dict[str, Any]) -> None:
+        store_statements(db, services.ledger, [statement], college_id=college_id, authority=authority, version="1.0.3")
 
     return SessionService(
         services.sessions,
@@ -88,22 +88,27 @@ def start_platform(services: Services) -> SessionPlatform:
 RETENTION_INTERVAL_S = 3600.0
 
 
+def retention_round(platform: SessionPlatform) -> None:
+    """One run of the retention job: purge media past the retention period; a failure is logged, not raised."""
+    try:
+        report = platform.service.purge_expired()
+    except Exception:  # a failed round must not stop the next one
+        logger.exception("retention round failed")
+        return
+    if report.sessions:
+        logger.info(
+            "retention purged %d chunks and %d evidence images of %d sessions",
+            report.chunks,
+            report.evidence,
+            report.sessions,
+        )
+
+
 async def retention_loop(platform: SessionPlatform, interval_s: float = RETENTION_INTERVAL_S) -> None:
-    """The retention job: every `interval_s`, purge media past the retention period (in a worker thread)."""
+    """The retention job after start: every `interval_s`, one round in a worker thread."""
     while True:
-        try:
-            report = await run_in_threadpool(platform.service.purge_expired)
-        except Exception:  # a failed round must not stop the next one
-            logger.exception("retention round failed")
-        else:
-            if report.sessions:
-                logger.info(
-                    "retention purged %d chunks and %d evidence images of %d sessions",
-                    report.chunks,
-                    report.evidence,
-                    report.sessions,
-                )
         await asyncio.sleep(interval_s)
+        await run_in_threadpool(retention_round, platform)
 
 
 def get_platform(request: Request) -> SessionPlatform:

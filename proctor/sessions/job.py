@@ -7,7 +7,9 @@ its inputs and outputs are plain picklable values so the job can be retried or m
 from __future__ import annotations
 
 import os
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,11 @@ from proctor.policy import policy_from_dict
 
 @dataclass(frozen=True)
 class JobSource:
-    """One chunk file on the session timeline."""
+    """One chunk file on the session timeline, and the rotation that turns its frames upright."""
 
     path: str
     start_s: float
+    rotation: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class AnalysisJob:
     sources: tuple[JobSource, ...]
     embedding: bytes
     policy: dict[str, Any]
+    duration_s: float
+    """Length of the session's timeline (the end of its last chunk), for the share done."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,28 @@ class JobResult:
     report: dict[str, Any]
 
 
-def run_job(job: AnalysisJob) -> JobResult:
-    """Analyse a session's chunks (called in a worker process)."""
+ProgressSink = Callable[[str, float], None]
+"""Receives (session id, share of the recording analysed) while a job runs."""
+
+PROGRESS_EVERY_S = 2.0
+
+
+def run_job(job: AnalysisJob, progress: ProgressSink | None = None) -> JobResult:
+    """Analyse a session's chunks (called in a worker process); `progress` hears the share done every few seconds."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", module="google.protobuf")
     policy = policy_from_dict(job.policy, source="exam policy")
     reference = FaceEmbedding(np.frombuffer(job.embedding, dtype=np.float64).copy(), FaceBox(0, 0, 0, 0, 1.0))
-    result = analyze_sources([MediaSource(Path(s.path), s.start_s) for s in job.sources], reference, policy)
+    last = time.monotonic()
+
+    def report(done_s: float) -> None:
+        nonlocal last
+        if progress is not None and time.monotonic() - last >= PROGRESS_EVERY_S and job.duration_s > 0:
+            last = time.monotonic()
+            progress(job.session_id, done_s / job.duration_s)
+
+    sources = [MediaSource(Path(s.path), s.start_s, s.rotation) for s in job.sources]
+    result = analyze_sources(sources, reference, policy, progress=report)
     events, evidence = [], []
     for seq, event in enumerate(result.events):
         events.append(event.to_json())

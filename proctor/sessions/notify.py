@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from proctor.sessions.service import Writer
+from proctor.sessions.store import Writer
 from proctor.sessions.tables import DeliveryRow, EventRow, ExamRow, SessionRow, WebhookRow
 from proctor.sessions.webhooks import DeliveryAttempt, deliver
 

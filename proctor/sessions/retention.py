@@ -6,16 +6,12 @@ commits are the files deleted, so a failed run never leaves rows that point at m
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from footprint.ledger import Ledger
-from proctor.recording.storage import LocalStorage
+from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import ChunkRow, EventRow, SessionRow
 
 
@@ -28,24 +24,18 @@ class PurgeReport:
     evidence: int
 
 
-def purge_expired(
-    sessions: sessionmaker[Session],
-    write: Callable[[], AbstractContextManager[Session]],
-    storage: LocalStorage,
-    ledger: Ledger,
-    retention_days: int,
-    now: datetime,
-) -> PurgeReport:
-    """Purge the media of every session created before `now - retention_days`."""
+def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
+    """Purge the media of every session created before `now` minus the retention period."""
+    retention_days = store.config.retention_days
     cutoff = now - timedelta(days=retention_days)
-    with sessions() as db:
+    with store.sessions() as db:
         expired = [
             (row.id, row.exam_id) for row in db.scalars(select(SessionRow).where(SessionRow.created_at < cutoff))
         ]
     purged_sessions = purged_chunks = purged_evidence = 0
     for session_id, exam_id in expired:
         keys: list[str] = []
-        with write() as db:
+        with store.write() as db:
             chunk_rows = db.scalars(
                 select(ChunkRow).where(ChunkRow.session_id == session_id, ChunkRow.purged_at.is_(None))
             ).all()
@@ -64,7 +54,7 @@ def purge_expired(
             for event in event_rows:
                 keys.extend([event.evidence_key] if event.evidence_key else [])
                 event.evidence_purged_at = now
-            ledger.append(
+            store.ledger.append(
                 db,
                 "retention_purge",
                 f"{session_id}/{now.isoformat()}",
@@ -78,7 +68,7 @@ def purge_expired(
                 },
             )
         for key in keys:  # only once the purge is recorded
-            storage.local_path(key).unlink(missing_ok=True)
+            store.storage.local_path(key).unlink(missing_ok=True)
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from proctor.sessions.errors import NotFoundError
+from proctor.sessions.tables import CandidateRow, ExamRow, SessionRow
+
 ATTEMPTED = {"id": "http://adlnet.gov/expapi/verbs/attempted", "display": {"en-US": "attempted"}}
 COMPLETED = {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}}
 PROCTORING_RESULT = "https://proctor-kz.org/xapi/extensions/proctoring-result"
@@ -32,6 +37,24 @@ class SessionFacts:
     session_id: str
     candidate_external_id: str
     candidate_name: str
+
+
+def session_facts(db: Session, row: SessionRow, platform_url: str) -> SessionFacts:
+    """What the footprint statements say about a session, read in the caller's transaction."""
+    exam = db.get(ExamRow, row.exam_id)
+    candidate = db.get(CandidateRow, row.candidate_id)
+    if exam is None or candidate is None:
+        raise NotFoundError(f"exam or candidate of session {row.id} is gone")
+    return SessionFacts(
+        platform_url=platform_url,
+        college_id=exam.college_id,
+        exam_id=exam.id,
+        exam_title=exam.title,
+        attestation=exam.attestation,
+        session_id=row.id,
+        candidate_external_id=candidate.external_id,
+        candidate_name=candidate.full_name,
+    )
 
 
 def _actor(facts: SessionFacts) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -67,6 +68,9 @@ class SessionRow(Base):
     job_state: Mapped[str] = mapped_column(String(16), default="none", index=True)
     job_attempts: Mapped[int] = mapped_column(Integer, default=0)
     job_error: Mapped[str | None] = mapped_column(Text)
+    job_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    job_progress: Mapped[float | None] = mapped_column(Float)
+    """Share of the recording analysed by the running job (0–1), written every few seconds."""
     analysis_run: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, object] | None] = mapped_column(JSON)
@@ -86,10 +90,29 @@ class ChunkRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     container: Mapped[str] = mapped_column(String(16))
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    """Degrees (counter-clockwise) that turn the chunk's frames upright: its container may not keep the matrix."""
     storage_key: Mapped[str] = mapped_column(String(300))
     ledger_index: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UploadRow(Base):
+    """One accepted recording upload: a retry of the same file (or the same Idempotency-Key) is this upload."""
+
+    __tablename__ = "recording_uploads"
+    __table_args__ = (UniqueConstraint("session_id", "sha256"), UniqueConstraint("session_id", "idempotency_key"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class EventRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,9 +56,32 @@ def server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
                 time.sleep(0.3)
         yield process
     finally:
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the whole group: server and analysis workers
-            process.wait(timeout=30)
+        process.wait(timeout=30)
+
+
+def children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (read from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def session_state(client: httpx.Client, session_id: str) -> dict[str, Any]:
@@ -108,3 +132,35 @@ def test_killed_during_analysis_resumes_without_duplicates(demo: Scenario, tmp_p
         assert attempts == 2  # the killed run and the resumed one
         assert analyses.scalar_one() == 1
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_killing_the_server_leaves_no_analysis_worker_behind(demo: Scenario, tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with server(data, port) as process, httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+        exam = client.post("/api/v1/exams", json={"title": "Interim: Physics", "attestation": "interim"}).json()
+        candidate = client.post(
+            f"/api/v1/exams/{exam['id']}/candidates",
+            data={"external_id": "S-8", "full_name": "Dana"},
+            files={"photo": ("ref.jpg", demo.reference.read_bytes(), "image/jpeg")},
+            timeout=60,
+        ).json()
+        session = client.post(f"/api/v1/exams/{exam['id']}/sessions", json={"candidate_id": candidate["id"]}).json()
+        upload = client.post(
+            f"/api/v1/sessions/{session['id']}/recording",
+            files={"file": ("exam.mp4", demo.video.read_bytes(), "video/mp4")},
+            timeout=60,
+        )
+        assert upload.status_code == 202
+        deadline = time.monotonic() + 60
+        while session_state(client, session["id"])["analysis"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = children(process.pid)
+        assert workers, "the analysis runs in worker processes"
+        os.kill(process.pid, signal.SIGKILL)  # the server alone, not its process group
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if alive(pid)], "worker processes outlived the server"

@@ -34,7 +34,7 @@ def platform(db_url: str, tmp_path: Path) -> Iterator[Platform]:
         college, other = create_college(db, "Astana Polytechnic College"), create_college(db, "Other College")
     statements: list[dict[str, Any]] = []
 
-    def sink(db: Session, statement: dict[str, Any]) -> None:
+    def sink(db: Session, college_id: str, statement: dict[str, Any]) -> None:
         statements.append(statement)
 
     service = SessionService(

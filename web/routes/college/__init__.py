@@ -1,1 +1,11 @@
 """The college API (`/api/v1`): exams, candidates, sessions, recordings, events, verdicts, webhooks."""
+
+from fastapi import APIRouter
+
+from web.routes.college import exams, sessions
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(exams.router)
+router.include_router(sessions.router)
+
+__all__ = ["router"]

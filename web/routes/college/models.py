@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def plain_text(value: str) -> str:
+    """A one-line text (a name, a title): control characters are refused, NUL above all."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (U+0000–U+001F, U+007F–U+009F)")
+    return value
+
+
+def multiline_text(value: str) -> str:
+    """A free text (a note): line breaks and tabs are fine, other control characters are refused."""
+    if _CONTROL_BUT_LINES.search(value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
+    return value
+
+
+def utc(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives times back without their zone; every time is written in UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+PlainText = Annotated[str, AfterValidator(plain_text)]
+MultilineText = Annotated[str, AfterValidator(multiline_text)]
+UTCTime = Annotated[datetime, AfterValidator(utc)]
 
 
 class ExamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300, description="Exam title shown to candidates and examiners.")
+    title: PlainText = Field(min_length=1, max_length=300, description="Exam title shown to candidates and examiners.")
     attestation: Literal["interim", "final"] = Field(description="Interim or final attestation (the policy preset).")
     policy: dict[str, Any] | None = Field(None, description="Overrides of the preset's policy (see the README).")
     opens_at: datetime | None = None
@@ -23,9 +51,9 @@ class ExamPublic(BaseModel):
     title: str
     attestation: str
     policy: dict[str, Any]
-    opens_at: datetime | None
-    closes_at: datetime | None
-    created_at: datetime
+    opens_at: UTCTime | None
+    closes_at: UTCTime | None
+    created_at: UTCTime
 
 
 class CandidatePublic(BaseModel):
@@ -33,13 +61,13 @@ class CandidatePublic(BaseModel):
     exam_id: str
     external_id: str
     full_name: str
-    created_at: datetime
+    created_at: UTCTime
 
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    candidate_id: str = Field(min_length=1, max_length=64)
+    candidate_id: PlainText = Field(min_length=1, max_length=64)
 
 
 class SessionCreated(BaseModel):
@@ -63,7 +91,32 @@ class DecisionPublic(BaseModel):
     verdict: str
     examiner: str
     note: str
-    created_at: datetime
+    created_at: UTCTime
+
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: `next` is the URL of the following page, or null on the last one."""
+
+    items: list[Item]
+    total: int = Field(description="How many items the whole (filtered) list holds.")
+    limit: int
+    offset: int
+    next: str | None
+
+
+class SessionSummary(BaseModel):
+    """A session in an exam's list."""
+
+    id: str
+    candidate_id: str
+    status: str
+    analysis: str
+    score: float | None
+    created_at: UTCTime
+    analysed_at: UTCTime | None
 
 
 class SessionPublic(BaseModel):
@@ -72,6 +125,10 @@ class SessionPublic(BaseModel):
     candidate_id: str
     status: str
     analysis: str = Field(description="none, queued, running, done or failed")
+    analysis_progress: float | None = Field(
+        description="Share of the recording analysed so far (0–1) while queued or running; 1 when done."
+    )
+    analysis_eta_s: float | None = Field(description="Estimated seconds until a running analysis is done.")
     analysis_error: str | None
     score: float | None
     contributions: list[Contribution]
@@ -101,8 +158,8 @@ class VerdictCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Literal["confirmed", "annulled", "retake"]
-    examiner: str = Field(min_length=1, max_length=200)
-    note: str = Field("", max_length=5000)
+    examiner: PlainText = Field(min_length=1, max_length=200)
+    note: MultilineText = Field("", max_length=5000)
 
 
 class WebhookSet(BaseModel):

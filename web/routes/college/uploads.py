@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -48,35 +49,53 @@ async def form_file(request: Request, field: str, limit: int) -> AsyncIterator[F
         yield FormUpload(upload, {key: value for key, value in form.items() if isinstance(value, str)})
 
 
-async def save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
-    """Copy an upload into a new file in `folder`; 413 (and nothing left behind) past `limit` bytes."""
+@dataclass(frozen=True)
+class StagedFile:
+    """An upload copied to disk, with the SHA-256 and size computed while copying."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+async def save_upload(upload: UploadFile, folder: Path, limit: int) -> StagedFile:
+    """Copy an upload into a new file in `folder` (off the event loop); 413 (and nothing left behind) past `limit`."""
     folder.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=".upload.", dir=folder)
     path = Path(name)
 
-    def copy() -> int:
+    def copy() -> StagedFile:
         size = 0
-        with open(handle, "wb") as out:
+        digest = hashlib.sha256()
+        with open(handle, "wb") as out:  # closes the descriptor mkstemp opened
             upload.file.seek(0)
             while block := upload.file.read(1 << 20):
                 size += len(block)
                 if size > limit:
                     break
+                digest.update(block)
                 out.write(block)
-        return size
+        return StagedFile(path, digest.hexdigest(), size)
 
     try:
-        size = await run_in_threadpool(copy)
+        staged = await run_in_threadpool(copy)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    if size > limit:
+    if staged.size > limit:
         path.unlink(missing_ok=True)
         raise HTTPException(413, f"upload larger than the limit of {limit} bytes")
-    if size == 0:
+    if staged.size == 0:
         path.unlink(missing_ok=True)
         raise HTTPException(400, "the uploaded file is empty")
-    return path
+    return staged
+
+
+def display_name(filename: str | None) -> str:
+    """How messages name an uploaded file: the client's own base name, cleaned, never a server path."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in "\"'`")[:100].strip()
+    return cleaned or "the upload"
 
 
 def discard(path: Path) -> None:

@@ -1,0 +1,85 @@
+"""What every part of the session service shares: the database and its writer, media storage, the
+ledger, the settings — and the lookups that make another college's objects not found."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from footprint.ledger import Ledger
+from proctor.recording.storage import LocalStorage
+from proctor.sessions.errors import NotFoundError
+from proctor.sessions.tables import ExamRow, SessionRow
+
+Writer = Callable[[], AbstractContextManager[Session]]
+"""Opens one write transaction (the web app serialises SQLite writers through its own lock)."""
+
+StatementSink = Callable[[Session, str, dict[str, Any]], None]
+"""Stores an xAPI statement in a college's footprint (session, college id, statement) in the caller's transaction."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Settings of the session service."""
+
+    base_url: str
+    chunk_s: float = 10.0
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class SessionStore:
+    """The session service's shared parts; `write` opens one write transaction."""
+
+    sessions: sessionmaker[Session]
+    write: Writer
+    storage: LocalStorage
+    ledger: Ledger
+    config: ServiceConfig
+    statement_sink: StatementSink | None = None
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Store bytes under `key` (atomically, through a temporary file whose descriptor is closed)."""
+        handle, name = tempfile.mkstemp(dir=self.storage.root, prefix=".put.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            self.storage.put(key, Path(name))
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return key
+
+    @contextmanager
+    def kept_until_commit(self, keys: list[str]) -> Iterator[list[str]]:
+        """Files stored for a transaction: removed again if the block (the transaction) fails."""
+        try:
+            yield keys
+        except BaseException:
+            for key in keys:
+                self.storage.local_path(key).unlink(missing_ok=True)
+            raise
+
+
+def college_exam(db: Session, college_id: str, exam_id: str) -> ExamRow:
+    """The college's exam; another college's (or an unknown) id is not found."""
+    exam = db.get(ExamRow, exam_id)
+    if exam is None or exam.college_id != college_id:
+        raise NotFoundError(f"no exam {exam_id}")
+    return exam
+
+
+def college_session(db: Session, college_id: str, session_id: str) -> SessionRow:
+    """The college's session; another college's (or an unknown) id is not found."""
+    row = db.get(SessionRow, session_id)
+    if row is None:
+        raise NotFoundError(f"no session {session_id}")
+    college_exam(db, college_id, row.exam_id)
+    return row

@@ -1,0 +1,188 @@
+"""College API: a session's recording (upload and playback), analysis state, events, evidence and verdicts."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import func, select
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from proctor.sessions import listing
+from proctor.sessions.analyses import eta_s
+from proctor.sessions.notify import session_summary
+from proctor.sessions.recordings import Upload
+from proctor.sessions.tables import ChunkRow, DecisionRow, EventRow
+from web.auth import CredentialDep
+from web.deps import SettingsDep
+from web.platform import PlatformDep, SessionPlatform
+from web.routes.college.models import DecisionPublic, EventPublic, SessionPublic, VerdictCreate
+from web.routes.college.uploads import discard, display_name, form_file, save_upload
+
+router = APIRouter(tags=["college"])
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+@router.post(
+    "/sessions/{session_id}/recording",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SessionPublic,
+    responses={409: {"description": "The Idempotency-Key was used before for a different file."}},
+)
+async def upload_recording(
+    session_id: str,
+    request: Request,
+    credential: CredentialDep,
+    platform: PlatformDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Makes a retry safe: the same key (or the same file) answers with the first upload."),
+    ] = None,
+) -> JSONResponse:
+    """Upload a recording (multipart `file`); it is kept as hashed chunks and analysed in a worker.
+
+    Sending the same file again — a retry after a lost answer — stores nothing new and answers with the
+    session as the first upload left it (header `Idempotent-Replayed: true`).
+    """
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise HTTPException(400, "Idempotency-Key must be 1–255 visible ASCII characters")
+    limit = settings.max_recording_bytes
+    await run_in_threadpool(_check_session, platform, credential.college_id, session_id)  # 404 before the body
+    async with form_file(request, "file", limit) as form:
+        staged = await save_upload(form.file, platform.service.storage.root / ".incoming", limit)
+        name = display_name(form.file.filename)
+    upload = Upload(staged.path, staged.sha256, staged.size, name, idempotency_key)
+    try:
+        accepted = await run_in_threadpool(
+            platform.service.recordings.accept, credential.college_id, session_id, upload
+        )
+    finally:
+        discard(staged.path)
+    if not accepted.replayed:
+        platform.worker.submit(session_id)
+    body = await run_in_threadpool(_session, platform, credential.college_id, session_id)
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
+    return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+def _check_session(platform: SessionPlatform, college_id: str, session_id: str) -> None:
+    with platform.service.sessions() as db:
+        platform.service.session(db, college_id, session_id)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionPublic)
+def get_session(session_id: str, credential: CredentialDep, platform: PlatformDep) -> SessionPublic:
+    """Status, analysis progress, score, per-type contributions, event counts and the latest verdict."""
+    return _session(platform, credential.college_id, session_id)
+
+
+def _decision(row: DecisionRow) -> DecisionPublic:
+    return DecisionPublic(verdict=row.verdict, examiner=row.examiner, note=row.note, created_at=row.created_at)
+
+
+def _session(platform: SessionPlatform, college_id: str, session_id: str) -> SessionPublic:
+    service = platform.service
+    with service.sessions() as db:
+        row = service.session(db, college_id, session_id)
+        summary = session_summary(db, row)
+        decision = db.scalars(
+            select(DecisionRow).where(DecisionRow.session_id == session_id).order_by(DecisionRow.id.desc()).limit(1)
+        ).first()
+        chunks, seconds = db.execute(
+            select(func.count(ChunkRow.id), func.coalesce(func.sum(ChunkRow.duration_s), 0.0)).where(
+                ChunkRow.session_id == session_id
+            )
+        ).one()
+        progress = row.job_progress if row.job_state in ("running", "done") else None
+        return SessionPublic(
+            id=row.id,
+            exam_id=row.exam_id,
+            candidate_id=row.candidate_id,
+            status=row.status,
+            analysis=row.job_state,
+            analysis_progress=0.0 if row.job_state == "queued" else progress,
+            analysis_eta_s=eta_s(row.job_started_at, row.job_progress) if row.job_state == "running" else None,
+            analysis_error=row.job_error,
+            score=row.score,
+            contributions=summary["contributions"],
+            event_counts=summary["event_counts"],
+            verdict=_decision(decision) if decision else None,
+            recording_chunks=int(chunks),
+            recording_seconds=round(float(seconds), 2),
+        )
+
+
+@router.get("/sessions/{session_id}/events", response_model=list[EventPublic])
+def list_events(
+    session_id: str, credential: CredentialDep, platform: PlatformDep, settings: SettingsDep
+) -> list[EventPublic]:
+    """The events of the latest analysis, with evidence URLs that need the same key."""
+    rows = platform.service.events(credential.college_id, session_id)
+    return [_event(row, f"{settings.base_url}/api/v1/sessions/{session_id}") for row in rows]
+
+
+def _event(row: EventRow, base: str) -> EventPublic:
+    evidence = f"{base}/events/{row.seq}/evidence" if row.evidence_key and row.evidence_purged_at is None else None
+    return EventPublic(
+        seq=row.seq,
+        type=row.type,
+        start_s=row.start_s,
+        end_s=row.end_s,
+        duration_s=round(row.end_s - row.start_s, 3),
+        severity=row.severity,
+        confidence=row.confidence,
+        technical=row.technical,
+        peak_s=row.peak_s,
+        measurements=row.measurements,
+        evidence_url=evidence,
+    )
+
+
+@router.get("/sessions/{session_id}/events/{seq}/evidence", response_class=Response)
+def get_evidence(session_id: str, seq: int, credential: CredentialDep, platform: PlatformDep) -> Response:
+    """The JPEG of an event's peak frame (never served without this college's key)."""
+    for row in platform.service.events(credential.college_id, session_id):
+        if row.seq == seq and row.evidence_key and row.evidence_purged_at is None:
+            try:
+                with platform.service.storage.open(row.evidence_key) as handle:
+                    return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE)
+            except FileNotFoundError:
+                break  # purged meanwhile
+    raise HTTPException(404, f"no evidence for event {seq}")
+
+
+@router.get("/sessions/{session_id}/recording", response_class=StreamingResponse)
+def get_recording(session_id: str, credential: CredentialDep, platform: PlatformDep) -> StreamingResponse:
+    """The whole kept recording, played back from its chunks (MPEG-TS chunks concatenate into one stream).
+
+    The chunk files are opened before the answer starts, so a retention purge meanwhile cannot cut it short.
+    """
+    playback = platform.service.recordings.open(credential.college_id, session_id)
+    return StreamingResponse(
+        playback.blocks(), media_type=playback.media_type, headers=PRIVATE, background=BackgroundTask(playback.close)
+    )
+
+
+@router.post("/sessions/{session_id}/verdict", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)
+def give_verdict(
+    session_id: str, body: VerdictCreate, credential: CredentialDep, platform: PlatformDep
+) -> SessionPublic:
+    """Record the examiner's verdict: confirmed, annulled or retake (a new decision each time)."""
+    platform.service.decide(credential.college_id, session_id, body.verdict, body.examiner, body.note)
+    platform.notifier.notify(session_id, "session.verdict")
+    return _session(platform, credential.college_id, session_id)
+
+
+@router.get("/sessions/{session_id}/verdicts", response_model=list[DecisionPublic])
+def verdict_history(session_id: str, credential: CredentialDep, platform: PlatformDep) -> list[DecisionPublic]:
+    """Every verdict given on the session, oldest first: a changed verdict is a new decision, never an edit."""
+    with platform.service.sessions() as db:
+        platform.service.session(db, credential.college_id, session_id)
+        return [_decision(row) for row in listing.decisions(db, session_id)]
