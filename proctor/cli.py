@@ -16,7 +16,9 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from footprint import jsonlimits
 from proctor.errors import InputError, ProctorError
+from proctor.nativelog import silence_native_stderr
 
 logger = logging.getLogger("proctor")
 
@@ -39,15 +41,22 @@ class ProctorCommand(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 def cli(verbose: bool) -> None:
     """Online proctoring analysis: recorded exams become scored, explainable events."""
-    # mediapipe's C++ logging and protobuf's deprecation notices are noise for a command-line user.
+    # mediapipe's native notices and protobuf's deprecation notices are noise for a command-line user.
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", module="google.protobuf")
+    if not verbose:
+        silence_native_stderr()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
 @cli.command()
 @click.argument("recording", type=click.Path(path_type=Path))
-@click.option("--reference", type=click.Path(path_type=Path), help="Enrolled photo of the candidate.")
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    help="Enrolled photo of the candidate. Without it identity is not checked: someone else taking the "
+    "exam raises no identity_mismatch.",
+)
 @click.option(
     "--policy",
     "policy_spec",
@@ -68,14 +77,16 @@ def analyze(
     recording: Path, reference: Path | None, policy_spec: str, out_dir: Path, quiet: bool, scans: tuple[str, ...]
 ) -> None:
     """Analyse RECORDING: writes events.jsonl, report.json and evidence/*.jpg to --out."""
-    from proctor.analyze import analyze_recording, write_results
-    from proctor.decode import probe
+    from proctor.analyze import prepare_analysis, write_results
     from proctor.policy import load_policy
     from proctor.roomscan import parse_scan_window
 
     policy = load_policy(policy_spec)
     windows = [parse_scan_window(spec) for spec in scans]
-    info = probe(recording)
+    prepared = prepare_analysis(recording, reference, policy, windows)  # every input error comes before the bar
+    if reference is None:
+        click.echo("note: no --reference photo, so identity is not checked", err=True)
+    info = prepared.info
     with tqdm(
         total=round(info.duration_s, 1),
         unit="s",
@@ -87,7 +98,7 @@ def analyze(
         def progress(t: float) -> None:
             bar.update(max(0.0, round(t, 1) - bar.n))
 
-        result = analyze_recording(recording, reference, policy, progress=progress, scans=windows)
+        result = prepared.run(progress)
     write_results(result, out_dir)
     click.echo(_summary(result.report_json(), out_dir))
 
@@ -110,14 +121,14 @@ def score(out_dir: Path, weights_file: Path | None) -> None:
 
     report_path = out_dir / "report.json"
     try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report = jsonlimits.loads(report_path.read_bytes(), str(report_path))
         duration = float(report["analysed_duration_s"])
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{report_path}: not an analysis report ({exc})") from exc
     weights = Weights.model_validate(report.get("weights", {}))
     if weights_file is not None:
         try:
-            weights = Weights.model_validate(json.loads(weights_file.read_text(encoding="utf-8")))
+            weights = Weights.model_validate(jsonlimits.loads(weights_file.read_bytes(), str(weights_file)))
         except (OSError, ValueError) as exc:
             message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             raise InputError(f"{weights_file}: invalid weights ({message})") from exc
@@ -154,13 +165,14 @@ _register_scan()
 
 
 def _summary(report: dict[str, Any], out_dir: Path) -> str:
+    """One line per event type: events, seconds, and the points it adds (technical events add none)."""
     score = report["score"]
+    points = {item["type"]: item["points"] for item in score["contributions"]}
     lines = [f"score {score['total']:.1f} / 100 over {report['analysed_duration_s']} s (policy {report['policy']})"]
-    for item in score["contributions"]:
-        lines.append(f"  {item['type']:20} {item['events']:3} events {item['seconds']:7.1f} s  +{item['points']:.1f}")
-    totals = report["event_totals"]
-    for name, entry in sorted(totals.items()):
-        lines.append(f"  · {name}: {entry['events']} event(s), {entry['seconds']} s")
+    totals = sorted(report["event_totals"].items(), key=lambda item: (-points.get(item[0], -1.0), item[0]))
+    for name, entry in totals:
+        added = f"+{points[name]:.1f}" if name in points else "technical, not scored"
+        lines.append(f"  {name:20} {entry['events']:3} events {entry['seconds']:7.1f} s  {added}")
     lines.append(f"results in {out_dir}/ (events.jsonl, report.json, evidence/)")
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 
 import uvicorn
@@ -20,9 +21,10 @@ logger = logging.getLogger("web")
 HOW_TO = """proctor.kz platform on %(url)s
   college API:     %(url)s/api/v1   (Authorization: Bearer KEY; exams, candidates, sessions, recordings)
   xAPI endpoint:   %(url)s/xapi   (Basic user:KEY or Bearer KEY; X-Experience-API-Version: 1.0.3 or 2.0.0)
-  try it:          curl -u demo:$PROCTOR_BOOTSTRAP_API_KEY -H 'X-Experience-API-Version: 1.0.3' %(url)s/xapi/statements
+  try it:          %(try_it)s
   ledger:          %(url)s/ledger/checkpoint  %(url)s/ledger/public-key
-                   %(url)s/ledger/proof/inclusion?statementId=ID  %(url)s/ledger/proof/consistency?first=M&second=N
+                   %(url)s/ledger/proof/inclusion?statementId=ID (your key)  or ?leafHash=HASH (no key)
+                   %(url)s/ledger/proof/consistency?first=M&second=N
   API docs:        %(url)s/docs"""
 
 
@@ -57,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         return issue(settings, args.college, args.name)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logger.info(HOW_TO, {"url": settings.base_url})
+    url = settings.base_url
+    if settings.bootstrap_api_key:
+        key = shlex.quote(settings.bootstrap_api_key)
+        try_it = f"curl -u demo:{key} -H 'X-Experience-API-Version: 1.0.3' {url}/xapi/statements"
+    else:
+        try_it = 'python -m web issue-key "My College" lms   # prints a key; then curl -u demo:KEY ...'
+    logger.info(HOW_TO, {"url": url, "try_it": try_it})
     if not settings.bootstrap_api_key:
         logger.warning("no PROCTOR_BOOTSTRAP_API_KEY set: no credentials exist yet, so every xAPI call gets 401")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from sqlalchemy import select
 
 from footprint.accounts import authenticate
+from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
 from web.app import build_services
@@ -24,18 +27,41 @@ DEMO_EXAM = "Demo: final attestation, Electrical installation"
 DEMO_CANDIDATE = "DEMO-0001"
 
 HOW_TO = """
-Demo college ready on {url}  (key: $PROCTOR_BOOTSTRAP_API_KEY)
+Demo college ready on {url}
   exam      {exam}
   candidate {candidate}
-Try the college API:
-  export KEY=$PROCTOR_BOOTSTRAP_API_KEY
-  S=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
-        -d '{{"candidate_id": "{candidate}"}}' {url}/api/v1/exams/{exam}/sessions \\
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  curl -s -H "Authorization: Bearer $KEY" -F file=@{video} {url}/api/v1/sessions/$S/recording
-  curl -s -H "Authorization: Bearer $KEY" {url}/api/v1/sessions/$S          # status, score, contributions
-  curl -s -H "Authorization: Bearer $KEY" {url}/api/v1/sessions/$S/events   # events with evidence URLs
-API docs: {url}/docs
+
+Try the college API: paste these lines into a terminal while the server runs (they work in a new one).
+  cd "$(mktemp -d)"
+  KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY); issue others with: python -m web issue-key
+  BASE={url}
+  # 1. a session for the demo candidate, then the recording of the exam
+  S=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+        -d '{{"candidate_id": "{candidate}"}}' "$BASE/api/v1/exams/{exam}/sessions" \\
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'); echo "session $S"
+  curl -sf -H "Authorization: Bearer $KEY" -F file=@{video} "$BASE/api/v1/sessions/$S/recording" >/dev/null
+  # 2. wait for the analysis (share done, seconds left), then the score and the events
+  until curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/sessions/$S" | python3 -c \\
+    'import json,sys; s=json.load(sys.stdin); print(s["analysis"], s["analysis_progress"], s["analysis_eta_s"]); \\
+     sys.exit(s["analysis"] not in ("done", "failed"))'; do sleep 2; done
+  curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/sessions/$S" | python3 -m json.tool
+  curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/sessions/$S/events" | python3 -m json.tool
+  # 3. play back the kept recording, then give the examiner's verdict
+  curl -sf -H "Authorization: Bearer $KEY" -o recording.ts "$BASE/api/v1/sessions/$S/recording" && ls -l recording.ts
+  curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+    -d '{{"verdict": "confirmed", "examiner": "examiner@demo.kz", "note": "reviewed"}}' \\
+    "$BASE/api/v1/sessions/$S/verdict" | python3 -m json.tool
+  # 4. prove the verdict: its xAPI statement, a signed checkpoint, the proof; verified offline with the public key
+  ID=$(curl -sf -u "demo:$KEY" -H 'X-Experience-API-Version: 1.0.3' \\
+        "$BASE/xapi/statements?registration=$S&verb=http://adlnet.gov/expapi/verbs/completed" \\
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][0]["id"])')
+  curl -sf -u "demo:$KEY" -H 'X-Experience-API-Version: 1.0.3' "$BASE/xapi/statements?statementId=$ID" > statement.json
+  curl -sf "$BASE/ledger/checkpoint" > checkpoint.note && curl -sf "$BASE/ledger/public-key" > ledger.pub
+  N=$(sed -n 2p checkpoint.note)   # the tree size the checkpoint signs
+  curl -sf -u "demo:$KEY" "$BASE/ledger/proof/inclusion?statementId=$ID&treeSize=$N" > proof.json
+  {footprint} verify inclusion --statement statement.json --proof proof.json \\
+    --checkpoint checkpoint.note --public-key ledger.pub
+API docs: {url}/docs  (Authorize with the key)
 """
 
 
@@ -44,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo", type=Path, required=True, help="reference photo of the demo candidate")
     parser.add_argument("--video", type=Path, default=Path("demo.mp4"), help="recording to suggest uploading")
     args = parser.parse_args(argv)
+    silence_native_stderr()  # the models' native start-up notices say nothing to someone trying the demo
+    warnings.filterwarnings("ignore", module="google.protobuf")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         settings = load_settings()
@@ -83,8 +111,16 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, InvalidInputError) as exc:
                 sys.stderr.write(f"error: demo candidate photo {args.photo}: {exc}\n")
                 return 2
+        footprint = Path(sys.executable).with_name("footprint")
         sys.stdout.write(
-            HOW_TO.format(url=settings.base_url, exam=exam.id, candidate=candidate.id, video=args.video.resolve())
+            HOW_TO.format(
+                url=settings.base_url,
+                exam=exam.id,
+                candidate=candidate.id,
+                video=shlex.quote(str(args.video.resolve())),
+                key=shlex.quote(settings.bootstrap_api_key),
+                footprint=shlex.quote(str(footprint)),
+            )
         )
         return 0
     finally:
