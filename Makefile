@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql
+APT_PACKAGES := postgresql chromium
 OUT ?= out/demo
 
 .PHONY: run demo test check lint typecheck pytest fixtures bench system-deps models-verify clean
