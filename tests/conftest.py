@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fixtures.fetch import fetch_all
 from tests.fixtures.scenarios import Scenario, build_demo
 
 pytest_plugins = ["tests.pg"]
+
+# Property tests search the same examples on every run (CI runs on a clean clone: a red run must be a
+# reproducible one), with no wall-clock deadline (the machine is shared; time says nothing about the code).
+settings.register_profile("repeatable", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.load_profile("repeatable")
 
 
 @pytest.fixture(scope="session")

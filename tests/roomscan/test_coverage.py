@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proctor.roomscan.coverage import (
+    JOIN_TOLERANCE_DEG,
     Interval,
     circular_coverage,
     coverage_reached_at,
@@ -58,5 +59,7 @@ def test_covered_and_gap_never_exceed_a_turn(yaws: list[float]) -> None:
     coverage = circular_coverage(swept_intervals(yaws, [True] * len(yaws)))
     assert 0.0 <= coverage.covered_deg <= 360.0
     assert coverage.covered_deg + coverage.largest_gap_deg <= 360.0 + 1e-6
-    # a continuous path covers exactly its range (or everything)
-    assert coverage.covered_deg == pytest.approx(min(360.0, max(yaws) - min(yaws)), abs=1e-6)
+    # a continuous path covers exactly its range, or everything once it is within the join tolerance of a turn
+    swept = max(yaws) - min(yaws)
+    expected = 360.0 if swept >= 360.0 - JOIN_TOLERANCE_DEG else swept
+    assert coverage.covered_deg == pytest.approx(expected, abs=1e-6)
