@@ -69,8 +69,8 @@ ProgressSink = Callable[[str, float], None]
 PROGRESS_EVERY_S = 2.0
 
 
-def run_job(job: AnalysisJob, progress: ProgressSink | None = None) -> JobResult:
-    """Analyse a session's chunks (called in a worker process); `progress` hears the share done every few seconds."""
+def run_job(job: AnalysisJob, progress: ProgressSink | None = None, every_s: float = PROGRESS_EVERY_S) -> JobResult:
+    """Analyse a session's chunks (called in a worker process); `progress` hears the share done every `every_s`."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", module="google.protobuf")
     policy = policy_from_dict(job.policy, source="exam policy")
@@ -79,7 +79,7 @@ def run_job(job: AnalysisJob, progress: ProgressSink | None = None) -> JobResult
 
     def report(done_s: float) -> None:
         nonlocal last
-        if progress is not None and time.monotonic() - last >= PROGRESS_EVERY_S and job.duration_s > 0:
+        if progress is not None and time.monotonic() - last >= every_s and job.duration_s > 0:
             last = time.monotonic()
             progress(job.session_id, done_s / job.duration_s)
 

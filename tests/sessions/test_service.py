@@ -14,6 +14,7 @@ from footprint.ledger.merkle import verify_inclusion
 from footprint.ledger.tables import EntryRow
 from models.registry import sha256_of
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
+from proctor.sessions.job import run_job
 from proctor.sessions.recordings import Upload
 from proctor.sessions.tables import ChunkRow, EventRow, SessionRow, UploadRow
 from proctor.sessions.worker import AnalysisWorker
@@ -249,3 +250,21 @@ def test_analysis_records_its_progress(platform: Platform, demo: Scenario, tmp_p
     with service.sessions() as db:
         session = db.get(SessionRow, row.id)
         assert session is not None and session.job_progress == 0.4 and session.job_started_at is not None
+
+
+@pytest.mark.slow
+def test_a_running_job_reports_the_share_done(platform: Platform, demo: Scenario, tmp_path: Path) -> None:
+    service = platform.service
+    exam_id, candidate_id = enrol(platform, demo)
+    row, _ = service.create_session(platform.college, exam_id, candidate_id)
+    service.recordings.accept(platform.college, row.id, upload_of(demo.video, tmp_path / "in"))
+    job = service.analyses.start(row.id)
+    assert job is not None
+    heard: list[float] = []
+    result = run_job(job, lambda session_id, share: heard.append(share), every_s=0.0)
+    assert len(heard) > 10 and heard == sorted(heard) and 0.0 <= heard[0] < 0.2 and 0.9 < heard[-1] <= 1.0
+    service.analyses.progress(row.id, heard[len(heard) // 2])
+    with service.sessions() as db:
+        session = db.get(SessionRow, row.id)
+        assert session is not None and session.job_progress == pytest.approx(heard[len(heard) // 2], abs=0.001)
+    assert service.analyses.finish(result) is not None
