@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -17,21 +18,19 @@ import cv2
 
 from footprint import jsonlimits
 from models import REGISTRY
-from proctor.analyzers.audio import AudioAnalyzer
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, enroll_reference
 from proctor.decode import MIN_RECORDING_S, RecordingInfo, iter_audio, iter_frames, probe
 from proctor.errors import InputError, ReferencePhotoError
-from proctor.events.detector import EventDetector
 from proctor.events.event import Event
-from proctor.events.vocabulary import EventType
 from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame, Image
 from proctor.images import decode_photo
-from proctor.pipeline import CandidateAnalyzer, StageCounts
+from proctor.pipeline import StageCounts
 from proctor.policy import Policy
-from proctor.roomscan import ScanWindow, analyze_scan_windows, scan_events
+from proctor.roomscan import ScanWindow
 from proctor.roomscan.windows import check_windows
 from proctor.score import Score, compute_score
+from proctor.stream import StreamAnalysis
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +131,12 @@ class PreparedAnalysis:
 
     def run(self, progress: ProgressFn | None = None) -> AnalysisResult:
         source = MediaSource(self.info.path)
-        return analyze_sources([source], self.reference, self.policy, progress, self.detector, self.encoder, self.scans)
+        try:
+            return analyze_sources(
+                [source], self.reference, self.policy, progress, self.detector, self.encoder, self.scans
+            )
+        finally:
+            self.detector.close()
 
 
 def prepare_analysis(
@@ -175,6 +179,7 @@ def analyze_sources(
 ) -> AnalysisResult:
     """Analyse the files of one session in order, on one timeline: a pure function of its inputs.
 
+    The files are the source of a `StreamAnalysis`, the pipeline a live session feeds from its tracks.
     Time between one file's end and the next file's start is a gap the rules report as
     `video_lost` / `audio_lost` (technical, never scored).
     """
@@ -184,54 +189,56 @@ def analyze_sources(
     windows = check_windows(scans)
     if windows and len(sources) > 1:
         raise InputError("room-scan windows apply to a single recording, not to a chunked session")
-    detector = detector or FaceDetector(policy.faces)
-    if reference is not None and encoder is None:
-        encoder = FaceEncoder()
-    events = EventDetector(policy)
-    audio = AudioAnalyzer(policy.audio)
-    candidate = CandidateAnalyzer(policy, reference, detector=detector, encoder=encoder)
+    # within scan windows the room-scan analyzer wants its own (higher) rate; outside, the cascade samples
+    rate = max(policy.analysis_rate_hz, policy.room_scan.analysis_rate_hz) if windows else policy.analysis_rate_hz
+    stream = StreamAnalysis(policy, reference, detector, encoder)
     end_s = 0.0
     try:
         for source, info in zip(sources, infos, strict=True):
             if source.start_s > end_s + policy.max_video_gap_s:
-                candidate.note_gap()
+                stream.resumed()
             if info.has_audio:
                 for chunk in iter_audio(source.path, policy.audio.window_s):
                     shifted = on_timeline(chunk, source.start_s)
                     if shifted is not None:
-                        events.feed_audio(audio.observe(shifted))
+                        stream.audio(shifted)
             else:
-                events.add_technical(
-                    EventType.AUDIO_LOST, source.start_s, source.start_s + info.duration_s, "no audio stream"
-                )
-            for frame in iter_frames(source.path, policy.analysis_rate_hz, source.rotation):
-                shifted_frame = Frame(frame.index, frame.timestamp_s + source.start_s, frame.image)
-                if any(window.holds(shifted_frame.timestamp_s) for window in windows):
-                    events.pass_frame(shifted_frame.timestamp_s)
-                    candidate.note_gap()
-                else:
-                    events.feed_visual(candidate.analyze(shifted_frame), frame.image)
-                end_s = max(end_s, shifted_frame.timestamp_s)
+                stream.no_audio(source.start_s, source.start_s + info.duration_s)
+            keep = functools.partial(_due_on_timeline, stream, source.start_s)
+            for frame in iter_frames(source.path, rate, source.rotation, keep=keep):
+                t = frame.timestamp_s + source.start_s
+                _follow_windows(stream, windows, t)
+                stream.frame(Frame(frame.index, t, frame.image))
+                end_s = max(end_s, t)
                 if progress is not None:
                     progress(end_s)
             end_s = max(end_s, source.start_s + info.duration_s)
-        # The room-scan analyzer borrows the face detector, so it runs before the models are closed.
-        reports = analyze_scan_windows(sources[0].path, windows, policy.room_scan, faces=detector) if windows else []
+        result = stream.finish(end_s)
     finally:
-        candidate.close()
-    found = events.finish(end_s)
-    for report in reports:
-        found.extend(scan_events(report, policy.room_scan))
-    all_events = tuple(sorted(found, key=lambda e: (e.start_s, e.type.value)))
+        stream.close()
     return AnalysisResult(
         info=infos[0] if len(infos) == 1 else replace(infos[0], duration_s=end_s),
         policy=policy,
-        events=all_events,
-        score=compute_score(all_events, end_s, policy.weights),
-        stages=candidate.counts,
+        events=result.events,
+        score=compute_score(result.events, end_s, policy.weights),
+        stages=result.stages,
         identity_checked=reference is not None,
         model_versions=model_versions(),
     )
+
+
+def _due_on_timeline(stream: StreamAnalysis, start_s: float, t: float) -> bool:
+    """Whether the session's sampler wants a file's frame at file time `t` (one sampler across all files)."""
+    return stream.sampler.due(t + start_s)
+
+
+def _follow_windows(stream: StreamAnalysis, windows: Sequence[ScanWindow], t: float) -> None:
+    """Begin or end the room scan of a `--scan` window as the frame at `t` enters or leaves it."""
+    inside = any(window.holds(t) for window in windows)
+    if stream.scanning and not inside:
+        stream.end_scan(t)
+    elif inside and not stream.scanning:
+        stream.begin_scan(t)
 
 
 def write_results(result: AnalysisResult, out_dir: Path) -> None:

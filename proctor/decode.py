@@ -10,7 +10,7 @@ Error messages name the file as the caller asks (`name`), never a server's inter
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -84,13 +84,18 @@ def probe(path: Path, name: str | None = None, min_duration_s: float = MIN_RECOR
 
 
 def iter_frames(
-    path: Path, rate_hz: float | None = None, rotation: int | None = None, name: str | None = None
+    path: Path,
+    rate_hz: float | None = None,
+    rotation: int | None = None,
+    name: str | None = None,
+    keep: Callable[[float], bool] | None = None,
 ) -> Iterator[Frame]:
     """Yield upright BGR frames, keeping at most `rate_hz` per second of recording (all frames if None).
 
     Frames are chosen by timestamp, so variable frame rates and odd source rates still give an even
-    analysis rate. `rotation` overrides the file's display matrix. A decoding error mid-stream raises
-    RecordingError (a truncated or corrupt file).
+    analysis rate; `keep(t)` chooses instead when given (a session's own sampler, across its files).
+    `rotation` overrides the file's display matrix. A decoding error mid-stream raises RecordingError
+    (a truncated or corrupt file).
     """
     label = name or str(path)
     period = 1.0 / rate_hz if rate_hz else 0.0
@@ -109,9 +114,13 @@ def iter_frames(
         try:
             for frame in container.decode(stream):
                 t = _frame_time(frame, stream, origin)
-                if period and t + 1e-6 < next_t:
+                if keep is not None:
+                    if not keep(t):
+                        continue
+                elif period and t + 1e-6 < next_t:
                     continue
-                next_t = max(next_t + period, t + period / 2) if period else t
+                else:
+                    next_t = max(next_t + period, t + period / 2) if period else t
                 image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
                 turn = _rotation(frame) if rotation is None else rotation
                 yield Frame(index=index, timestamp_s=t, image=upright(image, turn))

@@ -71,6 +71,7 @@ class CandidateAnalyzer:
         self.policy = policy
         self.reference = reference
         self.counts = StageCounts()
+        self._owns_detector = detector is None  # a detector passed in is shared: its owner closes it
         self._detector = detector or FaceDetector(policy.faces)
         self._encoder = encoder if encoder is not None else (FaceEncoder() if reference is not None else None)
         self._head = HeadPoseEstimator()
@@ -226,7 +227,8 @@ class CandidateAnalyzer:
         )
 
     def close(self) -> None:
-        self._detector.close()
+        if self._owns_detector:
+            self._detector.close()
         self._head.close()
         self._pose.close()
 

@@ -42,6 +42,13 @@ class IdentityConfig(BaseModel):
         title="Check interval",
         description="Identity is checked at least this often while one face is visible, and on re-acquisition.",
     )
+    live_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        title="Live identity attempts",
+        description="Failed identity checks at the start of a live exam before it goes on, marked for the examiner.",
+    )
     min_reference_face_px: int = Field(
         80,
         ge=40,

@@ -1,6 +1,14 @@
-"""Feeds analysed frames and audio windows through one rule per event type and collects the events."""
+"""Feeds analysed frames and audio windows through one rule per event type and collects the events.
+
+Events are numbered in the order they open. A listener hears each event when it opens (a snapshot with
+its evidence so far) and again when it closes: a live session stores and announces events as they
+happen; offline analysis only needs the closed events at the end.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
 
 from proctor.analyzers.audio import SILENCE_DBFS, AudioObservation
 from proctor.analyzers.headpose import HeadPose
@@ -37,11 +45,32 @@ VISUAL_TYPES = (
 AUDIO_TYPES = (EventType.SPEECH_DETECTED, EventType.NOISE_HIGH, EventType.AUDIO_LOST)
 
 
+class EventListener(Protocol):
+    """Hears events as they happen (a live session); numbers link an event's opening to its closing."""
+
+    def opened(self, event: Event) -> None: ...
+
+    def closed(self, event: Event) -> None: ...
+
+
 class EventDetector:
     """Turns the observation stream of one exam into closed events (time-ordered per type)."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        listener: EventListener | None = None,
+        first_number: int = 0,
+        *,
+        gaps_from_timestamps: bool = True,
+    ) -> None:
+        """`gaps_from_timestamps`: a gap in the analysed frames or audio is a lost stream (files). A live source
+        samples and may drop frames under load, so it reports the gaps it saw itself (`add_technical`)."""
         self.policy = policy
+        self.listener = listener
+        self.gaps_from_timestamps = gaps_from_timestamps
+        self._next_number = first_number
+        self._open_numbers: dict[EventType, int] = {}
         self._rules = {
             event_type: EpisodeRule(
                 event_type,
@@ -64,8 +93,9 @@ class EventDetector:
     def feed_visual(self, obs: VisualObservation, image: Image) -> None:
         """One analysed frame; `image` is kept only if it becomes an event's evidence."""
         t = obs.timestamp_s
-        if self._last_frame_s is not None and t - self._last_frame_s > self.policy.max_video_gap_s:
-            self._add_gap(self._last_frame_s + self._frame_period, t)
+        last = self._last_frame_s
+        if last is not None and self._gap_since(last, t):
+            self._add_gap(last + self._frame_period, t)
         self._last_frame_s = t
         for event_type, signal in self._visual_signals(obs, image).items():
             self._feed(event_type, signal)
@@ -76,7 +106,7 @@ class EventDetector:
 
     def feed_audio(self, obs: AudioObservation) -> None:
         """One audio window; a gap since the previous window is an audio_lost technical event."""
-        if self._audio_end_s is not None and obs.start_s - self._audio_end_s > self.policy.max_video_gap_s:
+        if self._audio_end_s is not None and self._gap_since(self._audio_end_s, obs.start_s):
             self.add_technical(EventType.AUDIO_LOST, self._audio_end_s, obs.start_s, "no audio received")
         self._audio_end_s = obs.end_s
         duration = obs.end_s - obs.start_s
@@ -96,24 +126,48 @@ class EventDetector:
         self._feed(EventType.NOISE_HIGH, Signal(obs.start_s, duration, obs.loud, obs.level_dbfs + 100, level))
         self._feed(EventType.AUDIO_LOST, Signal(obs.start_s, duration, silent, 1.0, {"reason": "digital silence"}))
 
+    def add(self, event: Event) -> None:
+        """An event found outside the rules (a room scan's), numbered and heard like the others."""
+        self._record(dataclasses.replace(event, number=self._take_number()))
+
     def add_technical(self, event_type: EventType, start_s: float, end_s: float, reason: str) -> None:
         """A technical event known from outside the frames (no audio stream, a dropped connection)."""
-        self._events.append(Event(event_type, start_s, end_s, Severity.INFO, 0.99, start_s, {"reason": reason}))
+        self.add(Event(event_type, start_s, end_s, Severity.INFO, 0.99, start_s, {"reason": reason}))
 
     def finish(self, end_s: float) -> list[Event]:
         """Close every open rule at the end of the recording and return all events."""
-        if self._last_frame_s is not None and end_s - self._last_frame_s > self.policy.max_video_gap_s:
+        if self._last_frame_s is not None and self._gap_since(self._last_frame_s, end_s):
             self._add_gap(self._last_frame_s + self._frame_period, end_s)
-        for rule in self._rules.values():
+        for event_type, rule in self._rules.items():
             event = rule.finish()
             if event is not None:
-                self._events.append(event)
+                self._close(event_type, event)
         return self.events
 
     def _feed(self, event_type: EventType, signal: Signal) -> None:
-        event = self._rules[event_type].feed(signal)
+        rule = self._rules[event_type]
+        event = rule.feed(signal)
         if event is not None:
-            self._events.append(event)
+            self._close(event_type, event)
+        if rule.opened_now:
+            number = self._open_numbers[event_type] = self._take_number()
+            if self.listener is not None:
+                self.listener.opened(dataclasses.replace(rule.snapshot(), number=number))
+
+    def _gap_since(self, last_s: float, now_s: float) -> bool:
+        return self.gaps_from_timestamps and now_s - last_s > self.policy.max_video_gap_s
+
+    def _take_number(self) -> int:
+        number, self._next_number = self._next_number, self._next_number + 1
+        return number
+
+    def _close(self, event_type: EventType, event: Event) -> None:
+        self._record(dataclasses.replace(event, number=self._open_numbers.pop(event_type)))
+
+    def _record(self, event: Event) -> None:
+        self._events.append(event)
+        if self.listener is not None:
+            self.listener.closed(event)
 
     def _add_gap(self, start_s: float, end_s: float) -> None:
         self.add_technical(EventType.VIDEO_LOST, start_s, end_s, "no video frames")

@@ -40,6 +40,8 @@ class Event:
     measurements: Mapping[str, Measurement] = field(default_factory=dict)
     evidence: str | None = None
     evidence_image: Image | None = field(default=None, repr=False)
+    number: int | None = None
+    """The event's number in its session, in the order events opened (links an open event to its close)."""
 
     def __post_init__(self) -> None:
         if self.end_s < self.start_s:

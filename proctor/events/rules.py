@@ -57,11 +57,18 @@ class EpisodeRule:
         self._severity = severity
         self._episode: _Episode | None = None
         self._open = False
+        self.opened_now = False
+        """Whether the last `feed` opened an event (a live source reports it at once: see `snapshot`)."""
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
 
     def feed(self, signal: Signal) -> Event | None:
-        """Add one sample; returns an event when this sample closes one."""
+        """Add one sample; returns an event when this sample closes one (and sets `opened_now` if it opens one)."""
         episode = self._episode
         closed = None
+        self.opened_now = False
         if signal.active:
             end = signal.timestamp_s + signal.duration_s
             if episode is not None and signal.timestamp_s - episode.last_active_end_s > self.max_gap_s:
@@ -78,7 +85,7 @@ class EpisodeRule:
             if episode.peak is None or signal.strength > episode.peak.strength:
                 episode.peak = signal
             if not self._open and end - episode.start_s >= self.on_s:
-                self._open = True
+                self._open = self.opened_now = True
             return closed
         if episode is None:
             return None
@@ -103,21 +110,33 @@ class EpisodeRule:
         self._episode = None
         return None
 
+    def snapshot(self) -> Event:
+        """The open event as it stands (its end is the last sample so far): what a live source stores at once."""
+        episode = self._episode
+        if not self._open or episode is None or episode.peak is None:
+            raise RuntimeError(f"{self.event_type}: no open event to describe")
+        return self._event(episode, episode.last_active_end_s)
+
     def _close(self) -> Event:
         episode = self._episode
         self._episode = None
         self._open = False
         if episode is None or episode.peak is None:
             raise RuntimeError(f"{self.event_type}: closing a rule that has no open episode")
-        peak = episode.peak
-        measurements: dict[str, Measurement] = dict(peak.measurements)
-        for name, count in episode.flag_counts.items():
-            measurements[f"{name}_share"] = round(count / episode.samples, 3)
-            measurements[name] = count * 2 >= episode.samples
         end_s = episode.last_active_end_s
         seen_ending = episode.first_inactive_s
         if seen_ending is not None and 0.0 < seen_ending - end_s <= self.max_gap_s:
             end_s = seen_ending  # nothing says the condition ended before the sample that saw it had
+        return self._event(episode, end_s)
+
+    def _event(self, episode: _Episode, end_s: float) -> Event:
+        peak = episode.peak
+        if peak is None:
+            raise RuntimeError(f"{self.event_type}: an episode without samples")
+        measurements: dict[str, Measurement] = dict(peak.measurements)
+        for name, count in episode.flag_counts.items():
+            measurements[f"{name}_share"] = round(count / episode.samples, 3)
+            measurements[name] = count * 2 >= episode.samples
         severity, confidence = self._severity(measurements, end_s - episode.start_s)
         return Event(
             type=self.event_type,

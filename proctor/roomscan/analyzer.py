@@ -161,6 +161,14 @@ class RoomScanAnalyzer:
         self._tracker.update(t, grey)
         self._people.observe(frame)
 
+    def progress_deg(self) -> float:
+        """Coverage so far, quickly: keyframe turns with the guessed field of view (for a live progress ring;
+        `finish` measures the scan properly, self-calibrated)."""
+        yaws = self._tracker.rough_yaws()
+        if len(yaws) < 2:
+            return 0.0
+        return circular_coverage(swept_intervals(yaws, [True] * len(yaws))).covered_deg
+
     def finish(self) -> ScanReport:
         """Solve the trajectory (self-calibrated) and measure coverage, quality and people."""
         track = self._tracker.finish()

@@ -31,12 +31,17 @@ class RoomScanConfig(BaseModel):
         title="Retries",
         description="How many times an incomplete scan may be repeated before it is reported.",
     )
+    pre_exam: bool = Field(
+        True,
+        title="Pre-exam scan",
+        description="Ask for a scan of the room before the exam starts (off for exams that do not need one).",
+    )
     in_exam_scans: int = Field(
         0,
         ge=0,
         le=10,
         title="In-exam scans",
-        description="Further scans requested at random moments during the exam (the pre-exam scan is always asked).",
+        description="Further scans requested at random moments during the exam.",
     )
     in_exam_margin_s: float = Field(
         120.0,

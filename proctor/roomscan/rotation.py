@@ -135,6 +135,13 @@ class RotationTracker:
         self._prev_grey = grey
         return tracked
 
+    def rough_yaws(self) -> list[float]:
+        """Unwrapped yaw of every keyframe so far with the guessed field of view: a live estimate of the turn."""
+        if self._intrinsics is None or not self._keyframes:
+            return []
+        headings = [heading_deg(o) for o in self._keyframe_orientations(self._intrinsics)]
+        return [float(y) for y in np.degrees(np.unwrap(np.radians(headings)))]
+
     def finish(self) -> RotationTrack:
         """Self-calibrate the field of view (if asked) and solve every frame's orientation with it."""
         if self._size is None or self._intrinsics is None:

@@ -50,6 +50,17 @@ class ScanRequest:
         """The end of the window if every attempt runs to its time limit."""
         return self.at_s + self.time_limit_s * self.attempts
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScanRequest:
+        return cls(
+            number=int(data["number"]),
+            kind=ScanKind(data["kind"]),
+            at_s=float(data["at_s"]),
+            time_limit_s=float(data["time_limit_s"]),
+            attempts=int(data["attempts"]),
+            min_coverage_deg=float(data["min_coverage_deg"]),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """What the browser page needs to show the prompt and mark the window."""
         return {
@@ -63,7 +74,8 @@ class ScanRequest:
 
 
 def scan_schedule(config: RoomScanConfig, exam_duration_s: float, seed: int) -> list[ScanRequest]:
-    """The pre-exam scan and `config.in_exam_scans` random in-exam scans, in time order.
+    """The pre-exam scan (unless the policy waives it) and `config.in_exam_scans` random in-exam scans, in
+    time order.
 
     In-exam scans keep `in_exam_margin_s` from the start and the end of the exam; if the exam is too
     short for all of them, as many as fit are scheduled and a warning is logged.
@@ -76,7 +88,7 @@ def scan_schedule(config: RoomScanConfig, exam_duration_s: float, seed: int) -> 
     def request(number: int, kind: ScanKind, at_s: float) -> ScanRequest:
         return ScanRequest(number, kind, at_s, config.time_limit_s, attempts, config.min_coverage_deg)
 
-    requests = [request(0, ScanKind.PRE_EXAM, 0.0)]
+    requests = [request(0, ScanKind.PRE_EXAM, 0.0)] if config.pre_exam else []
     wanted = config.in_exam_scans
     if wanted == 0:
         return requests

@@ -14,13 +14,13 @@ import multiprocessing
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from proctor.nativelog import silence_native_stderr
+from proctor.orphans import exit_with_parent
 from proctor.sessions.job import AnalysisJob, JobResult, run_job
 from proctor.sessions.service import SessionService
 from proctor.sessions.tables import SessionRow
@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 OnAnalysed = Callable[[SessionRow], None]
 
-PARENT_CHECK_S = 0.5
 MAX_BACKOFF_S = 60.0
 
 _progress: Any = None  # the worker process's queue back to the server (set by the pool initializer)
@@ -40,13 +39,7 @@ def _worker_init(progress: Any, parent_pid: int) -> None:
     global _progress
     _progress = progress
     silence_native_stderr()  # the models' native start-up notices would fill the server's log
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(3)  # orphaned: the server died; the job is re-queued when it starts again
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    exit_with_parent(parent_pid)
 
 
 def _report(session_id: str, share: float) -> None:
