@@ -1,4 +1,5 @@
-"""Kept recordings: an upload becomes hashed chunks on the session's timeline; playback reads them back.
+"""Kept recordings: an upload becomes hashed chunks on the session's timeline; a live client's recording
+arrives in parts of runs (each part hashed and kept as it comes).
 
 The slow file work (probing, remuxing, copying and fsyncing chunks) happens before the write
 transaction, which then only adds rows and ledger leaves: other writers never wait for a copy. A
@@ -8,16 +9,15 @@ first upload, so a client retrying after a lost response never doubles a session
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from proctor.decode import probe
@@ -26,11 +26,9 @@ from proctor.recording.segmenter import Chunk, segment_recording
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.store import SessionStore, college_exam, college_session
-from proctor.sessions.tables import ChunkRow, SessionRow, UploadRow
+from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow, UploadRow
 
 logger = logging.getLogger(__name__)
-
-BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,33 +43,27 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class RecordingPart:
+    """One piece of a live client's recording: part `number` of run `run`, which starts at `run_start_s`."""
+
+    run: str
+    number: int
+    run_start_s: float
+    data: bytes = field(repr=False)
+    container: str = "webm"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
 class Accepted:
     """The upload that holds this file: new, or (`replayed`) one accepted before."""
 
     upload_id: str
     chunks: int
     replayed: bool
-
-
-@dataclass
-class Playback:
-    """A session's kept recording, its chunk files already open (a purge meanwhile cannot cut it short)."""
-
-    media_type: str
-    files: list[BinaryIO]
-
-    def blocks(self) -> Iterator[bytes]:
-        """The chunks' bytes in order; the files are closed at the end (or when the reader stops)."""
-        try:
-            for handle in self.files:
-                while block := handle.read(BLOCK):
-                    yield block
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        for handle in self.files:
-            handle.close()
 
 
 class Recordings:
@@ -180,29 +172,80 @@ class Recordings:
             _queue(row)
         return None
 
-    def open(self, college_id: str, session_id: str) -> Playback:
-        """The kept recording of a session, opened; NotFoundError when none is kept (never uploaded, purged)."""
+    def accept_part(self, session_id: str, part: RecordingPart) -> bool:
+        """Keep one part of a live client's recording run (a ledger leaf); False when this very part was kept
+        before (a retry). The same part number with other bytes is refused (StateError)."""
         with self.store.sessions() as db:
-            college_session(db, college_id, session_id)
-            chunks = db.scalars(
-                select(ChunkRow)
-                .where(ChunkRow.session_id == session_id, ChunkRow.purged_at.is_(None))
-                .order_by(ChunkRow.seq)
-            ).all()
-        if not chunks:
-            raise NotFoundError("no recording is kept for this session")
-        if any(c.container != "mpegts" for c in chunks):
-            chunks = chunks[:1]  # Matroska chunks do not concatenate; the first one plays alone
-        files: list[BinaryIO] = []
-        try:
-            for chunk in chunks:
-                files.append(self.store.storage.open(chunk.storage_key))
-        except FileNotFoundError as exc:
-            for handle in files:
-                handle.close()
-            raise NotFoundError("the recording was purged while it was being opened") from exc
-        media_type = "video/mp2t" if chunks[0].container == "mpegts" else "video/x-matroska"
-        return Playback(media_type, files)
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise NotFoundError(f"no session {session_id}")
+            exam = db.get(ExamRow, row.exam_id)
+            if exam is None:
+                raise NotFoundError(f"no exam for session {session_id}")
+            if self._kept_part(db, session_id, part):
+                return False
+        key = self.store.put_bytes(
+            f"{exam.college_id}/{exam.id}/{session_id}/recording/live/{part.run}/{part.number:06d}.part", part.data
+        )
+        with self.store.kept_until_commit([key]), self.store.write() as db:
+            if self._kept_part(db, session_id, part):
+                self.store.storage.local_path(key).unlink(missing_ok=True)
+                return False
+            run = db.scalars(
+                select(RecordingRunRow).where(RecordingRunRow.session_id == session_id, RecordingRunRow.run == part.run)
+            ).first()
+            if run is None:
+                run = RecordingRunRow(session_id=session_id, run=part.run, start_s=part.run_start_s)
+                db.add(run)
+                db.flush()
+            top = db.scalar(select(func.max(ChunkRow.seq)).where(ChunkRow.session_id == session_id))
+            seq = 0 if top is None else top + 1
+            entry = self.store.ledger.append(
+                db,
+                "recording_chunk",
+                f"{session_id}/{seq}",
+                {
+                    "session": session_id,
+                    "run": part.run,
+                    "part": part.number,
+                    "seq": seq,
+                    "sha256": part.sha256,
+                    "size": len(part.data),
+                    "run_start_s": round(run.start_s, 3),
+                },
+            )
+            db.add(
+                ChunkRow(
+                    session_id=session_id,
+                    seq=seq,
+                    start_s=run.start_s,
+                    duration_s=0.0,  # known once the run's parts are joined
+                    sha256=part.sha256,
+                    size=len(part.data),
+                    container=part.container,
+                    run_id=run.id,
+                    part=part.number,
+                    rotation=0,
+                    storage_key=key,
+                    ledger_index=entry.index,
+                )
+            )
+        return True
+
+    @staticmethod
+    def _kept_part(db: Session, session_id: str, part: RecordingPart) -> bool:
+        kept = db.scalars(
+            select(ChunkRow)
+            .join(RecordingRunRow, RecordingRunRow.id == ChunkRow.run_id)
+            .where(
+                RecordingRunRow.session_id == session_id,
+                RecordingRunRow.run == part.run,
+                ChunkRow.part == part.number,
+            )
+        ).first()
+        if kept is not None and kept.sha256 != part.sha256:
+            raise StateError(f"part {part.number} of recording {part.run} was already kept with other bytes")
+        return kept is not None
 
 
 def _earlier_upload(db: Session, session_id: str, upload: Upload) -> Accepted | None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import ChunkRow, EventRow, SessionRow
+from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, SessionRow
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,15 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
     cutoff = now - timedelta(days=retention_days)
     with store.sessions() as db:
         expired = [
-            (row.id, row.exam_id) for row in db.scalars(select(SessionRow).where(SessionRow.created_at < cutoff))
+            (row.id, row.exam_id, college)
+            for row, college in db.execute(
+                select(SessionRow, ExamRow.college_id)
+                .join(ExamRow, ExamRow.id == SessionRow.exam_id)
+                .where(SessionRow.created_at < cutoff)
+            ).all()
         ]
     purged_sessions = purged_chunks = purged_evidence = 0
-    for session_id, exam_id in expired:
+    for session_id, exam_id, college_id in expired:
         keys: list[str] = []
         with store.write() as db:
             chunk_rows = db.scalars(
@@ -69,6 +74,7 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             )
         for key in keys:  # only once the purge is recorded
             store.storage.local_path(key).unlink(missing_ok=True)
+        store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}/playback")  # made from what was purged
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)

@@ -28,6 +28,8 @@ from proctor.recording.storage import LocalStorage
 from proctor.sessions.analyses import Analyses
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import VERDICTS, Status, move
+from proctor.sessions.live import LiveRecords
+from proctor.sessions.playback import Playbacks
 from proctor.sessions.recordings import Recordings
 from proctor.sessions.retention import PurgeReport, purge_expired
 from proctor.sessions.statements import session_facts, verdict_statement
@@ -60,7 +62,9 @@ class SessionService:
     ) -> None:
         self.store = SessionStore(sessions, writer or sessions.begin, storage, ledger, config, statement_sink)
         self.recordings = Recordings(self.store)
+        self.playbacks = Playbacks(self.store)
         self.analyses = Analyses(self.store)
+        self.live = LiveRecords(self.store)
         self._face_lock = threading.Lock()
         self._faces: tuple[FaceDetector, FaceEncoder] | None = None
 
@@ -86,6 +90,9 @@ class SessionService:
         policy: dict[str, Any] | None,
         opens_at: datetime | None = None,
         closes_at: datetime | None = None,
+        *,
+        duration_min: int | None = None,
+        content_url: str | None = None,
     ) -> ExamRow:
         if attestation not in PRESETS:
             raise InvalidInputError(f"attestation must be one of {', '.join(PRESETS)}")
@@ -104,6 +111,8 @@ class SessionService:
             policy=checked.model_dump(mode="json"),
             opens_at=opens_at,
             closes_at=closes_at,
+            duration_min=duration_min,
+            content_url=content_url,
         )
         with self.store.write() as db:
             db.add(exam)

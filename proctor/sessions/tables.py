@@ -40,6 +40,10 @@ class ExamRow(Base):
     policy: Mapped[dict[str, object]] = mapped_column(JSON)
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_min: Mapped[int | None] = mapped_column(Integer)
+    """Planned length of the exam: in-exam room scans are drawn within it."""
+    content_url: Mapped[str | None] = mapped_column(String(2000))
+    """Where the exam's questions are (the LMS quiz): the candidate's page shows it beside the proctoring."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -76,11 +80,48 @@ class SessionRow(Base):
     report: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    live_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Wall time of the first live media: time zero of a live session's timeline."""
+    live_last_s: Mapped[float | None] = mapped_column(Float)
+    """The latest media time of a live session that was stored (a restart resumes after it)."""
+    identity: Mapped[str | None] = mapped_column(String(16))
+    """Outcome of the live identity check: verified, unverified (failed after the retries) or not_checked."""
+
+
+class TransitionRow(Base):
+    """A move of a session's lifecycle, with what caused it; results (identity, room scan) are in the ledger."""
+
+    __tablename__ = "session_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at_s: Mapped[float | None] = mapped_column(Float)
+    """When on the session's timeline (live sessions)."""
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    ledger_index: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecordingRunRow(Base):
+    """One continuous recording a live client sends in parts (a MediaRecorder run: parts only play joined)."""
+
+    __tablename__ = "recording_runs"
+    __table_args__ = (UniqueConstraint("session_id", "run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    run: Mapped[str] = mapped_column(String(64))
+    """The client's name for the run (it resumes the same run after a reconnect)."""
+    start_s: Mapped[float] = mapped_column(Float)
+    """Where the run starts on the session's timeline."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ChunkRow(Base):
     __tablename__ = "recording_chunks"
-    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+    __table_args__ = (UniqueConstraint("session_id", "seq"), UniqueConstraint("run_id", "part"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
@@ -90,6 +131,10 @@ class ChunkRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     container: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("recording_runs.id"), index=True)
+    """For a part of a live client's recording: its run (the part plays only joined to the run's others)."""
+    part: Mapped[int | None] = mapped_column(Integer)
+    """The part's number in its run."""
     rotation: Mapped[int] = mapped_column(Integer, default=0)
     """Degrees (counter-clockwise) that turn the chunk's frames upright: its container may not keep the matrix."""
     storage_key: Mapped[str] = mapped_column(String(300))
@@ -133,6 +178,10 @@ class EventRow(Base):
     measurements: Mapped[dict[str, object]] = mapped_column(JSON)
     evidence_key: Mapped[str | None] = mapped_column(String(300))
     evidence_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(8), default="closed")
+    """open while a live event is still happening (its end is provisional), closed once it ended."""
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When a live event was stored as open (the delay from the media is the live path's latency)."""
 
 
 class DecisionRow(Base):

@@ -22,7 +22,7 @@ from footprint.accounts import create_college, issue_key
 from footprint.ledger import checkpoint as signed_note
 from footprint.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from footprint.store import make_engine
-from proctor.decode import probe
+from proctor.decode import iter_frames, probe
 from proctor.sessions.statements import PROCTORING_RESULT
 from proctor.sessions.tables import ChunkRow, UploadRow
 from proctor.sessions.webhooks import SIGNATURE_HEADER, verify_signature
@@ -159,10 +159,19 @@ def test_exam_to_provable_result(
     assert client.get(path, headers=auth()).content[:2] == b"\xff\xd8"
     assert client.get(path).status_code == 401  # media is never served without authorisation
     recording = client.get(f"/api/v1/sessions/{session_id}/recording", headers=auth())
-    assert recording.status_code == 200 and recording.headers["content-type"] == "video/mp2t"
-    playback = tmp_path / "playback.ts"
+    assert recording.status_code == 200 and recording.headers["content-type"] == "video/mp4"
+    playback = tmp_path / "playback.mp4"
     playback.write_bytes(recording.content)
     assert probe(playback).duration_s == pytest.approx(demo.duration_s, abs=0.5)
+    assert len(list(iter_frames(playback, 1.0))) == pytest.approx(demo.duration_s, abs=2)  # it plays through
+    size = len(recording.content)
+    part = client.get(f"/api/v1/sessions/{session_id}/recording", headers={**auth(), "Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == recording.content[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{size}"
+    tail = client.get(f"/api/v1/sessions/{session_id}/recording", headers={**auth(), "Range": "bytes=-500"})
+    assert tail.status_code == 206 and tail.content == recording.content[-500:]
+    past = client.get(f"/api/v1/sessions/{session_id}/recording", headers={**auth(), "Range": f"bytes={size}-"})
+    assert past.status_code == 416
 
     # the webhook got the signed summary
     deadline = time.monotonic() + 30

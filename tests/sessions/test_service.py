@@ -208,16 +208,20 @@ def test_playback_opened_before_a_purge_plays_to_the_end(platform: Platform, dem
     service.recordings.accept(platform.college, row.id, upload_of(demo.video, tmp_path / "in"))
     with service.sessions() as db:
         chunks = db.scalars(select(ChunkRow).where(ChunkRow.session_id == row.id).order_by(ChunkRow.seq)).all()
-        expected = b"".join(service.storage.local_path(c.storage_key).read_bytes() for c in chunks)
-    playback = service.recordings.open(platform.college, row.id)
+    playback = service.playbacks.open(platform.college, row.id)
+    assert playback.media_type == "video/mp4"  # H.264 + AAC chunks, remuxed into one file a browser plays
+    built = next(service.storage.local_path(k) for k in service.storage.keys(platform.college) if "/playback/" in k)
+    expected = built.read_bytes()
+    assert playback.size == len(expected)
     blocks = playback.blocks()
     first = next(blocks)
     report = service.purge_expired(now=datetime.now(UTC) + timedelta(days=31))  # purge while the answer streams
     assert report.chunks == len(chunks)
     assert not any(service.storage.local_path(c.storage_key).exists() for c in chunks)
+    assert not built.exists()  # the playback file made from them went too
     assert first + b"".join(blocks) == expected  # whole, not cut short
     with pytest.raises(NotFoundError, match="no recording"):
-        service.recordings.open(platform.college, row.id)  # after the purge: a clear 404
+        service.playbacks.open(platform.college, row.id)  # after the purge: a clear 404
 
 
 def test_retention_purges_media_and_records_it_in_the_ledger(

@@ -44,6 +44,8 @@ def _exam(row: ExamRow) -> ExamPublic:
         policy=row.policy,
         opens_at=row.opens_at,
         closes_at=row.closes_at,
+        duration_min=row.duration_min,
+        content_url=row.content_url,
         created_at=row.created_at,
     )
 
@@ -77,7 +79,14 @@ def _page(page: listing.Page[object], items: list[Item], request: Request) -> Pa
 def create_exam(body: ExamCreate, credential: CredentialDep, platform: PlatformDep) -> ExamPublic:
     """Create an exam with its attestation kind and policy."""
     row = platform.service.create_exam(
-        credential.college_id, body.title, body.attestation, body.policy, body.opens_at, body.closes_at
+        credential.college_id,
+        body.title,
+        body.attestation,
+        body.policy,
+        body.opens_at,
+        body.closes_at,
+        duration_min=body.duration_min,
+        content_url=str(body.content_url) if body.content_url else None,
     )
     return _exam(row)
 

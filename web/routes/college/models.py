@@ -43,7 +43,13 @@ class ExamCreate(BaseModel):
     attestation: Literal["interim", "final"] = Field(description="Interim or final attestation (the policy preset).")
     policy: dict[str, Any] | None = Field(None, description="Overrides of the preset's policy (see the README).")
     opens_at: datetime | None = None
-    closes_at: datetime | None = None
+    closes_at: datetime | None = Field(None, description="After this, the candidates' links no longer open.")
+    duration_min: int | None = Field(
+        None, ge=1, le=1440, description="Planned length of the exam; in-exam room scans are drawn within it."
+    )
+    content_url: HttpUrl | None = Field(
+        None, description="Where the exam's questions are (the LMS quiz); the candidate's page shows it."
+    )
 
 
 class ExamPublic(BaseModel):
@@ -53,6 +59,8 @@ class ExamPublic(BaseModel):
     policy: dict[str, Any]
     opens_at: UTCTime | None
     closes_at: UTCTime | None
+    duration_min: int | None
+    content_url: str | None
     created_at: UTCTime
 
 

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -20,6 +19,7 @@ from proctor.sessions.tables import ChunkRow, DecisionRow, EventRow
 from web.auth import CredentialDep
 from web.deps import SettingsDep
 from web.platform import PlatformDep, SessionPlatform
+from web.ranges import range_response
 from web.routes.college.models import DecisionPublic, EventPublic, SessionPublic, VerdictCreate
 from web.routes.college.uploads import discard, display_name, form_file, save_upload
 
@@ -159,15 +159,14 @@ def get_evidence(session_id: str, seq: int, credential: CredentialDep, platform:
 
 
 @router.get("/sessions/{session_id}/recording", response_class=StreamingResponse)
-def get_recording(session_id: str, credential: CredentialDep, platform: PlatformDep) -> StreamingResponse:
-    """The whole kept recording, played back from its chunks (MPEG-TS chunks concatenate into one stream).
+def get_recording(session_id: str, request: Request, credential: CredentialDep, platform: PlatformDep) -> Response:
+    """The whole kept recording as one file a browser plays (MP4 for H.264, WebM for VP8/VP9), remuxed from its
+    pieces on the session's timeline; `Range` requests let a player seek without downloading it all.
 
-    The chunk files are opened before the answer starts, so a retention purge meanwhile cannot cut it short.
+    The file is opened before the answer starts, so a retention purge meanwhile cannot cut it short.
     """
-    playback = platform.service.recordings.open(credential.college_id, session_id)
-    return StreamingResponse(
-        playback.blocks(), media_type=playback.media_type, headers=PRIVATE, background=BackgroundTask(playback.close)
-    )
+    playback = platform.service.playbacks.open(credential.college_id, session_id)
+    return range_response(playback, request.headers.get("range"), PRIVATE)
 
 
 @router.post("/sessions/{session_id}/verdict", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)

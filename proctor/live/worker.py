@@ -1,0 +1,233 @@
+"""A live analysis worker process: the models loaded once, one `StreamAnalysis` per session it serves.
+
+The web process sends it frames, audio windows and controls of several sessions on one queue; the
+worker answers on a shared queue with a credit per frame and with everything a session should hear or
+store at once: events as they open and close, identity checks, room-scan progress and results.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from proctor.analyze import AnalysisResult, model_versions
+from proctor.analyzers.faces import FaceBox, FaceDetector, FacesConfig
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
+from proctor.decode import RecordingInfo
+from proctor.events.event import Event
+from proctor.frames import AudioChunk, Frame, Image
+from proctor.live.messages import (
+    AudioIn,
+    CloseSession,
+    EventClosed,
+    EventOpened,
+    FrameDone,
+    FromWorker,
+    IdentityChecked,
+    Interrupted,
+    OpenSession,
+    Resumed,
+    ScanBegin,
+    ScanEnd,
+    ScanFinished,
+    ScanProgress,
+    ScanSettle,
+    SessionClosed,
+    SessionFailed,
+    ToWorker,
+    VideoIn,
+)
+from proctor.nativelog import silence_native_stderr
+from proctor.orphans import exit_with_parent
+from proctor.policy import Policy, policy_from_dict
+from proctor.roomscan.schedule import ScanRequest
+from proctor.score import compute_score
+from proctor.stream import StreamAnalysis
+
+logger = logging.getLogger(__name__)
+
+Outbox = Callable[[FromWorker], None]
+EVIDENCE_JPEG_QUALITY = 85
+SCAN_PROGRESS_EVERY_S = 0.5
+
+
+def jpeg(image: Image | None) -> bytes | None:
+    if image is None:
+        return None
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY])
+    return data.tobytes() if ok else None
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """An event as stored and served, with its number in the session."""
+    return {**event.to_json(), "number": event.number}
+
+
+class _Announcer:
+    """Sends a session's events to the web process as they open and close."""
+
+    def __init__(self, session_id: str, outbox: Outbox) -> None:
+        self.session_id = session_id
+        self.outbox = outbox
+
+    def opened(self, event: Event) -> None:
+        self.outbox(EventOpened(self.session_id, event_fields(event), jpeg(event.evidence_image)))
+
+    def closed(self, event: Event) -> None:
+        self.outbox(EventClosed(self.session_id, event_fields(event), jpeg(event.evidence_image)))
+
+
+@dataclass
+class _Live:
+    stream: StreamAnalysis
+    policy: Policy
+    size: tuple[int, int] = (0, 0)
+    has_audio: bool = False
+    last_progress_s: float = field(default=-1e9)
+
+
+class LiveWorker:
+    """Serves the sessions one worker process holds; everything here runs on the worker's one thread."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self._detectors: dict[FacesConfig, FaceDetector] = {}
+        self._encoder: FaceEncoder | None = None
+        self._sessions: dict[str, _Live] = {}
+
+    def warm_up(self) -> None:
+        """Load the shared models now, not when the first candidate is waiting for an identity check."""
+        self._shared(policy_from_dict({}))
+        self._encoder = FaceEncoder()
+
+    def _shared(self, policy: Policy) -> FaceDetector:
+        detector = self._detectors.get(policy.faces)
+        if detector is None:
+            detector = self._detectors[policy.faces] = FaceDetector(policy.faces)
+        return detector
+
+    def handle(self, message: ToWorker) -> None:
+        """Act on one message; a failure ends that session only (reported), never the worker."""
+        try:
+            self._handle(message)
+        except Exception as exc:  # one session's bad luck must not stop the others
+            logger.exception("live analysis of session %s failed", message.session_id)
+            self._drop(message.session_id)
+            self.outbox(SessionFailed(message.session_id, f"{type(exc).__name__}: {exc}"))
+            if isinstance(message, VideoIn):
+                self.outbox(FrameDone(message.session_id))
+
+    def _handle(self, message: ToWorker) -> None:
+        if isinstance(message, OpenSession):
+            self._open(message)
+            return
+        live = self._sessions.get(message.session_id)
+        if live is None:
+            if isinstance(message, VideoIn):
+                self.outbox(FrameDone(message.session_id))
+            return  # a session closed (or failed) while its last messages were on the way
+        if isinstance(message, VideoIn):
+            self._frame(message, live)
+        elif isinstance(message, AudioIn):
+            live.has_audio = True
+            live.stream.audio(AudioChunk(message.timestamp_s, np.frombuffer(message.pcm, dtype=np.int16).copy()))
+        elif isinstance(message, Resumed):
+            live.stream.resumed()
+        elif isinstance(message, Interrupted):
+            live.stream.interrupted(message.start_s, message.end_s, message.video, message.audio)
+        elif isinstance(message, ScanBegin):
+            live.stream.begin_scan(message.at_s)
+        elif isinstance(message, ScanEnd):
+            report = live.stream.end_scan(message.at_s, ScanRequest.from_json(message.request))
+            complete = report is not None and report.complete
+            summary = report.to_json() if report is not None else None
+            self.outbox(ScanFinished(message.session_id, message.at_s, message.request, summary, complete))
+        elif isinstance(message, ScanSettle):
+            live.stream.settle_request(ScanRequest.from_json(message.request))
+        elif isinstance(message, CloseSession):
+            self._close(message, live)
+
+    def _open(self, message: OpenSession) -> None:
+        self._drop(message.session_id)
+        policy = policy_from_dict(message.policy, source="exam policy")
+        reference = None
+        if message.embedding is not None:
+            vector = np.frombuffer(message.embedding, dtype=np.float64).copy()
+            reference = FaceEmbedding(vector, FaceBox(0, 0, 0, 0, 1.0))
+            if self._encoder is None:
+                self._encoder = FaceEncoder()
+        detector = self._shared(policy)
+        listener = _Announcer(message.session_id, self.outbox)
+        stream = StreamAnalysis(
+            policy, reference, detector, self._encoder, listener, message.numbering_from, source_reports_gaps=True
+        )
+        self._sessions[message.session_id] = _Live(stream, policy)
+        logger.info("live analysis of session %s opened (%d sessions here)", message.session_id, len(self._sessions))
+
+    def _frame(self, message: VideoIn, live: _Live) -> None:
+        try:
+            planes = np.frombuffer(message.yuv, dtype=np.uint8).reshape(message.height * 3 // 2, message.width)
+            image: Image = np.ascontiguousarray(cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
+            live.size = (message.width, message.height)
+            observation = live.stream.frame(Frame(0, message.timestamp_s, image))
+            if observation is not None and observation.identity is not None:
+                check = observation.identity
+                self.outbox(IdentityChecked(message.session_id, message.timestamp_s, check.distance, check.match))
+            if live.stream.scanning and message.timestamp_s - live.last_progress_s >= SCAN_PROGRESS_EVERY_S:
+                live.last_progress_s = message.timestamp_s
+                progress = live.stream.scan_progress_deg()
+                self.outbox(ScanProgress(message.session_id, message.timestamp_s, progress))
+        finally:
+            self.outbox(FrameDone(message.session_id))
+
+    def _close(self, message: CloseSession, live: _Live) -> None:
+        try:
+            result = live.stream.finish(message.end_s)
+        finally:
+            self._drop(message.session_id)
+        width, height = live.size
+        info = RecordingInfo(Path("live"), result.end_s, width, height, 0.0, live.has_audio, "webrtc")
+        analysis = AnalysisResult(
+            info=info,
+            policy=live.policy,
+            events=result.events,
+            score=compute_score(result.events, result.end_s, live.policy.weights),
+            stages=result.stages,
+            identity_checked=self._encoder is not None,
+            model_versions=model_versions(),
+        )
+        report = {**analysis.report_json(), "source": "live"}
+        events = [event_fields(event) for event in result.events]
+        self.outbox(SessionClosed(message.session_id, events, analysis.score.total, report))
+
+    def _drop(self, session_id: str) -> None:
+        live = self._sessions.pop(session_id, None)
+        if live is not None:
+            live.stream.close()
+
+    def close(self) -> None:
+        for session_id in list(self._sessions):
+            self._drop(session_id)
+        for detector in self._detectors.values():
+            detector.close()
+
+
+def serve(inbox: Any, outbox: Any, parent_pid: int) -> None:
+    """Entry point of a live worker process: handle messages until told to stop (None) or orphaned."""
+    silence_native_stderr()
+    warnings.filterwarnings("ignore", module="google.protobuf")
+    exit_with_parent(parent_pid)
+    worker = LiveWorker(outbox.put)
+    worker.warm_up()
+    try:
+        while (message := inbox.get()) is not None:
+            worker.handle(message)
+    finally:
+        worker.close()

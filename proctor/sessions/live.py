@@ -1,0 +1,350 @@
+"""What a live session keeps in the database: its timeline, transitions, events as they open and close,
+and its final result (in one transaction with its ledger record and footprint statement).
+
+The candidate's join token is the only credential of a live session: an unknown token is refused
+(401), a finished session or a closed exam is gone (410). Only the token's hash is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from footprint.ledger import canonical
+from proctor.errors import ProctorError
+from proctor.sessions.lifecycle import Status, move
+from proctor.sessions.statements import analysed_statement, session_facts
+from proctor.sessions.store import SessionStore
+from proctor.sessions.tables import CandidateRow, EventRow, ExamRow, SessionRow, TransitionRow, utcnow
+
+logger = logging.getLogger(__name__)
+
+LIVE_STATES = frozenset({Status.SCHEDULED, Status.IDENTITY_CHECK, Status.ROOM_SCAN, Status.IN_PROGRESS})
+LIVE_RUN = 1
+"""Live events are the session's first analysis run; a later re-analysis of the recording would be run 2."""
+
+
+class TokenRefused(ProctorError):
+    """The join token names no session (401)."""
+
+
+class SessionGone(ProctorError):
+    """The session is finished or its exam has closed (410): the link no longer opens it."""
+
+
+@dataclass(frozen=True)
+class LiveTicket:
+    """A live session as its candidate may see it, found by the join token."""
+
+    session_id: str
+    college_id: str
+    exam_id: str
+    exam_title: str
+    candidate_name: str
+    status: Status
+    policy: dict[str, Any]
+    embedding: bytes
+    duration_min: int | None
+    content_url: str | None
+    started_at: datetime | None
+    last_s: float | None
+    next_number: int
+
+
+def _next_number(db: Session, session_id: str) -> int:
+    top = db.scalar(
+        select(func.max(EventRow.seq)).where(EventRow.session_id == session_id, EventRow.analysis_run == LIVE_RUN)
+    )
+    return 0 if top is None else int(top) + 1
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+class LiveRecords:
+    """The database side of live sessions (called from threads, never from the event loop)."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def ticket(self, token: str, now: datetime | None = None) -> LiveTicket:
+        """The session this token opens; TokenRefused or SessionGone when it opens none."""
+        moment = now or datetime.now(UTC)
+        with self.store.sessions() as db:
+            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            if row is None:
+                raise TokenRefused("this exam link is not valid")
+            exam = db.get(ExamRow, row.exam_id)
+            candidate = db.get(CandidateRow, row.candidate_id)
+            if exam is None or candidate is None:
+                raise TokenRefused("this exam link is not valid")
+            status = Status(row.status)
+            if status not in LIVE_STATES:
+                raise SessionGone("this exam session is finished; the link no longer opens it")
+            closes = _utc(exam.closes_at)
+            if closes is not None and closes <= moment:
+                raise SessionGone(f"the exam closed at {closes.isoformat()}")
+            return LiveTicket(
+                session_id=row.id,
+                college_id=exam.college_id,
+                exam_id=exam.id,
+                exam_title=exam.title,
+                candidate_name=candidate.full_name,
+                status=status,
+                policy=dict(exam.policy),
+                embedding=candidate.embedding,
+                duration_min=exam.duration_min,
+                content_url=exam.content_url,
+                started_at=_utc(row.live_started_at),
+                last_s=row.live_last_s,
+                next_number=_next_number(db, row.id),
+            )
+
+    def recording_session(self, token: str) -> str:
+        """The session a live client may still send recording parts to: live, or finished but not yet judged
+        (the page uploads what is left after the exam ends)."""
+        with self.store.sessions() as db:
+            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            if row is None:
+                raise TokenRefused("this exam link is not valid")
+            if Status(row.status) not in LIVE_STATES | {Status.SUBMITTED, Status.ANALYSED}:
+                raise SessionGone("this exam session is closed to recording")
+            return row.id
+
+    def start(self, session_id: str, origin: datetime) -> datetime:
+        """Fix the session's time zero at its first live media (once) and mark it live; returns time zero."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            if row.live_started_at is None:
+                row.live_started_at = origin
+                row.analysis_run = LIVE_RUN
+                row.job_state = "live"
+            started = _utc(row.live_started_at)
+            return started if started is not None else origin
+
+    def move_to(
+        self, session_id: str, target: Status, at_s: float | None, detail: dict[str, Any], *, ledger: bool = False
+    ) -> Status:
+        """Move the lifecycle (recorded with its cause); with `ledger`, the cause is a result the ledger keeps."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            current = Status(row.status)
+            if current == target:
+                return current
+            move(row.status, target)
+            index = None
+            if ledger:
+                count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
+                payload = {"session": session_id, "from": current.value, "to": target.value, "at_s": at_s, **detail}
+                index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+            db.add(
+                TransitionRow(
+                    session_id=session_id,
+                    from_status=current.value,
+                    to_status=target.value,
+                    at_s=at_s,
+                    detail=detail,
+                    ledger_index=index,
+                )
+            )
+            row.status = target.value
+            logger.info("session %s: %s → %s", session_id, current.value, target.value)
+            return target
+
+    def note(self, session_id: str, at_s: float, detail: dict[str, Any]) -> None:
+        """A result within a state (an in-exam room scan): recorded like a transition, and in the ledger."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
+            payload = {"session": session_id, "at_s": round(at_s, 3), **detail}
+            index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+            db.add(
+                TransitionRow(
+                    session_id=session_id,
+                    from_status=row.status,
+                    to_status=row.status,
+                    at_s=at_s,
+                    detail=detail,
+                    ledger_index=index,
+                )
+            )
+
+    def next_number(self, session_id: str) -> int:
+        """The number the session's next live event takes (after every stored one)."""
+        with self.store.sessions() as db:
+            top = db.scalar(
+                select(func.max(EventRow.seq)).where(
+                    EventRow.session_id == session_id, EventRow.analysis_run == LIVE_RUN
+                )
+            )
+            return 0 if top is None else int(top) + 1
+
+    def set_identity(self, session_id: str, outcome: str) -> None:
+        with self.store.write() as db:
+            self._row(db, session_id).identity = outcome
+
+    def reached(self, session_id: str, last_s: float) -> None:
+        """Remember how far the session's media got (a restart resumes after it)."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            row.live_last_s = max(row.live_last_s or 0.0, last_s)
+
+    def event_opened(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> None:
+        """Store an event the moment it opens (its end provisional), with the evidence seen so far."""
+        key = self._evidence(session_id, event, evidence)
+        with self.store.kept_until_commit([key] if key else []), self.store.write() as db:
+            row = self._row(db, session_id)
+            db.add(self._event_row(row, event, key, state="open"))
+            row.live_last_s = max(row.live_last_s or 0.0, float(event["end_s"]))
+
+    def event_closed(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> None:
+        """Complete an open event with its end and final measurements (or store one that was never open)."""
+        key = self._evidence(session_id, event, evidence)
+        replaced: str | None = None
+        with self.store.kept_until_commit([key] if key else []), self.store.write() as db:
+            row = self._row(db, session_id)
+            stored = db.scalars(
+                select(EventRow).where(
+                    EventRow.session_id == session_id,
+                    EventRow.analysis_run == LIVE_RUN,
+                    EventRow.seq == int(event["number"]),
+                )
+            ).first()
+            if stored is None:
+                db.add(self._event_row(row, event, key, state="closed"))
+            else:
+                if key and stored.evidence_key and stored.evidence_key != key:
+                    replaced = stored.evidence_key  # the peak moved on: the final evidence replaces the first
+                self._fill(stored, event, key or stored.evidence_key)
+                stored.state = "closed"
+            row.live_last_s = max(row.live_last_s or 0.0, float(event["end_s"]))
+        if replaced is not None:
+            self.store.storage.local_path(replaced).unlink(missing_ok=True)
+
+    def close_dangling(self, session_id: str) -> int:
+        """After a restart: events left open by the server that died end where the stored media ended."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            dangling = db.scalars(
+                select(EventRow).where(
+                    EventRow.session_id == session_id, EventRow.analysis_run == LIVE_RUN, EventRow.state == "open"
+                )
+            ).all()
+            for event in dangling:
+                event.end_s = max(event.start_s, row.live_last_s or event.end_s)
+                event.state = "closed"
+            return len(dangling)
+
+    def finish(self, session_id: str, events: list[dict[str, Any]], score: float, report: dict[str, Any]) -> SessionRow:
+        """The live analysis is complete: every event final, the score, and the result in the ledger and footprint."""
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            stored = {
+                e.seq: e
+                for e in db.scalars(
+                    select(EventRow).where(EventRow.session_id == session_id, EventRow.analysis_run == LIVE_RUN)
+                )
+            }
+            for event in events:
+                existing = stored.get(int(event["number"]))
+                if existing is None:
+                    db.add(self._event_row(row, event, None, state="closed"))
+                else:
+                    self._fill(existing, event, existing.evidence_key)
+                    existing.state = "closed"
+            counts: dict[str, int] = {}
+            for event in events:
+                counts[event["type"]] = counts.get(event["type"], 0) + 1
+            if Status(row.status) != Status.SUBMITTED:
+                self._record_move(db, row, Status.SUBMITTED, float(report.get("analysed_duration_s", 0.0)))
+            row.score = score
+            row.report = report
+            row.job_state = "done"
+            row.job_progress = 1.0
+            row.analysed_at = utcnow()
+            self._record_move(db, row, Status.ANALYSED, None)
+            self.store.ledger.append(
+                db,
+                "proctoring_analysis",
+                f"{row.id}/{LIVE_RUN}",
+                {
+                    "session": row.id,
+                    "run": LIVE_RUN,
+                    "live": True,
+                    "score": round(score, 2),
+                    "event_counts": counts,
+                    "events_sha256": hashlib.sha256(canonical({"events": events})).hexdigest(),
+                },
+            )
+            if self.store.statement_sink is not None:
+                facts = session_facts(db, row, self.store.config.base_url)
+                duration = float(report.get("analysed_duration_s", 0.0))
+                self.store.statement_sink(db, facts.college_id, analysed_statement(facts, score, counts, duration))
+            return row
+
+    @staticmethod
+    def _record_move(db: Session, row: SessionRow, target: Status, at_s: float | None) -> None:
+        current = row.status
+        row.status = move(current, target).value
+        db.add(TransitionRow(session_id=row.id, from_status=current, to_status=target.value, at_s=at_s, detail={}))
+
+    def _row(self, db: Session, session_id: str) -> SessionRow:
+        row = db.get(SessionRow, session_id)
+        if row is None:
+            raise TokenRefused(f"no session {session_id}")
+        return row
+
+    def _evidence(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> str | None:
+        if evidence is None:
+            return None
+        with self.store.sessions() as db:
+            row = self._row(db, session_id)
+            exam = db.get(ExamRow, row.exam_id)
+            college = exam.college_id if exam is not None else "unknown"
+            prefix = f"{college}/{row.exam_id}/{row.id}/live/evidence"
+        stamp = datetime.now(UTC).strftime("%H%M%S%f")
+        return self.store.put_bytes(f"{prefix}/{int(event['number']):04d}-{stamp}.jpg", evidence)
+
+    @staticmethod
+    def _event_row(row: SessionRow, event: dict[str, Any], key: str | None, state: str) -> EventRow:
+        stored = EventRow(
+            session_id=row.id,
+            analysis_run=LIVE_RUN,
+            seq=int(event["number"]),
+            state=state,
+            opened_at=utcnow(),
+            evidence_key=key,
+            type=event["type"],
+            start_s=0.0,
+            end_s=0.0,
+            severity="info",
+            confidence=0.0,
+            technical=False,
+            peak_s=0.0,
+            measurements={},
+        )
+        LiveRecords._fill(stored, event, key)
+        return stored
+
+    @staticmethod
+    def _fill(stored: EventRow, event: dict[str, Any], key: str | None) -> None:
+        stored.type = event["type"]
+        stored.start_s = float(event["start_s"])
+        stored.end_s = float(event["end_s"])
+        stored.severity = event["severity"]
+        stored.confidence = float(event["confidence"])
+        stored.technical = bool(event["technical"])
+        stored.peak_s = float(event["peak_s"])
+        stored.measurements = dict(event["measurements"])
+        stored.evidence_key = key
