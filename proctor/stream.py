@@ -26,7 +26,7 @@ from proctor.observations import VisualObservation
 from proctor.pipeline import CandidateAnalyzer, StageCounts
 from proctor.policy import Policy
 from proctor.roomscan import ScanReport, scan_events
-from proctor.roomscan.analyzer import RoomScanAnalyzer
+from proctor.roomscan.analyzer import RoomScanAnalyzer, ScanProgress
 from proctor.roomscan.events import request_events
 from proctor.roomscan.schedule import ScanRequest
 
@@ -179,9 +179,9 @@ class StreamAnalysis:
             self.sampler.set_rate(self.policy.room_scan.analysis_rate_hz)
             logger.debug("room scan begins at %.1f s", timestamp_s)
 
-    def scan_progress_deg(self) -> float:
-        """Coverage of the running scan so far (a quick estimate for a progress ring; 0 when none runs)."""
-        return self._scan.progress_deg() if self._scan is not None else 0.0
+    def scan_progress(self) -> ScanProgress | None:
+        """How far the running scan has got (None when none runs): see `RoomScanAnalyzer.progress`."""
+        return self._scan.progress() if self._scan is not None else None
 
     def end_scan(self, timestamp_s: float, request: ScanRequest | None = None) -> ScanReport | None:
         """The running scan ends: its report (None if it held no frame). Without a `request` (a `--scan`

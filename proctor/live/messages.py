@@ -129,6 +129,7 @@ class ScanProgress:
     session_id: str
     at_s: float
     coverage_deg: float
+    complete: bool
 
 
 @dataclass(frozen=True)

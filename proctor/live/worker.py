@@ -182,8 +182,10 @@ class LiveWorker:
                 self.outbox(IdentityChecked(message.session_id, message.timestamp_s, check.distance, check.match))
             if live.stream.scanning and message.timestamp_s - live.last_progress_s >= SCAN_PROGRESS_EVERY_S:
                 live.last_progress_s = message.timestamp_s
-                progress = live.stream.scan_progress_deg()
-                self.outbox(ScanProgress(message.session_id, message.timestamp_s, progress))
+                progress = live.stream.scan_progress()
+                if progress is not None:
+                    at = message.timestamp_s
+                    self.outbox(ScanProgress(message.session_id, at, progress.coverage_deg, progress.complete))
         finally:
             self.outbox(FrameDone(message.session_id))
 

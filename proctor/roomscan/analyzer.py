@@ -26,6 +26,20 @@ from proctor.roomscan.rotation import OrientationSample, RotationTracker, downsc
 logger = logging.getLogger(__name__)
 
 
+PROGRESS_CHECK_MARGIN_DEG = 40.0
+"""Within this much of the minimum, progress is measured properly (the quick estimate errs by ±25° or so)."""
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """How far a running scan has got: coverage so far, and whether it is measured complete."""
+
+    coverage_deg: float
+    measured: bool
+    """True when `coverage_deg` is the self-calibrated measure that `finish` reports, not the quick estimate."""
+    complete: bool
+
+
 @dataclass(frozen=True, eq=False)
 class PersonInRoom:
     """A person sighting placed in the room: the yaw the camera pointed at when it was best seen."""
@@ -168,6 +182,18 @@ class RoomScanAnalyzer:
         if len(yaws) < 2:
             return 0.0
         return circular_coverage(swept_intervals(yaws, [True] * len(yaws))).covered_deg
+
+    def progress(self) -> ScanProgress:
+        """Coverage so far for a live progress ring: the quick estimate while far from the minimum, then the
+        same measure `finish` makes, so a scan is called complete only when its report will say so."""
+        rough = self.progress_deg()
+        if rough < self.config.min_coverage_deg - PROGRESS_CHECK_MARGIN_DEG:
+            return ScanProgress(rough, measured=False, complete=False)
+        samples = self._tracker.finish().samples
+        covered = circular_coverage(swept_intervals([s.yaw_deg for s in samples], [s.tracked for s in samples]))
+        return ScanProgress(
+            covered.covered_deg, measured=True, complete=covered.covered_deg >= self.config.min_coverage_deg
+        )
 
     def finish(self) -> ScanReport:
         """Solve the trajectory (self-calibrated) and measure coverage, quality and people."""

@@ -1,4 +1,4 @@
-"""The scan schedule: one pre-exam scan, N random in-exam windows that never overlap, reproducible."""
+"""The scan schedule: a pre-exam scan (by default), N random in-exam windows that never overlap, reproducible."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from proctor.roomscan.config import RoomScanConfig
 from proctor.roomscan.schedule import ScanKind, scan_schedule
 
 
-def test_pre_exam_scan_is_always_asked() -> None:
+def test_pre_exam_scan_is_asked_by_default_and_can_be_left_out() -> None:
     requests = scan_schedule(RoomScanConfig(), 3600.0, seed=1)
     assert len(requests) == 1
     first = requests[0]
     assert first.kind is ScanKind.PRE_EXAM and first.at_s == 0.0
     assert first.attempts == 2 and first.time_limit_s == 60.0 and first.min_coverage_deg == 330.0
+    assert scan_schedule(RoomScanConfig(pre_exam=False), 3600.0, seed=1) == []
+    in_exam = scan_schedule(RoomScanConfig(pre_exam=False, in_exam_scans=2), 3600.0, seed=1)
+    assert [r.kind for r in in_exam] == [ScanKind.IN_EXAM, ScanKind.IN_EXAM]
 
 
 def test_same_seed_same_schedule_other_seed_other_times() -> None:
