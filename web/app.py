@@ -21,6 +21,8 @@ from web.deps import Services
 from web.errors import install_error_handlers
 from web.headers import SecurityHeaders
 from web.limits import JSONBodyLimits
+from web.live import routes as live_routes
+from web.live.manager import LiveManager
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
 from web.routes import college, ledger
 from web.routes.xapi import resources, statements
@@ -74,11 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await run_in_threadpool(start_platform, services)
         # the first retention round runs before the server answers: nothing past retention is ever served
         await run_in_threadpool(retention_round, platform)
+        live = LiveManager(platform.service, config.live_workers, config.ice_server_list)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:
-            yield {"services": services, "platform": platform}
+            yield {"services": services, "platform": platform, "live": live}
         finally:
+            await live.close()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(resources.router)
     app.include_router(ledger.router)
+    app.include_router(live_routes.router)
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)

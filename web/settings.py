@@ -6,6 +6,7 @@ back to a default silently.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,19 @@ class Settings(BaseSettings):
     analysis_workers: int = Field(
         1, ge=1, le=64, title="Analysis processes", description="Worker processes that analyse recordings."
     )
+    live_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        title="Live analysis processes",
+        description="Processes analysing live sessions; each holds the models once and serves several sessions.",
+    )
+    ice_servers: str = Field(
+        "[]",
+        title="ICE servers",
+        description='STUN/TURN servers for WebRTC behind NAT, as JSON: [{"urls": "turn:turn.college.kz:3478", '
+        '"username": "...", "credential": "..."}]. Empty on a local network.',
+    )
     xapi_default_version: str = Field(
         "2.0.0",
         pattern=r"^(1\.0\.3|2\.0\.0)$",
@@ -80,6 +94,15 @@ class Settings(BaseSettings):
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return self
+
+    @model_validator(mode="after")
+    def _ice_servers_are_json(self) -> Settings:
+        parse_ice_servers(self.ice_servers)
+        return self
+
+    @property
+    def ice_server_list(self) -> list[dict[str, Any]]:
+        return parse_ice_servers(self.ice_servers)
 
     @property
     def db_url(self) -> str:
@@ -95,6 +118,22 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Base URL of the server as clients see it, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def parse_ice_servers(text: str) -> list[dict[str, Any]]:
+    """The ICE server list (ValueError with the reason when it is not one)."""
+    try:
+        servers = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"ice_servers is not JSON: {exc}") from exc
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ValueError('ice_servers must be a JSON list of {"urls": ..., "username"?: ..., "credential"?: ...}')
+    allowed = {"urls", "username", "credential"}
+    for server in servers:
+        unknown = set(server) - allowed
+        if unknown:
+            raise ValueError(f"ice_servers entries take only {', '.join(sorted(allowed))}, not {', '.join(unknown)}")
+    return [dict(s) for s in servers]
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

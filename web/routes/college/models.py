@@ -160,6 +160,8 @@ class EventPublic(BaseModel):
     peak_s: float
     measurements: dict[str, Any]
     evidence_url: str | None
+    open: bool = Field(False, description="A live event still happening: its end is the latest seen so far.")
+    opened_at: UTCTime | None = Field(None, description="When a live event was stored as it opened.")
 
 
 class VerdictCreate(BaseModel):

@@ -142,6 +142,8 @@ def _event(row: EventRow, base: str) -> EventPublic:
         peak_s=row.peak_s,
         measurements=row.measurements,
         evidence_url=evidence,
+        open=row.state == "open",
+        opened_at=row.opened_at,
     )
 
 

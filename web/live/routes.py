@@ -1,0 +1,171 @@
+"""The live session protocol over HTTP and a WebSocket, authorised by the candidate's join token only.
+
+The token travels in `Authorization: Bearer TOKEN` (HTTP) or in the WebSocket's first message, never in
+a URL, so no access log ever holds it. See the README's "Live sessions" for the messages and states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Annotated, Any, Literal, cast
+
+from aiortc import RTCSessionDescription
+from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from proctor.sessions.errors import StateError
+from proctor.sessions.live import SessionGone, TokenRefused
+from proctor.sessions.recordings import RecordingPart
+from web.live.manager import LiveManager
+from web.live.session import OfferError
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/live", tags=["live"])
+
+HELLO_TIMEOUT_S = 10.0
+PART_LIMIT = 32 * 1024 * 1024
+RUN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CONTAINERS = {"video/webm": "webm", "video/mp4": "mp4", "video/x-matroska": "matroska"}
+
+
+def get_live(request: Request) -> LiveManager:
+    return cast(LiveManager, request.state.live)
+
+
+LiveDep = Annotated[LiveManager, Depends(get_live)]
+
+
+def join_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    """The candidate's join token from `Authorization: Bearer TOKEN` (401 without one)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "send the exam link's token as Authorization: Bearer TOKEN")
+    return token.strip()
+
+
+TokenDep = Annotated[str, Depends(join_token)]
+
+
+class Offer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sdp: str = Field(min_length=1, max_length=100_000, description="The client's SDP offer (camera and microphone).")
+    type: Literal["offer"]
+
+
+class Answer(BaseModel):
+    sdp: str
+    type: Literal["answer"]
+    session_id: str
+    state: str
+
+
+def refusal(exc: Exception) -> HTTPException:
+    if isinstance(exc, TokenRefused):
+        return HTTPException(401, str(exc))
+    return HTTPException(410, str(exc))
+
+
+@router.post("/offer", response_model=Answer)
+async def offer(body: Offer, token: TokenDep, live: LiveDep) -> Answer:
+    """Start (or restart) the live connection of an exam session: an SDP offer in, the answer out."""
+    try:
+        session = await live.join(token)
+    except (TokenRefused, SessionGone) as exc:
+        raise refusal(exc) from exc
+    try:
+        answer = await session.connect(RTCSessionDescription(body.sdp, body.type))
+    except OfferError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return Answer(sdp=answer.sdp, type="answer", session_id=session.id, state=session.status.value)
+
+
+@router.put("/recording/{run}/{part}", status_code=201)
+async def recording_part(
+    run: str,
+    part: int,
+    request: Request,
+    token: TokenDep,
+    live: LiveDep,
+    run_start_s: Annotated[float, Header(alias="X-Run-Start-S", ge=0, description="Session time the run starts at.")],
+) -> JSONResponse:
+    """Keep one part of the client's own recording (a MediaRecorder run, sent in parts as it records).
+
+    Retrying a part is safe (200, nothing new kept); the same part number with other bytes is 409.
+    """
+    if not RUN_NAME.match(run) or not 0 <= part <= 1_000_000:
+        raise HTTPException(400, "run is 1–64 letters, digits, _ or -, and part a number from 0")
+    container = CONTAINERS.get(request.headers.get("content-type", "").split(";")[0].strip().lower())
+    if container is None:
+        raise HTTPException(415, f"send the part as one of {', '.join(CONTAINERS)}")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > PART_LIMIT:
+        raise HTTPException(413, f"a recording part is at most {PART_LIMIT} bytes")
+    data = bytearray()
+    async for block in request.stream():
+        data += block
+        if len(data) > PART_LIMIT:
+            raise HTTPException(413, f"a recording part is at most {PART_LIMIT} bytes")
+    if not data:
+        raise HTTPException(400, "the part is empty")
+    try:
+        session_id = await run_in_threadpool(live.records.recording_session, token)
+        kept = await run_in_threadpool(
+            live.service.recordings.accept_part,
+            session_id,
+            RecordingPart(run, part, run_start_s, bytes(data), container),
+        )
+    except (TokenRefused, SessionGone) as exc:
+        raise refusal(exc) from exc
+    except StateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return JSONResponse({"run": run, "part": part, "kept": kept}, status_code=201 if kept else 200)
+
+
+@router.websocket("/ws")
+async def control(socket: WebSocket) -> None:
+    """The session's control channel: the first message is `{"type": "hello", "token": TOKEN}`."""
+    live = cast(LiveManager, socket.state.live)
+    await socket.accept()
+    try:
+        hello = json.loads(await asyncio.wait_for(socket.receive_text(), HELLO_TIMEOUT_S))
+    except (TimeoutError, ValueError, WebSocketDisconnect):
+        await _close(socket, 4400, "say hello with the exam link's token first")
+        return
+    token = hello.get("token") if isinstance(hello, dict) and hello.get("type") == "hello" else None
+    if not isinstance(token, str) or not token:
+        await _close(socket, 4400, "say hello with the exam link's token first")
+        return
+    try:
+        session = await live.join(token)
+    except TokenRefused as exc:
+        await _close(socket, 4401, str(exc))
+        return
+    except SessionGone as exc:
+        await _close(socket, 4410, str(exc))
+        return
+    await session.attach(socket)
+    try:
+        while True:
+            try:
+                message: Any = json.loads(await socket.receive_text())
+            except ValueError:
+                await socket.send_json({"type": "error", "message": "messages are JSON objects"})
+                continue
+            if isinstance(message, dict):
+                await session.on_client(message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        session.detach(socket)
+
+
+async def _close(socket: WebSocket, code: int, reason: str) -> None:
+    await socket.close(code=code, reason=reason[:120])

@@ -1,0 +1,540 @@
+"""One live exam session in the web process: its peer connection, the candidate's control sockets, the
+intake of its tracks, and its lifecycle (identity check → room scan → exam → submitted).
+
+Everything here runs on the event loop and only moves bytes: frames are sampled at the analysis rate
+and handed to the session's lane as I420 planes, audio is cut into analysis windows; analysis runs in
+worker processes and every database write runs on the manager's writer thread. A check that fails
+never blocks the candidate: after its retries the exam goes on and the session is marked for the
+examiner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import av
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from starlette.websockets import WebSocket, WebSocketState
+
+from proctor.frames import AUDIO_SAMPLE_RATE
+from proctor.live.messages import (
+    AudioIn,
+    CloseSession,
+    EventClosed,
+    EventOpened,
+    IdentityChecked,
+    Interrupted,
+    OpenSession,
+    Resumed,
+    ScanBegin,
+    ScanEnd,
+    ScanFinished,
+    ScanProgress,
+    ScanSettle,
+    SessionClosed,
+    SessionFailed,
+    VideoIn,
+)
+from proctor.policy import policy_from_dict
+from proctor.roomscan.schedule import ScanKind, ScanRequest, scan_schedule
+from proctor.sessions.lifecycle import Status
+from proctor.sessions.live import LiveTicket
+from proctor.stream import AudioWindower, FrameSampler
+from web.live.notices import notice_for
+
+if TYPE_CHECKING:
+    from web.live.manager import LiveManager
+
+logger = logging.getLogger(__name__)
+
+IDENTITY_TIMEOUT_S = 90.0
+"""With no face to check for this long, the exam goes on (identity not checked, marked for the examiner)."""
+REACHED_EVERY_S = 5.0
+
+
+class OfferError(ValueError):
+    """An offer that cannot start a session (malformed SDP, no camera track): 400."""
+
+
+@dataclass
+class ActiveScan:
+    """A room-scan request being answered: which attempt, whether the candidate has started turning."""
+
+    request: ScanRequest
+    attempt: int
+    started_s: float | None = None
+    timer: asyncio.TimerHandle | None = None
+
+
+class TrackClock:
+    """Session time of a track's frames: its first frame is placed by arrival, the rest by media timestamps."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+        self._first: tuple[float, float] | None = None
+
+    def time_of(self, frame: av.VideoFrame | av.AudioFrame) -> float:
+        pts_s = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else 0.0
+        if self._first is None:
+            self._first = (self.session.arrived(time.time()), pts_s)
+        offset, first_pts = self._first
+        return offset + (pts_s - first_pts)
+
+
+class LiveSession:
+    """A live session served by this process."""
+
+    def __init__(self, manager: LiveManager, ticket: LiveTicket) -> None:
+        self.manager = manager
+        self.id = ticket.session_id
+        self.ticket = ticket
+        self.policy = policy_from_dict(ticket.policy, source="exam policy")
+        self.status = ticket.status
+        self.origin: float | None = ticket.started_at.timestamp() if ticket.started_at else None
+        self.resumed_after_restart = ticket.started_at is not None
+        self.peer: RTCPeerConnection | None = None
+        self.sockets: set[WebSocket] = set()
+        self.lane = manager.pool.lane(self.id)
+        self.identity_failures = 0
+        self.scan: ActiveScan | None = None
+        self.exam_started_s: float | None = None
+        self.closing = False
+        self.closed = asyncio.Event()
+        self._last_video_s = ticket.last_s
+        self._last_audio_s = ticket.last_s
+        self._windower: AudioWindower | None = None
+        self._no_video_told = False
+        self._last_reached = 0.0
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.lane.send(OpenSession(self.id, ticket.policy, ticket.embedding, ticket.next_number))
+        self._spawn(self._watch())
+        if self.status == Status.IDENTITY_CHECK:
+            self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+        elif self.status == Status.ROOM_SCAN:
+            self._request_pre_exam_scan()
+        elif self.status == Status.IN_PROGRESS:
+            self._start_exam_clock()
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def arrived(self, wall: float) -> float:
+        """Session time of media arriving now; the first media of the session fixes time zero."""
+        if self.origin is None:
+            self.origin = wall
+            self.manager.write(self.manager.records.start, self.id, datetime.fromtimestamp(wall, UTC))
+        return wall - self.origin
+
+    def now_s(self) -> float:
+        return time.time() - self.origin if self.origin is not None else 0.0
+
+    # -- connection -------------------------------------------------------------------------------
+
+    async def connect(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """Answer the candidate's offer; a newer connection replaces an older one (the page was reloaded)."""
+        if "m=video" not in offer.sdp:
+            raise OfferError("the offer carries no camera video (m=video)")
+        if self.peer is not None:
+            old, self.peer = self.peer, None
+            logger.info("session %s: a new connection replaces the previous one", self.id)
+            await old.close()
+        peer = RTCPeerConnection(self.manager.rtc_configuration)
+        self.peer = peer
+
+        @peer.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            clock = TrackClock(self)
+            consume = self._video if track.kind == "video" else self._audio
+            self._spawn(consume(track, clock))
+
+        @peer.on("connectionstatechange")
+        async def on_state() -> None:
+            logger.info("session %s: connection %s", self.id, peer.connectionState)
+
+        try:
+            await peer.setRemoteDescription(offer)
+            await peer.setLocalDescription(await peer.createAnswer())
+        except Exception as exc:  # aiortc's SDP parser raises anything from ValueError to AssertionError
+            await peer.close()
+            self.peer = None
+            reason = str(exc) or type(exc).__name__
+            raise OfferError(f"the offer is not a usable SDP ({reason})") from exc
+        if self.status == Status.SCHEDULED:
+            await self.move(Status.IDENTITY_CHECK, {"reason": "the candidate connected"})
+            self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+        local = peer.localDescription
+        return RTCSessionDescription(local.sdp, local.type)
+
+    async def _video(self, track: MediaStreamTrack, clock: TrackClock) -> None:
+        sampler = FrameSampler(self.policy.analysis_rate_hz)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.VideoFrame):
+                continue
+            t = clock.time_of(frame)
+            self._after_restart()
+            if self._gap(self._last_video_s, t):
+                self.lane.send(Interrupted(self.id, self._last_video_s or 0.0, t, video=True, audio=False))
+            self._last_video_s = t
+            self._no_video_told = False
+            self._reached(t)
+            scanning = self.scan is not None and self.scan.started_s is not None
+            sampler.set_rate(self.policy.room_scan.analysis_rate_hz if scanning else self.policy.analysis_rate_hz)
+            if self.closing or not sampler.due(t) or frame.width % 2 or frame.height % 2:
+                continue
+            planes = frame.to_ndarray(format="yuv420p")
+            self.lane.video(VideoIn(self.id, t, frame.width, frame.height, planes.tobytes()))
+
+    async def _audio(self, track: MediaStreamTrack, clock: TrackClock) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_SAMPLE_RATE)
+        windower = self._windower = AudioWindower(self.policy.audio.window_s)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.AudioFrame) or self.closing:
+                continue
+            t = clock.time_of(frame)
+            self._after_restart()
+            if self._gap(self._last_audio_s, t):
+                self.lane.send(Interrupted(self.id, self._last_audio_s or 0.0, t, video=False, audio=True))
+            self._last_audio_s = t + frame.samples / frame.sample_rate
+            for out in resampler.resample(frame):
+                samples = out.to_ndarray().reshape(-1)
+                for window in windower.add(t, samples):
+                    self.lane.send(AudioIn(self.id, window.timestamp_s, window.samples.tobytes()))
+                t += len(samples) / AUDIO_SAMPLE_RATE
+
+    def _gap(self, last: float | None, t: float) -> bool:
+        """Nothing of a track arrived since `last` for longer than the policy allows: a technical gap (this
+        process sees every frame; the worker only the sampled ones, so the gap is told to it)."""
+        return last is not None and t - last > self.policy.max_video_gap_s
+
+    def _after_restart(self) -> None:
+        """The first media after the server restarted: events it left open end where its media ended."""
+        if self.resumed_after_restart:
+            self.resumed_after_restart = False
+            self.manager.write(self.manager.records.close_dangling, self.id)
+
+    async def _watch(self) -> None:
+        """While connected: tell the candidate once when no video arrives (the gap is recorded when it ends)."""
+        while not self.closing:
+            await asyncio.sleep(1.0)
+            if self.peer is None or self.origin is None or self._no_video_told:
+                continue
+            last = self._last_video_s if self._last_video_s is not None else 0.0
+            if self.now_s() - last > self.policy.max_video_gap_s:
+                self._no_video_told = True
+                notice = notice_for("video_lost")
+                if notice is not None:
+                    message = {"type": "notice", "key": notice.key, "text": notice.text, "event": "video_lost"}
+                    self.broadcast(message)
+
+    def _reached(self, t: float) -> None:
+        if t - self._last_reached >= REACHED_EVERY_S:
+            self._last_reached = t
+            self.manager.write(self.manager.records.reached, self.id, t)
+
+    # -- the candidate's page ---------------------------------------------------------------------
+
+    async def attach(self, socket: WebSocket) -> None:
+        self.sockets.add(socket)
+        await self._send(socket, self.welcome())
+
+    def detach(self, socket: WebSocket) -> None:
+        self.sockets.discard(socket)
+
+    def welcome(self) -> dict[str, Any]:
+        return {
+            "type": "welcome",
+            "session_id": self.id,
+            "state": self.status.value,
+            "session_time_s": round(self.now_s(), 3) if self.origin is not None else None,
+            "exam": {"title": self.ticket.exam_title, "content_url": self.ticket.content_url},
+            "candidate": self.ticket.candidate_name,
+            "ice_servers": self.manager.ice_servers,
+            "scan": self._scan_message() if self.scan is not None else None,
+        }
+
+    async def on_client(self, message: dict[str, Any]) -> None:
+        """A message of the candidate's page."""
+        kind = message.get("type")
+        if kind == "scan_started":
+            self._scan_started()
+        elif kind == "scan_finished":
+            self._scan_attempt_over("the candidate finished turning")
+        elif kind == "finish":
+            await self.finish("the candidate finished the exam")
+        elif kind == "identity_retry":
+            self.identity_failures = max(0, self.identity_failures - 1)
+            self.broadcast({"type": "identity", "state": "checking"})
+        elif kind == "ping":
+            self.broadcast({"type": "pong", "session_time_s": round(self.now_s(), 3)})
+        else:
+            self.broadcast({"type": "error", "message": f"unknown message type {kind!r}"})
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for socket in list(self.sockets):
+            self._spawn(self._send(socket, message))
+
+    async def _send(self, socket: WebSocket, message: dict[str, Any]) -> None:
+        if socket.client_state != WebSocketState.CONNECTED:
+            self.sockets.discard(socket)
+            return
+        try:
+            await socket.send_json(message)
+        except (RuntimeError, OSError):
+            self.sockets.discard(socket)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def move(self, target: Status, detail: dict[str, Any], *, ledger: bool = False) -> None:
+        at = round(self.now_s(), 3) if self.origin is not None else None
+        await self.manager.run(self.manager.records.move_to, self.id, target, at, detail, ledger=ledger)
+        self.status = target
+        self.broadcast({"type": "state", "state": target.value, "session_time_s": at})
+
+    def on_worker(self, message: Any) -> None:
+        """What the worker said about this session (called on the event loop)."""
+        if isinstance(message, EventOpened):
+            stored = self.manager.write(self.manager.records.event_opened, self.id, message.event, message.evidence)
+            self._spawn(self._tell_when_stored(message, asyncio.wrap_future(stored)))
+        elif isinstance(message, EventClosed):
+            self.manager.write(self.manager.records.event_closed, self.id, message.event, message.evidence)
+        elif isinstance(message, IdentityChecked):
+            self._spawn(self._identity(message))
+        elif isinstance(message, ScanProgress):
+            self._scan_progress(message)
+        elif isinstance(message, ScanFinished):
+            self._spawn(self._scan_finished(message))
+        elif isinstance(message, SessionClosed):
+            self._spawn(self._closed(message))
+        elif isinstance(message, SessionFailed):
+            logger.error("session %s: live analysis failed: %s", self.id, message.message)
+            self._spawn(self.reopen())
+
+    async def _tell_when_stored(self, opened: EventOpened, stored: asyncio.Future[Any]) -> None:
+        """Tell the candidate once the event is stored (the write is queued in order with the event's close)."""
+        await stored
+        notice = notice_for(opened.event["type"])
+        if notice is not None:
+            kind = opened.event["type"]
+            self.broadcast(
+                {
+                    "type": "notice",
+                    "key": notice.key,
+                    "text": notice.text,
+                    "event": kind,
+                    "at_s": opened.event["start_s"],
+                }
+            )
+
+    async def reopen(self) -> None:
+        """Start the analysis afresh (its worker failed or was replaced); event numbers go on after the stored ones."""
+        number = await self.manager.run(self.manager.records.next_number, self.id)
+        self.lane.send(OpenSession(self.id, self.ticket.policy, self.ticket.embedding, number))
+        if self._last_video_s is not None:
+            self.lane.send(Resumed(self.id, self._last_video_s))
+
+    async def _identity(self, check: IdentityChecked) -> None:
+        if self.status != Status.IDENTITY_CHECK:
+            return
+        if check.match:
+            await self._identity_done("verified", check)
+            return
+        self.identity_failures += 1
+        left = self.policy.identity.live_attempts - self.identity_failures
+        self.broadcast(
+            {
+                "type": "identity",
+                "state": "mismatch",
+                "attempt": self.identity_failures,
+                "retries_left": max(0, left),
+                "advice": "face_light_distance",
+            }
+        )
+        if left <= 0:
+            await self._identity_done("unverified", check)
+
+    async def _identity_timeout(self) -> None:
+        if self.status == Status.IDENTITY_CHECK:
+            await self._identity_done("not_checked", None)
+
+    async def _identity_done(self, outcome: str, check: IdentityChecked | None) -> None:
+        detail: dict[str, Any] = {"identity": outcome, "failed_checks": self.identity_failures}
+        if check is not None:
+            detail |= {"distance": round(check.distance, 3), "at_s": round(check.at_s, 3)}
+        await self.manager.run(self.manager.records.set_identity, self.id, outcome)
+        self.broadcast({"type": "identity", "state": outcome})
+        if self.policy.room_scan.pre_exam:
+            await self.move(Status.ROOM_SCAN, detail, ledger=True)
+            self._request_pre_exam_scan()
+        else:
+            await self.move(Status.IN_PROGRESS, detail, ledger=True)
+            self._start_exam_clock()
+
+    def _request_pre_exam_scan(self) -> None:
+        config = self.policy.room_scan
+        request = ScanRequest(
+            0, ScanKind.PRE_EXAM, self.now_s(), config.time_limit_s, 1 + config.retries, config.min_coverage_deg
+        )
+        self._ask_scan(request, attempt=1)
+
+    def _start_exam_clock(self) -> None:
+        self.exam_started_s = self.now_s()
+        minutes = self.ticket.duration_min
+        if not minutes:
+            return
+        config = self.policy.room_scan.model_copy(update={"pre_exam": False})
+        seed = int(self.id.replace("-", "")[:8], 16)
+        for request in scan_schedule(config, minutes * 60.0, seed):
+            self._later(request.at_s, functools.partial(self._in_exam_scan, request))
+
+    async def _in_exam_scan(self, request: ScanRequest) -> None:
+        if self.status != Status.IN_PROGRESS or self.scan is not None or self.closing:
+            return
+        at = self.now_s()
+        moved = ScanRequest(
+            request.number, request.kind, at, request.time_limit_s, request.attempts, request.min_coverage_deg
+        )
+        self._ask_scan(moved, attempt=1)
+
+    def _ask_scan(self, request: ScanRequest, attempt: int) -> None:
+        self.scan = ActiveScan(request, attempt)
+        self.scan.timer = self._later(request.time_limit_s, self._scan_timed_out)
+        self.broadcast(self._scan_message())
+
+    def _scan_message(self) -> dict[str, Any]:
+        scan = self.scan
+        if scan is None:
+            return {}
+        return {
+            "type": "scan_request",
+            "request": scan.request.to_json(),
+            "attempt": scan.attempt,
+            "started": scan.started_s is not None,
+        }
+
+    def _scan_started(self) -> None:
+        scan = self.scan
+        if scan is None or scan.started_s is not None:
+            return
+        scan.started_s = self.now_s()
+        self.lane.send(ScanBegin(self.id, scan.started_s))
+
+    def _scan_progress(self, progress: ScanProgress) -> None:
+        scan = self.scan
+        if scan is None:
+            return
+        self.broadcast(
+            {
+                "type": "scan_progress",
+                "coverage_deg": round(progress.coverage_deg, 1),
+                "min_coverage_deg": scan.request.min_coverage_deg,
+            }
+        )
+        if progress.complete:
+            self._scan_attempt_over("the turn is complete")
+
+    async def _scan_timed_out(self) -> None:
+        self._scan_attempt_over("the time limit passed")
+
+    def _scan_attempt_over(self, why: str) -> None:
+        scan = self.scan
+        if scan is None or scan.timer is None:
+            return
+        scan.timer.cancel()
+        scan.timer = None  # the attempt waits for its report
+        logger.info("session %s: room scan %d attempt %d over: %s", self.id, scan.request.number, scan.attempt, why)
+        self.lane.send(ScanEnd(self.id, self.now_s(), scan.request.to_json()))
+
+    async def _scan_finished(self, finished: ScanFinished) -> None:
+        scan = self.scan
+        if scan is None or scan.request.to_json() != finished.request:
+            return
+        report = finished.report or {}
+        result: dict[str, Any] = {"number": scan.request.number, "kind": scan.request.kind.value}
+        result |= {"attempt": scan.attempt, "complete": finished.complete}
+        result["coverage_deg"] = round(float(report.get("coverage_deg", 0.0)), 1)
+        result["started_s"] = round(scan.started_s, 3) if scan.started_s is not None else None
+        completed = report.get("completed_at_s")
+        result["completed_at_s"] = round(float(completed), 3) if completed is not None else None
+        if not finished.complete and scan.attempt < scan.request.attempts:
+            self.broadcast({"type": "scan_result", **result, "retry": True})
+            self._ask_scan(scan.request, scan.attempt + 1)
+            return
+        self.scan = None
+        self.lane.send(ScanSettle(self.id, scan.request.to_json()))
+        self.broadcast({"type": "scan_result", **result, "retry": False})
+        if scan.request.kind == ScanKind.PRE_EXAM and self.status == Status.ROOM_SCAN:
+            await self.move(Status.IN_PROGRESS, {"room_scan": result}, ledger=True)
+            self._start_exam_clock()
+        else:
+            await self.manager.run(self.manager.records.note, self.id, self.now_s(), {"room_scan": result})
+
+    async def finish(self, why: str) -> None:
+        """End the exam: the analysis closes its events, the result is stored and proven, the candidate told."""
+        if self.closing:
+            return
+        self.closing = True
+        logger.info("session %s: finishing (%s)", self.id, why)
+        if self.scan is not None:
+            self._scan_attempt_over("the exam finished")
+            self.lane.send(ScanSettle(self.id, self.scan.request.to_json()))
+            self.scan = None
+        end = self.now_s()
+        if self._windower is not None and (rest := self._windower.flush()) is not None:
+            self.lane.send(AudioIn(self.id, rest.timestamp_s, rest.samples.tobytes()))
+        if self.origin is not None:  # a track that stopped (or never came) before the exam was finished
+            for last, video in ((self._last_video_s, True), (self._last_audio_s, False)):
+                if last is None or self._gap(last, end):
+                    self.lane.send(Interrupted(self.id, last or 0.0, end, video=video, audio=not video))
+        self.lane.send(CloseSession(self.id, end))
+
+    async def _closed(self, closed: SessionClosed) -> None:
+        await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, closed.report)
+        receipt = await self.manager.run(self.manager.receipt, self.id)
+        self.status = Status.ANALYSED
+        self.broadcast({"type": "finished", "receipt": receipt})
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Release the connection, timers and lane (the session stays in the database)."""
+        for timer in self._timers:
+            timer.cancel()
+        if self.peer is not None:
+            peer, self.peer = self.peer, None
+            await peer.close()
+        self.manager.forget(self.id)
+        self.closed.set()
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _later(self, delay_s: float, action: Callable[[], Awaitable[None]]) -> asyncio.TimerHandle:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(max(0.0, delay_s), lambda: self._spawn(action()))
+        self._timers.append(timer)
+        return timer
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("live session task failed", exc_info=error)
