@@ -1,21 +1,70 @@
-"""The platform served for real in tests: uvicorn on a free loopback port, in a thread of the test process."""
+"""The platform served for real in tests: in a thread of the test process, or as `python -m web` in its own
+process group (to be killed with SIGKILL, or to read what it logs)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from web.app import create_app
 from web.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_KEY = "restart-test-key-0123456789"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(
+    data_dir: Path, port: int, key: str = SERVER_KEY, log: Path | None = None, **environment: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m web` as an operator starts it (its output to `log` if given); killed with its workers at exit."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")},
+        "PROCTOR_DATA_DIR": str(data_dir),
+        "PROCTOR_PORT": str(port),
+        "PROCTOR_BOOTSTRAP_API_KEY": key,
+        **environment,
+    }
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the whole group: server and analysis workers
+            process.wait(timeout=30)
 
 
 class LiveServer:

@@ -16,6 +16,7 @@ from footprint import accounts
 from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
 from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.store import make_engine, make_session_factory, migrate
+from web import redaction
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.errors import install_error_handlers
@@ -69,6 +70,7 @@ def build_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app; settings default to the environment (`PROCTOR_*`)."""
     config = settings or load_settings()
+    redaction.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:

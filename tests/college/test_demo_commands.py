@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.college.test_restart import KEY, ROOT, free_port, server
 from tests.fixtures.scenarios import Scenario
+from tests.servers import ROOT, free_port, server
+from tests.servers import SERVER_KEY as KEY
 
 
 @pytest.mark.slow

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,46 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.fixtures.scenarios import Scenario
-
-KEY = "restart-test-key-0123456789"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")},
-        "PROCTOR_DATA_DIR": str(data_dir),
-        "PROCTOR_PORT": str(port),
-        "PROCTOR_BOOTSTRAP_API_KEY": KEY,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "web"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the whole group: server and analysis workers
-        process.wait(timeout=30)
+from tests.servers import SERVER_KEY as KEY
+from tests.servers import free_port, server
 
 
 def children(pid: int) -> set[int]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from proctor.events.vocabulary import TECHNICAL
 from proctor.policy import policy_from_dict
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import KEY, LiveMedia, api, enrol
-from tests.servers import LiveServer
+from tests.servers import SERVER_KEY, LiveServer, free_port, server
 from web.live.client import LiveClient
 
 pytestmark = pytest.mark.slow
@@ -181,9 +183,6 @@ def test_bad_tokens_offers_and_parts_get_a_clear_4xx(live_server: LiveServer, de
 def test_a_server_killed_mid_session_resumes_it_and_loses_nothing(
     live_media: LiveMedia, demo: Scenario, tmp_path: Path
 ) -> None:
-    from tests.college.test_restart import KEY as SERVER_KEY
-    from tests.college.test_restart import free_port, server
-
     data, port = tmp_path / "data", free_port()
     base = f"http://127.0.0.1:{port}"
 
@@ -212,9 +211,6 @@ def test_a_server_killed_mid_session_resumes_it_and_loses_nothing(
     with server(data, port) as process:
         enrolled = enrol(base, demo, key=SERVER_KEY)
         asyncio.run(before_the_kill(enrolled.token))
-        import os
-        import signal
-
         os.killpg(process.pid, signal.SIGKILL)  # the server and its analysis processes, mid-session
         process.wait(timeout=30)
     with server(data, port):
@@ -231,3 +227,27 @@ def test_a_server_killed_mid_session_resumes_it_and_loses_nothing(
     assert not [e for e in events if e["open"]]
     numbers = [e["seq"] for e in events]
     assert len(numbers) == len(set(numbers))
+
+
+def test_the_join_token_never_reaches_the_server_log(demo: Scenario, tmp_path: Path) -> None:
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "server.log"
+    base = f"http://127.0.0.1:{port}"
+
+    async def candidate(token: str) -> None:
+        client = LiveClient(base, token)
+        try:
+            await client.open()
+            with pytest.raises(Exception) as refused:
+                await client.offer("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
+            assert getattr(refused.value, "status", None) == 400
+            assert await client.upload_recording(demo.reference, "run-1", run_start_s=0.0) == 1
+        finally:
+            await client.close()
+
+    with server(data, port, log=log, PROCTOR_LOG_LEVEL="INFO"):
+        enrolled = enrol(base, demo, key=SERVER_KEY)
+        httpx.get(f"{base}/join/{enrolled.token}")  # the page link, as the candidate's browser opens it
+        asyncio.run(candidate(enrolled.token))
+    written = log.read_text(encoding="utf-8", errors="replace")
+    assert "GET /join/[token]" in written and "/live/offer" in written  # the access log is there, redacted
+    assert enrolled.token not in written
