@@ -16,7 +16,7 @@ from footprint import accounts
 from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
 from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.store import make_engine, make_session_factory, migrate
-from web import redaction
+from web import metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.errors import install_error_handlers
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:
-            yield {"services": services, "platform": platform, "live": live}
+            state = {"services": services, "platform": platform, "live": live, "metrics": metrics.build_registry(live)}
+            yield state
         finally:
             await live.close()
             retention.cancel()
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(ledger.router)
     app.include_router(live_routes.router)
+    app.include_router(metrics.router)
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from footprint.ledger.checkpoint import verify
 from proctor.analyze import analyze_recording
@@ -73,7 +74,16 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         exam = client.get(f"/api/v1/exams/{enrolled.exam_id}").json()
         recording = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording")
         public_key = client.get("/ledger/public-key").text
+        metrics = {m.name: m.samples[0].value for m in text_string_to_metric_families(client.get("/metrics").text)}
     assert recording.status_code == 200 and recording.headers["content-type"] == "video/webm"
+
+    # what the node says about itself: the session is over, its frames went to analysis at the policy's rate
+    assert metrics["proctor_live_sessions"] == 0 and metrics["proctor_live_streams"] == 0
+    assert metrics["proctor_live_workers"] >= 1
+    rate = policy_from_dict(exam["policy"]).analysis_rate_hz
+    duration = probe(live_media.whole).duration_s
+    analysed, dropped = metrics["proctor_live_frames_analysed"], metrics["proctor_live_frames_dropped"]
+    assert analysed + dropped == pytest.approx(duration * rate, rel=0.15)
 
     # the candidate's receipt: a checkpoint signed by the platform, holding the result
     checkpoint = verify(receipt["checkpoint"]["note"], public_key.strip())
@@ -90,7 +100,6 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         assert got["start_s"] == pytest.approx(want.start_s, abs=TOLERANCE_S), (got, want)
         assert got["end_s"] == pytest.approx(want.end_s, abs=TOLERANCE_S), (got, want)
     technical = [e for e in events_of(live_server, enrolled.session_id) if e["type"] in TECHNICAL]
-    duration = probe(live_media.whole).duration_s
     assert all(e["start_s"] >= duration - TOLERANCE_S for e in technical), technical  # only after the media ended
 
 

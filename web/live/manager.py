@@ -61,6 +61,10 @@ class LiveManager:
         self.pool.forget(session_id)
 
     @property
+    def sessions(self) -> int:
+        return len(self._sessions)
+
+    @property
     def streams(self) -> int:
         return sum(1 for session in self._sessions.values() if session.peer is not None)
 

@@ -33,6 +33,10 @@ class LaneStats:
     sent: int = 0
     dropped: int = 0
 
+    def add(self, other: LaneStats) -> None:
+        self.sent += other.sent
+        self.dropped += other.dropped
+
 
 @dataclass
 class Lane:
@@ -94,6 +98,7 @@ class LivePool:
         self._inboxes: list[Any] = []
         self._processes: list[Any] = []
         self._lanes: dict[str, Lane] = {}
+        self._finished = LaneStats()  # frames of the lanes already forgotten
         self._lock = threading.Lock()
         self._on_output = on_output
         self._on_lost = on_lost
@@ -127,7 +132,25 @@ class LivePool:
 
     def forget(self, session_id: str) -> None:
         with self._lock:
-            self._lanes.pop(session_id, None)
+            lane = self._lanes.pop(session_id, None)
+            if lane is not None:
+                self._finished.add(lane.stats)
+
+    def totals(self) -> LaneStats:
+        """Frames sent to analysis and dropped, over every session this pool has served."""
+        with self._lock:
+            total = LaneStats(self._finished.sent, self._finished.dropped)
+            for lane in self._lanes.values():
+                total.add(lane.stats)
+        return total
+
+    @property
+    def processes(self) -> int:
+        return len(self._processes)
+
+    def alive(self) -> int:
+        """How many worker processes are running now."""
+        return sum(1 for process in self._processes if process.is_alive())
 
     @property
     def sessions(self) -> int:

@@ -504,7 +504,9 @@ class LiveSession:
         self.lane.send(CloseSession(self.id, end))
 
     async def _closed(self, closed: SessionClosed) -> None:
-        await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, closed.report)
+        stats = self.lane.stats  # frames the analysis could not keep up with are part of the record
+        report = closed.report | {"live_frames": {"analysed": stats.sent, "dropped": stats.dropped}}
+        await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, report)
         receipt = await self.manager.run(self.manager.receipt, self.id)
         self.status = Status.ANALYSED
         self.broadcast({"type": "finished", "receipt": receipt})
