@@ -205,7 +205,9 @@ class LiveRecords:
         key = self._evidence(session_id, event, evidence)
         with self.store.kept_until_commit([key] if key else []), self.store.write() as db:
             row = self._row(db, session_id)
-            db.add(self._event_row(row, event, key, state="open"))
+            opened = self._event_row(row, event, key, state="open")
+            opened.detected_s = float(event["end_s"])  # the open event ends, so far, at the sample that opened it
+            db.add(opened)
             row.live_last_s = max(row.live_last_s or 0.0, float(event["end_s"]))
 
     def event_closed(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> None:

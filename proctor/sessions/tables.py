@@ -182,6 +182,8 @@ class EventRow(Base):
     """open while a live event is still happening (its end is provisional), closed once it ended."""
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When a live event was stored as open (the delay from the media is the live path's latency)."""
+    detected_s: Mapped[float | None] = mapped_column(Float)
+    """Session time of the media that made a live event open (its rule's persistence window was met)."""
 
 
 class DecisionRow(Base):

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from footprint.ledger.checkpoint import verify
 from proctor.analyze import analyze_recording
 from proctor.decode import probe
-from proctor.events.vocabulary import TECHNICAL
+from proctor.events.vocabulary import TECHNICAL, EventType
 from proctor.policy import policy_from_dict
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import KEY, LiveMedia, api, enrol
@@ -71,11 +71,15 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
     with api(live_server) as client:
         session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
         assert (session["status"], session["analysis"]) == ("analysed", "done") and session["score"] > 0
+        assert session["identity"] == "verified" and session["live_started_at"] is not None
         exam = client.get(f"/api/v1/exams/{enrolled.exam_id}").json()
         recording = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording")
         public_key = client.get("/ledger/public-key").text
         metrics = {m.name: m.samples[0].value for m in text_string_to_metric_families(client.get("/metrics").text)}
     assert recording.status_code == 200 and recording.headers["content-type"] == "video/webm"
+    # stored when the seat had been empty for the rule's persistence window, not before (media time)
+    on_s = policy_from_dict(exam["policy"]).timing(EventType.FACE_ABSENT).on_s
+    assert absent[0]["detected_s"] - absent[0]["start_s"] == pytest.approx(on_s, abs=0.3)
 
     # what the node says about itself: the session is over, its frames went to analysis at the policy's rate
     assert metrics["proctor_live_sessions"] == 0 and metrics["proctor_live_streams"] == 0

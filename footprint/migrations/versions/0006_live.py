@@ -68,10 +68,12 @@ def upgrade() -> None:
     with op.batch_alter_table("session_events") as batch:
         batch.add_column(sa.Column("state", sa.String(8), nullable=False, server_default="closed"))
         batch.add_column(sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("detected_s", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("session_events") as batch:
+        batch.drop_column("detected_s")
         batch.drop_column("opened_at")
         batch.drop_column("state")
     with op.batch_alter_table("recording_chunks") as batch:

@@ -144,6 +144,12 @@ class SessionPublic(BaseModel):
     verdict: DecisionPublic | None
     recording_chunks: int
     recording_seconds: float
+    live_started_at: UTCTime | None = Field(
+        None, description="When a live session's media began: session time 0 of its events."
+    )
+    identity: str | None = Field(
+        None, description="The live identity check: verified, unverified (after the retries) or not_checked."
+    )
 
 
 class EventPublic(BaseModel):
@@ -162,6 +168,9 @@ class EventPublic(BaseModel):
     evidence_url: str | None
     open: bool = Field(False, description="A live event still happening: its end is the latest seen so far.")
     opened_at: UTCTime | None = Field(None, description="When a live event was stored as it opened.")
+    detected_s: float | None = Field(
+        None, description="Session time of the media that opened a live event (its persistence window met)."
+    )
 
 
 class VerdictCreate(BaseModel):

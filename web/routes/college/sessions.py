@@ -116,6 +116,8 @@ def _session(platform: SessionPlatform, college_id: str, session_id: str) -> Ses
             verdict=_decision(decision) if decision else None,
             recording_chunks=int(chunks),
             recording_seconds=round(float(seconds), 2),
+            live_started_at=row.live_started_at,
+            identity=row.identity,
         )
 
 
@@ -144,6 +146,7 @@ def _event(row: EventRow, base: str) -> EventPublic:
         evidence_url=evidence,
         open=row.state == "open",
         opened_at=row.opened_at,
+        detected_s=row.detected_s,
     )
 
 
