@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql chromium
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench system-deps models-verify clean
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live system-deps models-verify clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -67,6 +67,10 @@ bench: fixtures
 	taskset -c 0 $(BIN)/python -m benchmarks.roomscan
 	$(BIN)/python -m benchmarks.ledger
 	$(BIN)/python -m benchmarks.footprint
+
+## Live sessions: real aiortc clients streaming to a real server on loopback (about five minutes).
+bench-live: fixtures
+	$(BIN)/python -m benchmarks.live
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache

@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from proctor.analyzers.body import BodyObservation, PoseEstimator
 from proctor.analyzers.faces import FaceBox, FaceDetector
 from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_quality
-from proctor.frames import Frame
+from proctor.frames import Frame, Image
 from proctor.observations import BodyMotion, VisualObservation
 from proctor.policy import Policy
 
@@ -188,6 +190,15 @@ class CandidateAnalyzer:
             face.x - margin_x <= x <= face.x + face.width + margin_x
             and face.y - margin_y <= y <= face.y + face.height + margin_y
         )
+
+    def warm_up(self, image: Image) -> None:
+        """Run the session's own models (head pose, body) once on a face photo, then on a blank frame so
+        that nothing is tracked: their first real frame is then as fast as any other (the first inference
+        of a graph builds its delegate, hundreds of milliseconds a live source would have to drop frames for)."""
+        blank = np.zeros_like(image)
+        for picture in (image, blank):
+            self._head.estimate(picture)
+            self._pose.observe(picture)
 
     def note_gap(self) -> None:
         """The stream was interrupted: forget frame-to-frame state and re-check identity at once."""

@@ -21,7 +21,7 @@ from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
 from proctor.events.detector import EventDetector, EventListener
 from proctor.events.event import Event
 from proctor.events.vocabulary import EventType
-from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame
+from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame, Image
 from proctor.observations import VisualObservation
 from proctor.pipeline import CandidateAnalyzer, StageCounts
 from proctor.policy import Policy
@@ -136,6 +136,10 @@ class StreamAnalysis:
     @property
     def scanning(self) -> bool:
         return self._scan is not None
+
+    def warm_up(self, image: Image) -> None:
+        """Prepare the models before the first frame (see `CandidateAnalyzer.warm_up`)."""
+        self._candidate.warm_up(image)
 
     def frame(self, frame: Frame) -> VisualObservation | None:
         """Analyse a frame; during a room scan it is measured as a scan, not judged as exam behaviour."""

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "PROCTOR_"
@@ -95,10 +95,11 @@ class Settings(BaseSettings):
             raise ValueError("public_url must start with http:// or https://")
         return self
 
-    @model_validator(mode="after")
-    def _ice_servers_are_json(self) -> Settings:
-        parse_ice_servers(self.ice_servers)
-        return self
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_servers_are_json(cls, value: str) -> str:
+        parse_ice_servers(value)
+        return value
 
     @property
     def ice_server_list(self) -> list[dict[str, Any]]:

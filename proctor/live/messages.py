@@ -19,6 +19,8 @@ class OpenSession:
     """The enrolled reference (128 float64), or None to check no identity."""
     numbering_from: int = 0
     """Event numbers continue after the ones already stored (a session resumed after a restart)."""
+    photo: bytes | None = field(default=None, repr=False)
+    """The reference photo (JPEG/PNG): the session's models are warmed up on it before the first frame."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class EventOpened:
 
     session_id: str
     event: dict[str, Any]
+    detected_s: float
+    """Media time of the input that opened it: the analysed frame, or the end of the audio window."""
     evidence: bytes | None = field(default=None, repr=False)
 
 
@@ -144,6 +148,13 @@ class ScanFinished:
 
 
 @dataclass(frozen=True)
+class SessionOpened:
+    """The session's analysis is ready: its models are loaded and warm (frames sent before may be dropped)."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
 class SessionClosed:
     """The session's analysis is complete: every event, the score and the report."""
 
@@ -161,6 +172,7 @@ class SessionFailed:
 
 FromWorker = (
     FrameDone
+    | SessionOpened
     | EventOpened
     | EventClosed
     | IdentityChecked

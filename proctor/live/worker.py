@@ -41,6 +41,7 @@ from proctor.live.messages import (
     ScanSettle,
     SessionClosed,
     SessionFailed,
+    SessionOpened,
     ToWorker,
     VideoIn,
 )
@@ -70,15 +71,33 @@ def event_fields(event: Event) -> dict[str, Any]:
     return {**event.to_json(), "number": event.number}
 
 
+WARM_UP_WIDTH = 640
+
+
+def warm_up(stream: StreamAnalysis, photo: bytes) -> None:
+    """Warm the session's models up on its reference photo (scaled to a webcam's width) before media arrives."""
+    image = cv2.imdecode(np.frombuffer(photo, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        logger.warning("the reference photo could not be decoded; live analysis starts cold")
+        return
+    height, width = image.shape[:2]
+    if width > WARM_UP_WIDTH:
+        image = cv2.resize(image, (WARM_UP_WIDTH, round(height * WARM_UP_WIDTH / width)), interpolation=cv2.INTER_AREA)
+    stream.warm_up(np.ascontiguousarray(image, dtype=np.uint8))
+
+
 class _Announcer:
     """Sends a session's events to the web process as they open and close."""
 
     def __init__(self, session_id: str, outbox: Outbox) -> None:
         self.session_id = session_id
         self.outbox = outbox
+        self.input_s: float | None = None
+        """Media time of the input being analysed (the frame, or the end of the audio window)."""
 
     def opened(self, event: Event) -> None:
-        self.outbox(EventOpened(self.session_id, event_fields(event), jpeg(event.evidence_image)))
+        detected = self.input_s if self.input_s is not None else event.end_s
+        self.outbox(EventOpened(self.session_id, event_fields(event), detected, jpeg(event.evidence_image)))
 
     def closed(self, event: Event) -> None:
         self.outbox(EventClosed(self.session_id, event_fields(event), jpeg(event.evidence_image)))
@@ -88,6 +107,7 @@ class _Announcer:
 class _Live:
     stream: StreamAnalysis
     policy: Policy
+    announcer: _Announcer
     size: tuple[int, int] = (0, 0)
     has_audio: bool = False
     last_progress_s: float = field(default=-1e9)
@@ -133,11 +153,14 @@ class LiveWorker:
             if isinstance(message, VideoIn):
                 self.outbox(FrameDone(message.session_id))
             return  # a session closed (or failed) while its last messages were on the way
+        live.announcer.input_s = None  # set below for media: what opens an event is timed by it
         if isinstance(message, VideoIn):
             self._frame(message, live)
         elif isinstance(message, AudioIn):
             live.has_audio = True
-            live.stream.audio(AudioChunk(message.timestamp_s, np.frombuffer(message.pcm, dtype=np.int16).copy()))
+            chunk = AudioChunk(message.timestamp_s, np.frombuffer(message.pcm, dtype=np.int16).copy())
+            live.announcer.input_s = chunk.timestamp_s + chunk.duration_s
+            live.stream.audio(chunk)
         elif isinstance(message, Resumed):
             live.stream.resumed()
         elif isinstance(message, Interrupted):
@@ -168,7 +191,10 @@ class LiveWorker:
         stream = StreamAnalysis(
             policy, reference, detector, self._encoder, listener, message.numbering_from, source_reports_gaps=True
         )
-        self._sessions[message.session_id] = _Live(stream, policy)
+        if message.photo is not None:
+            warm_up(stream, message.photo)
+        self._sessions[message.session_id] = _Live(stream, policy, listener)
+        self.outbox(SessionOpened(message.session_id))
         logger.info("live analysis of session %s opened (%d sessions here)", message.session_id, len(self._sessions))
 
     def _frame(self, message: VideoIn, live: _Live) -> None:
@@ -176,6 +202,7 @@ class LiveWorker:
             planes = np.frombuffer(message.yuv, dtype=np.uint8).reshape(message.height * 3 // 2, message.width)
             image: Image = np.ascontiguousarray(cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
             live.size = (message.width, message.height)
+            live.announcer.input_s = message.timestamp_s
             observation = live.stream.frame(Frame(0, message.timestamp_s, image))
             if observation is not None and observation.identity is not None:
                 check = observation.identity

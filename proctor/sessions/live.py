@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,8 @@ class LiveTicket:
     started_at: datetime | None
     last_s: float | None
     next_number: int
+    photo: bytes | None = field(default=None, repr=False)
+    """The enrolled reference photo (to warm the live analysis up on), None when it cannot be read."""
 
 
 def _next_number(db: Session, session_id: str) -> int:
@@ -109,7 +111,16 @@ class LiveRecords:
                 started_at=_utc(row.live_started_at),
                 last_s=row.live_last_s,
                 next_number=_next_number(db, row.id),
+                photo=self._photo(candidate.photo_key),
             )
+
+    def _photo(self, key: str) -> bytes | None:
+        try:
+            with self.store.storage.open(key) as stored:
+                return stored.read()
+        except OSError:
+            logger.warning("the reference photo %s cannot be read; live analysis starts cold", key)
+            return None
 
     def recording_session(self, token: str) -> str:
         """The session a live client may still send recording parts to: live, or finished but not yet judged
@@ -200,13 +211,14 @@ class LiveRecords:
             row = self._row(db, session_id)
             row.live_last_s = max(row.live_last_s or 0.0, last_s)
 
-    def event_opened(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> None:
-        """Store an event the moment it opens (its end provisional), with the evidence seen so far."""
+    def event_opened(self, session_id: str, event: dict[str, Any], detected_s: float, evidence: bytes | None) -> None:
+        """Store an event the moment it opens (its end provisional), with the evidence seen so far; `detected_s`
+        is the media time of the input that opened it."""
         key = self._evidence(session_id, event, evidence)
         with self.store.kept_until_commit([key] if key else []), self.store.write() as db:
             row = self._row(db, session_id)
             opened = self._event_row(row, event, key, state="open")
-            opened.detected_s = float(event["end_s"])  # the open event ends, so far, at the sample that opened it
+            opened.detected_s = detected_s
             db.add(opened)
             row.live_last_s = max(row.live_last_s or 0.0, float(event["end_s"]))
 

@@ -48,6 +48,7 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         client = LiveClient(live_server.url, enrolled.token)
         try:
             assert (await client.open())["state"] == "scheduled"
+            await client.ready()  # the analysis has the session's models warm before the camera starts
             started = time.monotonic()
             await client.connect(live_media.whole)
             await client.wait_for(lambda m: m.get("type") == "identity" and m.get("state") == "verified", 60)
@@ -264,3 +265,42 @@ def test_the_join_token_never_reaches_the_server_log(demo: Scenario, tmp_path: P
     written = log.read_text(encoding="utf-8", errors="replace")
     assert "GET /join/[token]" in written and "/live/offer" in written  # the access log is there, redacted
     assert enrolled.token not in written
+
+
+def test_a_reloaded_page_replaces_the_connection_and_the_session_goes_on(
+    live_server: LiveServer, live_media: LiveMedia, demo: Scenario
+) -> None:
+    enrolled = enrol(live_server.url, demo)
+
+    async def session() -> tuple[str, dict[str, float], dict[str, Any]]:
+        first, second = LiveClient(live_server.url, enrolled.token), LiveClient(live_server.url, enrolled.token)
+        try:
+            await first.open()
+            await first.ready()
+            await first.connect(live_media.first)
+            await first.wait_for(lambda m: m.get("state") == "in_progress", 60)
+            await second.open()  # the page is reloaded: a new socket and a new connection, same token
+            await second.connect(live_media.second)
+            old = first.peer
+            assert old is not None
+            for _ in range(300):  # the server closes the old connection: its DTLS goodbye reaches the old page
+                if old.connectionState in ("closed", "failed"):
+                    break
+                await asyncio.sleep(0.1)
+            dropped_state = old.connectionState
+            with api(live_server) as client:
+                text = client.get("/metrics").text
+            counters = {m.name: m.samples[0].value for m in text_string_to_metric_families(text)}
+            return dropped_state, counters, await second.finish()
+        finally:
+            await first.close()
+            await second.close()
+
+    dropped_state, counters, receipt = asyncio.run(session())
+    assert dropped_state in ("closed", "failed")  # the server closed the page's old connection
+    assert counters["proctor_live_sessions"] == 1 and counters["proctor_live_streams"] == 1
+    assert receipt["session_id"] == enrolled.session_id
+    events = events_of(live_server, enrolled.session_id)
+    assert not [e for e in events if e["open"]]
+    numbers = [e["seq"] for e in events]
+    assert len(numbers) == len(set(numbers))

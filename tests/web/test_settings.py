@@ -25,6 +25,15 @@ def test_environment_values() -> None:
     assert settings.port == 9001 and settings.db_url == "sqlite:///x.db"
 
 
+def test_ice_servers_for_a_college_behind_nat() -> None:
+    value = '[{"urls": ["turn:turn.college.kz:3478?transport=udp"], "username": "proctor", "credential": "s3"}]'
+    settings = load_settings({"PROCTOR_ICE_SERVERS": value})
+    assert settings.ice_server_list == [
+        {"urls": ["turn:turn.college.kz:3478?transport=udp"], "username": "proctor", "credential": "s3"}
+    ]
+    assert load_settings({}).ice_server_list == []
+
+
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(SettingsError, match="PROCTOR_PORTT"):
         load_settings({"PROCTOR_PORTT": "1"})
@@ -37,6 +46,11 @@ def test_unknown_setting_is_refused() -> None:
         ("PROCTOR_PORT", "x"),
         ("PROCTOR_BOOTSTRAP_API_KEY", "short"),
         ("PROCTOR_LOG_LEVEL", "LOUD"),
+        ("PROCTOR_LIVE_WORKERS", "0"),
+        ("PROCTOR_ICE_SERVERS", "turn:turn.college.kz"),
+        ("PROCTOR_ICE_SERVERS", '{"urls": "turn:turn.college.kz"}'),
+        ("PROCTOR_ICE_SERVERS", '[{"url": "turn:turn.college.kz"}]'),
+        ("PROCTOR_ICE_SERVERS", '[{"urls": "turn:x", "password": "p"}]'),
     ],
 )
 def test_invalid_value_is_refused(name: str, value: str) -> None:

@@ -3,6 +3,7 @@ and anyone writing another client (a mobile app) against the protocol in the REA
 
     client = LiveClient("http://127.0.0.1:8000", token)
     welcome = await client.open()                         # control socket, hello with the token
+    await client.ready()                                   # the server's analysis is warm
     await client.connect(Path("exam.webm"))                # camera and microphone from a file, in real time
     await client.upload_recording(Path("exam.webm"), "run-1", run_start_s=0.0)
     receipt = await client.finish()                        # the result, provable against a checkpoint
@@ -66,6 +67,16 @@ class LiveClient:
         await self._socket.send(json.dumps({"type": "hello", "token": self.token}))
         self._reader = asyncio.create_task(self._read())
         return await self.wait_for(lambda m: m.get("type") == "welcome")
+
+    async def ready(self, timeout_s: float | None = None) -> None:
+        """Wait until the server's analysis of this session is ready (its models warm): media sent before
+        may be dropped from analysis (it is still received and recorded)."""
+        await self.wait_for(
+            lambda m: (
+                m.get("type") == "analysis_ready" or (m.get("type") == "welcome" and m.get("analysis_ready") is True)
+            ),
+            timeout_s,
+        )
 
     async def _read(self) -> None:
         try:

@@ -41,6 +41,7 @@ from proctor.live.messages import (
     ScanSettle,
     SessionClosed,
     SessionFailed,
+    SessionOpened,
     VideoIn,
 )
 from proctor.policy import policy_from_dict
@@ -108,6 +109,8 @@ class LiveSession:
         self.exam_started_s: float | None = None
         self.closing = False
         self.closed = asyncio.Event()
+        self.analysis_ready = False
+        """The worker has the session's models loaded and warm (frames before that may be dropped)."""
         self._last_video_s = ticket.last_s
         self._last_audio_s = ticket.last_s
         self._windower: AudioWindower | None = None
@@ -115,7 +118,7 @@ class LiveSession:
         self._last_reached = 0.0
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self.lane.send(OpenSession(self.id, ticket.policy, ticket.embedding, ticket.next_number))
+        self.lane.send(OpenSession(self.id, ticket.policy, ticket.embedding, ticket.next_number, ticket.photo))
         self._spawn(self._watch())
         if self.status == Status.IDENTITY_CHECK:
             self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
@@ -266,6 +269,7 @@ class LiveSession:
             "candidate": self.ticket.candidate_name,
             "ice_servers": self.manager.ice_servers,
             "scan": self._scan_message() if self.scan is not None else None,
+            "analysis_ready": self.analysis_ready,
         }
 
     async def on_client(self, message: dict[str, Any]) -> None:
@@ -309,7 +313,10 @@ class LiveSession:
     def on_worker(self, message: Any) -> None:
         """What the worker said about this session (called on the event loop)."""
         if isinstance(message, EventOpened):
-            stored = self.manager.write(self.manager.records.event_opened, self.id, message.event, message.evidence)
+            records = self.manager.records
+            stored = self.manager.write(
+                records.event_opened, self.id, message.event, message.detected_s, message.evidence
+            )
             self._spawn(self._tell_when_stored(message, asyncio.wrap_future(stored)))
         elif isinstance(message, EventClosed):
             self.manager.write(self.manager.records.event_closed, self.id, message.event, message.evidence)
@@ -319,6 +326,9 @@ class LiveSession:
             self._scan_progress(message)
         elif isinstance(message, ScanFinished):
             self._spawn(self._scan_finished(message))
+        elif isinstance(message, SessionOpened):
+            self.analysis_ready = True
+            self.broadcast({"type": "analysis_ready"})
         elif isinstance(message, SessionClosed):
             self._spawn(self._closed(message))
         elif isinstance(message, SessionFailed):
@@ -344,7 +354,8 @@ class LiveSession:
     async def reopen(self) -> None:
         """Start the analysis afresh (its worker failed or was replaced); event numbers go on after the stored ones."""
         number = await self.manager.run(self.manager.records.next_number, self.id)
-        self.lane.send(OpenSession(self.id, self.ticket.policy, self.ticket.embedding, number))
+        self.analysis_ready = False
+        self.lane.send(OpenSession(self.id, self.ticket.policy, self.ticket.embedding, number, self.ticket.photo))
         if self._last_video_s is not None:
             self.lane.send(Resumed(self.id, self._last_video_s))
 

@@ -1,0 +1,315 @@
+"""Live-session benchmark: N real aiortc clients stream to one real server on loopback; prints JSON.
+
+    python -m benchmarks.live                    # N = 1, 2, 4, 8, 12; about five minutes
+    python -m benchmarks.live --streams 1,4 --seconds 20 --media demo
+
+Each client streams a 640×480, 15 fps VP8 + Opus WebM (what a browser sends) for `--seconds`, then
+finishes its exam: by default a typical stretch of an exam (one real person at the desk, a little
+speech), or with `--media demo` the demo exam, which packs every kind of event into 30 s. The server
+is `python -m web` in its own process. For each N:
+
+- cores per stream: CPU time of the server's whole process tree (receiving, decoding, analysis,
+  recording writes, the database) over the streaming window, per wall second, per stream;
+- frames analysed and dropped per stream (the server's /metrics, before and after);
+- latency: from the arrival of the media that made an event open (`live_started_at + detected_s`)
+  to the event being stored (`opened_at`), p50 and p95 over every live event of the round;
+- memory per stream: growth of the tree's proportional set size (PSS) with N streams over the idle server.
+
+Saturation: the first N at which frames are dropped (more than 1 % of them) or p95 latency exceeds the
+500 ms target. The clients run in this process and cost CPU too (reported, not counted in the server's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+warnings.filterwarnings("ignore", module="google.protobuf")
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from proctor.decode import iter_audio, iter_frames  # noqa: E402
+from proctor.frames import AUDIO_SAMPLE_RATE  # noqa: E402
+from tests.fixtures.fetch import media_path  # noqa: E402
+from tests.fixtures.live_media import webm_of  # noqa: E402
+from tests.fixtures.scenarios import build_demo, write_video  # noqa: E402
+from tests.servers import free_port, server  # noqa: E402
+from web.live.client import LiveClient  # noqa: E402
+
+KEY = "live-benchmark-key-0123456789"
+RECORDING = "WolfgangLanger_Pexels.mp4"
+SIZE = (640, 480)
+TICKS = os.sysconf("SC_CLK_TCK")
+TARGETS = {"cores_per_stream": 0.15, "cores_per_stream_goal": 0.10, "p95_latency_ms": 500.0}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- the server's process tree -------------------------------------------------------------------
+
+
+def tree(root: int) -> list[int]:
+    """The root process and every descendant (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def cpu_s(root: int) -> float:
+    """User + system CPU seconds of the tree so far."""
+    total = 0
+    for pid in tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def pss_mb(root: int) -> float:
+    """Proportional set size of the tree (shared model pages counted once across processes)."""
+    total = 0
+    for pid in tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+# -- the platform ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seat:
+    session_id: str
+    token: str
+
+
+def metrics(base: str) -> dict[str, float]:
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    return {family.name: family.samples[0].value for family in text_string_to_metric_families(text)}
+
+
+def enrol(base: str, reference: Path, count: int) -> list[Seat]:
+    """One exam (no pre-exam room scan: the stream is the exam) and `count` candidates with a session each."""
+    seats = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=120) as client:
+        exam = client.post(
+            "/api/v1/exams",
+            json={"title": "Live benchmark", "attestation": "interim", "policy": {"room_scan": {"pre_exam": False}}},
+        )
+        exam.raise_for_status()
+        exam_id = exam.json()["id"]
+        photo = reference.read_bytes()
+        for number in range(count):
+            candidate = client.post(
+                f"/api/v1/exams/{exam_id}/candidates",
+                data={"external_id": f"B-{number:04d}", "full_name": f"Candidate {number}"},
+                files={"photo": ("reference.jpg", photo, "image/jpeg")},
+            )
+            candidate.raise_for_status()
+            session = client.post(f"/api/v1/exams/{exam_id}/sessions", json={"candidate_id": candidate.json()["id"]})
+            session.raise_for_status()
+            body = session.json()
+            seats.append(Seat(body["id"], body["join_url"].rsplit("/", 1)[1]))
+    return seats
+
+
+def latencies_ms(base: str, seats: list[Seat]) -> list[float]:
+    """Stored minus arrived, for every live event that opened (arrival = session start + detected_s)."""
+    found = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
+        for seat in seats:
+            session = client.get(f"/api/v1/sessions/{seat.session_id}").json()
+            if not session.get("live_started_at"):
+                continue
+            origin = datetime.fromisoformat(session["live_started_at"]).timestamp()
+            for event in client.get(f"/api/v1/sessions/{seat.session_id}/events").json():
+                if event.get("opened_at") and event.get("detected_s") is not None:
+                    stored = datetime.fromisoformat(event["opened_at"]).timestamp()
+                    found.append(1000 * (stored - (origin + event["detected_s"])))
+    return found
+
+
+# -- one round -----------------------------------------------------------------------------------
+
+
+async def stream(base: str, seat: Seat, media: Path, seconds: float) -> None:
+    client = LiveClient(base, seat.token, timeout_s=120)
+    try:
+        await client.open()
+        await client.ready()  # as the page's consent step gives it time to
+        await client.connect(media)
+        await asyncio.sleep(seconds)
+        await client.disconnect()
+        await client.finish(timeout_s=300)
+    finally:
+        await client.close()
+
+
+async def round_of(base: str, pid: int, seats: list[Seat], media: Path, seconds: float) -> dict[str, Any]:
+    before = metrics(base)
+    idle_mb = pss_mb(pid)
+    client_cpu0 = time.process_time()
+    cpu0, wall0 = cpu_s(pid), time.monotonic()
+    running = [asyncio.create_task(stream(base, seat, media, seconds)) for seat in seats]
+    await asyncio.sleep(seconds * 0.6)
+    busy_mb = await asyncio.to_thread(pss_mb, pid)
+    await asyncio.sleep(max(0.0, seconds - (time.monotonic() - wall0)))
+    cpu1, wall1 = cpu_s(pid), time.monotonic()  # the streaming window (finishing the exams comes after)
+    client_cpu = time.process_time() - client_cpu0
+    await asyncio.gather(*running)
+    after = metrics(base)
+    n = len(seats)
+    analysed = after["proctor_live_frames_analysed"] - before["proctor_live_frames_analysed"]
+    dropped = after["proctor_live_frames_dropped"] - before["proctor_live_frames_dropped"]
+    delays = sorted(await asyncio.to_thread(latencies_ms, base, seats))
+    cores = (cpu1 - cpu0) / (wall1 - wall0)
+    return {
+        "streams": n,
+        "window_s": round(wall1 - wall0, 1),
+        "server_cores": round(cores, 3),
+        "cores_per_stream": round(cores / n, 3),
+        "client_cores": round(client_cpu / (wall1 - wall0), 3),
+        "frames_analysed_per_stream": round(analysed / n, 1),
+        "frames_dropped_per_stream": round(dropped / n, 1),
+        "dropped_share": round(dropped / max(1.0, analysed + dropped), 4),
+        "events_timed": len(delays),
+        "latency_p50_ms": round(statistics.median(delays), 1) if delays else None,
+        "latency_p95_ms": round(delays[min(len(delays) - 1, int(0.95 * len(delays)))], 1) if delays else None,
+        "memory_per_stream_mb": round((busy_mb - idle_mb) / n, 1),
+        "server_pss_mb": round(busy_mb, 1),
+    }
+
+
+def saturated(row: dict[str, Any]) -> bool:
+    p95 = row["latency_p95_ms"]
+    return row["dropped_share"] > 0.01 or (p95 is not None and p95 > TARGETS["p95_latency_ms"])
+
+
+def exam_fixture(folder: Path) -> tuple[Path, Path]:
+    """A typical stretch of an exam: one real person at the desk (WolfgangLanger, played forward then back,
+    39 s at 15 fps), quiet room noise with 8 s of real speech from 20 s; its reference photo."""
+    path, reference = folder / "exam_640x480.mp4", folder / "exam_reference.jpg"
+    if not path.exists():
+        frames = [f.image for f in iter_frames(media_path(RECORDING), 15.0)]
+        cv2.imwrite(str(reference), frames[13 * 15])
+        frames = [cv2.resize(f, SIZE, interpolation=cv2.INTER_LINEAR) for f in frames + frames[::-1]]
+        samples = len(frames) * AUDIO_SAMPLE_RATE // 15
+        audio = np.random.default_rng(7).normal(0, 25, samples).astype(np.int16)  # about -62 dBFS of room hiss
+        speech = np.concatenate([c.samples for c in iter_audio(media_path("speech_60s.wav"), 1.0)])
+        start = 20 * AUDIO_SAMPLE_RATE
+        audio[start : start + 8 * AUDIO_SAMPLE_RATE] += speech[: 8 * AUDIO_SAMPLE_RATE]
+        write_video(path, frames, audio)
+    return webm_of(path, folder / "exam_640x480.webm"), reference
+
+
+def demo_fixture(folder: Path) -> tuple[Path, Path]:
+    """The demo exam (every kind of event in 30 s: the dense case), stretched from 640×360 to 640×480."""
+    demo = build_demo(folder / "demo")
+    path = folder / "demo_640x480.mp4"
+    if not path.exists():
+        frames = [cv2.resize(f.image, SIZE, interpolation=cv2.INTER_LINEAR) for f in iter_frames(demo.video)]
+        audio = np.concatenate([chunk.samples for chunk in iter_audio(demo.video, 1.0)])
+        write_video(path, frames, audio)
+    return webm_of(path, folder / "demo_640x480.webm"), demo.reference
+
+
+FIXTURES = {"exam": exam_fixture, "demo": demo_fixture}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.live", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", default="1,2,4,8,12", help="comma-separated stream counts (default 1,2,4,8,12)")
+    parser.add_argument("--seconds", type=float, default=25.0, help="streaming time per round (default 25)")
+    parser.add_argument(
+        "--media", choices=sorted(FIXTURES), default="exam", help="exam: one person, quiet (default); demo: every event"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="PROCTOR_LIVE_WORKERS (default: the server's)")
+    args = parser.parse_args(argv)
+    try:
+        counts = [int(n) for n in args.streams.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--streams takes numbers separated by commas, e.g. 1,2,4")
+    longest = 29.0 if args.media == "demo" else 38.0
+    if not counts or min(counts) < 1 or not 1.0 <= args.seconds <= longest:
+        parser.error(f"--streams needs counts of at least 1, and --seconds is 1–{longest:.0f} for --media {args.media}")
+    cache = Path(os.environ.get("PROCTOR_BENCH_CACHE", Path(tempfile.gettempdir()) / "proctor-bench-live"))
+    say(f"building the 640×480 WebM fixture in {cache} (once) …")
+    media, reference = FIXTURES[args.media](cache)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as data:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        environment = {"PROCTOR_LOG_LEVEL": "WARNING"}
+        if args.workers is not None:
+            environment["PROCTOR_LIVE_WORKERS"] = str(args.workers)
+        say(f"starting the server on {base} …")
+        with server(Path(data) / "data", port, key=KEY, **environment) as process:
+            workers = int(metrics(base)["proctor_live_workers"])
+            for number, count in enumerate(counts, 1):
+                seats = enrol(base, reference, count)
+                say(f"[{number}/{len(counts)}] {count} stream(s) for {args.seconds:.0f} s …")
+                row = asyncio.run(round_of(base, process.pid, seats, media, args.seconds))
+                say(f"      {row['cores_per_stream']} cores/stream, p95 {row['latency_p95_ms']} ms")
+                rows.append(row)
+    first_saturated = next((row["streams"] for row in rows if saturated(row)), None)
+    quiet = [row for row in rows if not saturated(row)]
+    best = min((row["cores_per_stream"] for row in quiet), default=None)
+    figures = {
+        "cpus": len(os.sched_getaffinity(0)),
+        "live_workers": workers,
+        "media": {
+            "fixture": args.media,
+            "size": f"{SIZE[0]}x{SIZE[1]}",
+            "fps": 15,
+            "codec": "VP8 + Opus (WebM, sent without re-encoding)",
+        },
+        "rounds": rows,
+        "saturation": {
+            "first_saturated_streams": first_saturated,
+            "streams_per_core": round(1.0 / best, 1) if best else None,
+        },
+        "targets": TARGETS,
+    }
+    json.dump(figures, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
