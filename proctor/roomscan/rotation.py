@@ -142,19 +142,26 @@ class RotationTracker:
         headings = [heading_deg(o) for o in self._keyframe_orientations(self._intrinsics)]
         return [float(y) for y in np.degrees(np.unwrap(np.radians(headings)))]
 
-    def finish(self) -> RotationTrack:
-        """Self-calibrate the field of view (if asked) and solve every frame's orientation with it."""
+    def finish(self, hfov_deg: float | None = None, *, loop_closure: bool = True) -> RotationTrack:
+        """Self-calibrate the field of view (if asked) and solve every frame's orientation with it.
+
+        A known `hfov_deg` skips the calibration (most of the cost); `loop_closure=False` skips matching
+        the end view against the start (the rest of it): together they make a cheap re-measure of a
+        scan in progress with the field of view calibrated earlier.
+        """
         if self._size is None or self._intrinsics is None:
             return RotationTrack(samples=(), hfov_deg=self.config.hfov_guess_deg, focal_calibrated=False)
         width, height = self._size
         hfov = self.config.hfov_guess_deg
         calibrated = False
-        if self.config.estimate_focal:
+        if hfov_deg is not None:
+            hfov, calibrated = hfov_deg, True
+        elif self.config.estimate_focal:
             pairs = [k.link for k in self._keyframes if k.link is not None]
             found = calibrate_hfov(pairs, width, height, self.config.hfov_bounds_deg)
             if found is not None:
                 hfov, calibrated = found, True
-        logger.info("room scan: field of view %.1f° (%s)", hfov, "calibrated" if calibrated else "guess")
+        logger.debug("room scan: field of view %.1f° (%s)", hfov, "calibrated" if calibrated else "guess")
         intrinsics = Intrinsics.from_hfov(hfov, width, height)
         key_orientations = self._keyframe_orientations(intrinsics)
         samples = []
@@ -173,7 +180,8 @@ class RotationTracker:
         # Lost frames drop their turn from the integral; a few may be made good by the loop, many may not.
         lost = sum(not s.tracked for s in samples)
         trusted = lost <= MAX_LOST_FOR_LOOP * len(samples)
-        scale = self._loop_scale(key_orientations, float(yaws[-1]), intrinsics) if trusted else None
+        closing = trusted and loop_closure
+        scale = self._loop_scale(key_orientations, float(yaws[-1]), intrinsics) if closing else None
         unwrapped = tuple(
             OrientationSample(s.timestamp_s, float(y) * (scale or 1.0), s.pitch_deg, s.tracked, s.inliers)
             for s, y in zip(samples, yaws, strict=True)

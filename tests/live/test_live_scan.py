@@ -11,8 +11,8 @@ import pytest
 
 from proctor.events.vocabulary import SCORED
 from tests.fixtures.scenarios import Scenario
-from tests.live.conftest import ScanMedia, api, enrol
-from tests.live.test_live import play_out
+from tests.live.conftest import LiveMedia, ScanMedia, api, enrol
+from tests.live.test_live import events_of, play_out
 from tests.roomscan.render import eased
 from tests.servers import LiveServer
 from web.live.client import LiveClient
@@ -33,7 +33,9 @@ def swept_at(knots: list[tuple[float, float]], degrees: float) -> float:
 def test_a_pre_exam_room_scan_is_measured_live_with_progress_then_the_exam_starts(
     live_server: LiveServer, scan_media: ScanMedia, demo: Scenario
 ) -> None:
-    enrolled = enrol(live_server.url, demo, policy={"room_scan": {"pre_exam": True}})
+    # Pose takes the rendered room's cat photo for a body at some angles, and which frames it sees live depends
+    # on when they arrive: faces only here, as in the offline scan tests (tests/roomscan/conftest.py)
+    enrolled = enrol(live_server.url, demo, policy={"room_scan": {"pre_exam": True, "pose_check_hz": 0.0}})
 
     async def session() -> list[dict[str, Any]]:
         client = LiveClient(live_server.url, enrolled.token)
@@ -79,3 +81,40 @@ def test_a_pre_exam_room_scan_is_measured_live_with_progress_then_the_exam_start
     assert completed["start_s"] == pytest.approx(result["started_s"], abs=0.2)
     assert result["completed_at_s"] <= completed["end_s"] <= exam_from + 0.2
     assert session["status"] == "analysed"
+
+
+def test_an_in_exam_scan_is_requested_at_its_scheduled_time_and_a_skipped_one_is_reported(
+    live_server: LiveServer, live_media: LiveMedia, demo: Scenario
+) -> None:
+    # one in-exam scan in a 1-minute exam with 25 s quiet margins and a 10 s window: it must come 25 s in
+    policy = {
+        "room_scan": {"pre_exam": False, "in_exam_scans": 1, "in_exam_margin_s": 25, "time_limit_s": 10, "retries": 0}
+    }
+    enrolled = enrol(live_server.url, demo, policy=policy, duration_min=1)
+
+    async def session() -> list[dict[str, Any]]:
+        client = LiveClient(live_server.url, enrolled.token)
+        try:
+            await client.open()
+            await client.ready()
+            await client.connect(live_media.whole)
+            await client.wait_for(lambda m: m.get("state") == "in_progress", 60)
+            request = await client.wait_for(lambda m: m.get("type") == "scan_request", 60)
+            assert request["request"]["kind"] == "in_exam"
+            await client.send({"type": "scan_started"})
+            await client.send({"type": "scan_finished"})  # the candidate does not turn the camera
+            await client.wait_for(lambda m: m.get("type") == "scan_result", 30)
+            await client.finish()
+            return client.messages
+        finally:
+            await client.close()
+
+    messages = asyncio.run(session())
+    exam_from = next(m["session_time_s"] for m in messages if m.get("state") == "in_progress")
+    (request,) = [m["request"] for m in messages if m["type"] == "scan_request"]
+    assert request["at_s"] == pytest.approx(exam_from + 25.0, abs=1.0)
+    (result,) = [m for m in messages if m["type"] == "scan_result"]
+    assert not result["complete"] and not result["retry"] and result["kind"] == "in_exam"
+    events = {e["type"]: e for e in events_of(live_server, enrolled.session_id)}
+    assert events["room_scan_requested"]["start_s"] == pytest.approx(request["at_s"], abs=0.01)
+    assert events["room_scan_incomplete"]["start_s"] >= request["at_s"]

@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
+from proctor.decode import iter_frames
 from proctor.events.vocabulary import EventType
-from proctor.roomscan.analyzer import ScanReport
+from proctor.roomscan.analyzer import RoomScanAnalyzer, ScanProgress, ScanReport
 from proctor.roomscan.config import RoomScanConfig
 from proctor.roomscan.events import scan_events
-from tests.roomscan.render import ScanVideo
+from tests.roomscan.conftest import SCENARIOS
+from tests.roomscan.render import ScanVideo, eased
 
 TOLERANCE_DEG = 15.0
 
@@ -79,3 +81,29 @@ def test_face_in_the_room_is_a_person_in_room(scan_video: Videos, scan_report: R
 
 def test_room_without_people_reports_none(scan_report: Reports) -> None:
     assert scan_report("slow_full", pose_check_hz=1.0).persons == ()
+
+
+def test_live_progress_calls_the_scan_complete_when_the_turn_reaches_the_minimum(scan_video: Videos) -> None:
+    # a progress ring, checked twice a second as the live analysis does: complete as soon as (and only
+    # when) the turn has swept the minimum, and the report then agrees
+    config = RoomScanConfig(pose_check_hz=0.0)
+    knots = SCENARIOS["slow_full"][0]
+    yaw = eased(knots)
+    swept_min_at = next(t / 100 for t in range(1, 1201) if yaw(t / 100) >= config.min_coverage_deg)
+    progress: list[tuple[float, ScanProgress]] = []
+    with RoomScanAnalyzer(config) as analyzer:
+        for frame in iter_frames(scan_video("slow_full").path):
+            analyzer.feed(frame)
+            if not progress or frame.timestamp_s - progress[-1][0] >= 0.5:
+                progress.append((frame.timestamp_s, analyzer.progress()))
+            if progress[-1][1].complete:
+                break
+        report = analyzer.finish()
+    completed_at, last = progress[-1]
+    assert last.complete and last.measured and last.coverage_deg >= config.min_coverage_deg
+    assert swept_min_at - 0.2 <= completed_at <= swept_min_at + 0.6
+    assert all(not p.complete and p.coverage_deg < config.min_coverage_deg for _, p in progress[:-1])
+    coverages = [p.coverage_deg for _, p in progress]
+    assert coverages == sorted(coverages)
+    assert report.complete and report.completed_at_s is not None
+    assert report.completed_at_s == pytest.approx(swept_min_at, abs=0.2)

@@ -3,8 +3,8 @@
 Each worker process serves several sessions (its models loaded once). A session's lane sends its
 frames with credits: at most `credits` frames wait in the worker for it; a newer frame replaces the
 one waiting to be sent, which is dropped and counted (analysis falls behind by dropping, never by
-queueing). Audio windows and controls are never dropped. A worker that dies is replaced and its
-sessions are reopened by whoever listens to `on_lost`.
+queueing). Audio windows and controls are never dropped, and never overtake a frame. A worker that
+dies is replaced and its sessions are reopened by whoever listens to `on_lost`.
 """
 
 from __future__ import annotations
@@ -64,8 +64,15 @@ class Lane:
             self._waiting = frame
 
     def send(self, message: ToWorker) -> None:
-        """Audio and controls: always sent, in order."""
-        self._put(message)
+        """Audio and controls: always sent, in order, after the frame waiting to be sent (which came first:
+        a scan that begins or ends must not overtake a frame of before), so one frame more may be in flight."""
+        with self._lock:
+            if self._waiting is not None:
+                frame, self._waiting = self._waiting, None
+                self._in_flight += 1
+                self.stats.sent += 1
+                self._put(frame)
+            self._put(message)
 
     def done(self) -> None:
         """The worker took a frame: send the waiting one, if any."""
