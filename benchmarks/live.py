@@ -172,6 +172,7 @@ async def stream(base: str, seat: Seat, media: Path, seconds: float) -> None:
     client = LiveClient(base, seat.token, timeout_s=120)
     try:
         await client.open()
+        await client.consent()  # the candidate accepts the proctoring terms
         await client.ready()  # as the page's consent step gives it time to
         await client.connect(media)
         await asyncio.sleep(seconds)

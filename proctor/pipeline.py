@@ -110,7 +110,7 @@ class CandidateAnalyzer:
             self.counts.head_pose += 1
             if raw is not None:
                 self._neutral.update(t, raw)
-                if t > self.policy.head_pose.calibration_s:
+                if t > self._neutral.end_s:
                     self._neutral.freeze()
                 head = raw.minus(self._neutral.neutral)
 
@@ -199,6 +199,14 @@ class CandidateAnalyzer:
         for picture in (image, blank):
             self._head.estimate(picture)
             self._pose.observe(picture)
+
+    def calibrate(self, start_s: float) -> None:
+        """Learn the neutral head pose from `start_s` on (the candidate was asked to look at the screen)."""
+        self._neutral.recalibrate(start_s)
+
+    @property
+    def neutral_pose(self) -> NeutralPose:
+        return self._neutral
 
     def note_gap(self) -> None:
         """The stream was interrupted: forget frame-to-frame state and re-check identity at once."""

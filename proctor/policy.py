@@ -60,6 +60,12 @@ DEFAULT_WEIGHTS: dict[EventType, float] = {
     EventType.NOISE_HIGH: 0.3,
     EventType.ROOM_SCAN_INCOMPLETE: 2.0,
     EventType.PERSON_IN_ROOM: 6.0,
+    EventType.TAB_HIDDEN: 3.0,
+    EventType.FOCUS_LOST: 2.0,
+    EventType.FULLSCREEN_EXITED: 1.0,
+    EventType.SCREEN_SHARE_STOPPED: 3.0,
+    EventType.SECOND_DISPLAY: 2.0,
+    EventType.COPY_PASTE: 2.0,
 }
 
 
@@ -70,6 +76,24 @@ class Allowances(BaseModel):
 
     looking_down: bool = Field(False, description="Paper-based tasks: looking down is never looking away.")
     speech: bool = Field(False, description="Oral answers: speech is expected and never flagged.")
+
+
+class BrowserConfig(BaseModel):
+    """What the exam page asks of the candidate's browser, and reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    screen_share: bool = Field(
+        False,
+        description="The candidate shares the entire screen (getDisplayMedia): it is recorded beside the camera, "
+        "and stopping it is a screen_share_stopped event. A window or a tab is refused.",
+    )
+    fullscreen: bool = Field(
+        False, description="The exam runs in full screen; leaving it is a fullscreen_exited event."
+    )
+    integrity_events: bool = Field(
+        True, description="The page reports tab_hidden, focus_lost, second_display and copy_paste during the exam."
+    )
 
 
 class Weights(BaseModel):
@@ -121,6 +145,7 @@ class Policy(BaseModel):
     allowances: Allowances = Allowances()
     weights: Weights = Weights()
     room_scan: RoomScanConfig = RoomScanConfig()
+    browser: BrowserConfig = BrowserConfig()
     max_video_gap_s: float = Field(
         2.0, ge=0.2, le=60.0, description="A gap between frames longer than this is a video_lost event."
     )

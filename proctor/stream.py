@@ -19,8 +19,8 @@ from proctor.analyzers.audio import AudioAnalyzer
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
 from proctor.events.detector import EventDetector, EventListener
-from proctor.events.event import Event
-from proctor.events.vocabulary import EventType
+from proctor.events.event import Event, Severity
+from proctor.events.vocabulary import BROWSER, EventType
 from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame, Image
 from proctor.observations import VisualObservation
 from proctor.pipeline import CandidateAnalyzer, StageCounts
@@ -80,6 +80,17 @@ class AudioWindower:
         self._pending = np.zeros(0, dtype=np.int16)
         self._start_s = chunk.timestamp_s + chunk.duration_s
         return chunk
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The neutral head pose learned over a calibration window (yaw and pitch in degrees; 0 without samples)."""
+
+    start_s: float
+    end_s: float
+    samples: int
+    yaw_deg: float
+    pitch_deg: float
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,25 @@ class StreamAnalysis:
     def no_audio(self, start_s: float, end_s: float, reason: str = "no audio stream") -> None:
         """A span known to have no audio at all (a file without an audio stream, a muted track)."""
         self.events.add_technical(EventType.AUDIO_LOST, start_s, end_s, reason)
+
+    def page_event(self, event_type: EventType, start_s: float, end_s: float, detail: dict[str, str | float]) -> None:
+        """What the exam page reported (`BROWSER` types): a timed fact the browser saw, added like the others."""
+        if event_type not in BROWSER:
+            raise ValueError(f"{event_type.value} is not reported by the page")
+        self.end_s = max(self.end_s, end_s)
+        self.events.add(Event(event_type, start_s, end_s, Severity.LOW, 1.0, start_s, {"source": "page", **detail}))
+
+    def calibrate(self, start_s: float) -> None:
+        """The candidate looks at the screen from `start_s`: learn the neutral head pose afresh there."""
+        self._candidate.calibrate(start_s)
+
+    def calibration(self) -> Calibration | None:
+        """The neutral head pose, once the calibration window has passed (None while it runs)."""
+        neutral = self._candidate.neutral_pose
+        if not neutral.frozen and self.end_s <= neutral.end_s:
+            return None
+        pose = neutral.neutral
+        return Calibration(neutral.start_s, neutral.end_s, neutral.samples, pose.yaw, pose.pitch)
 
     def resumed(self) -> None:
         """The stream was interrupted and starts again: forget frame-to-frame state, re-check identity at once."""

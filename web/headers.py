@@ -28,8 +28,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+                own = any(k.lower() == b"content-security-policy" for k, _ in headers)  # a page's own, stricter
                 headers += ALWAYS
-                if html:
+                if html and not own:
                     headers.append((b"content-security-policy", PAGE_POLICY.encode()))
                 message = {**message, "headers": headers}
             await send(message)

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     chunk_seconds: float = Field(
         10.0, ge=1.0, le=600.0, title="Chunk length", description="Length of the kept recording chunks, in seconds."
     )
+    privacy_contact: str = Field(
+        "",
+        max_length=200,
+        title="Privacy contact",
+        description="Who candidates ask about their recordings (an e-mail or phone), shown with the proctoring "
+        "terms; empty: the page tells them to ask their college's exam office.",
+    )
     retention_days: int = Field(
         365, ge=1, le=36500, title="Retention", description="Days after which recordings and evidence are purged."
     )

@@ -128,15 +128,36 @@ def _wrap(angle: float) -> float:
 
 
 class NeutralPose:
-    """Learns the candidate's neutral head pose as the median over the calibration window."""
+    """Learns the candidate's neutral head pose as the median over the calibration window (the first
+    `calibration_s` of the session, or of a calibration the candidate was asked for: `recalibrate`)."""
 
     def __init__(self, calibration_s: float) -> None:
         self.calibration_s = calibration_s
+        self.start_s = 0.0
         self._samples: list[HeadPose] = []
         self._neutral: HeadPose | None = None
 
+    @property
+    def end_s(self) -> float:
+        """Where the calibration window ends."""
+        return self.start_s + self.calibration_s
+
+    @property
+    def samples(self) -> int:
+        return len(self._samples)
+
+    @property
+    def frozen(self) -> bool:
+        return self._neutral is not None
+
+    def recalibrate(self, start_s: float) -> None:
+        """Learn the neutral pose afresh over `calibration_s` from `start_s` (the candidate looks at the screen)."""
+        self.start_s = start_s
+        self._samples = []
+        self._neutral = None
+
     def update(self, timestamp_s: float, pose: HeadPose) -> None:
-        if self._neutral is None and timestamp_s <= self.calibration_s:
+        if self._neutral is None and self.start_s <= timestamp_s <= self.end_s:
             self._samples.append(pose)
 
     @property

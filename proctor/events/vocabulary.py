@@ -25,10 +25,30 @@ class EventType(StrEnum):
     ROOM_SCAN_COMPLETED = "room_scan_completed"
     ROOM_SCAN_INCOMPLETE = "room_scan_incomplete"
     PERSON_IN_ROOM = "person_in_room"
+    # what the candidate's browser reports about the exam page (when the exam's policy asks)
+    TAB_HIDDEN = "tab_hidden"
+    FOCUS_LOST = "focus_lost"
+    FULLSCREEN_EXITED = "fullscreen_exited"
+    SCREEN_SHARE_STOPPED = "screen_share_stopped"
+    SECOND_DISPLAY = "second_display"
+    COPY_PASTE = "copy_paste"
 
 
 TECHNICAL = frozenset({EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST})
 """The camera or microphone could not observe: a technical event, not misconduct."""
+
+BROWSER = frozenset(
+    {
+        EventType.TAB_HIDDEN,
+        EventType.FOCUS_LOST,
+        EventType.FULLSCREEN_EXITED,
+        EventType.SCREEN_SHARE_STOPPED,
+        EventType.SECOND_DISPLAY,
+        EventType.COPY_PASTE,
+    }
+)
+"""Reported by the exam page with their times: facts for the examiner to weigh (a browser cannot see other
+devices or a second computer, so their absence proves nothing)."""
 
 INFORMATIONAL = frozenset({EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_COMPLETED})
 """Facts worth logging that say nothing against the candidate."""

@@ -87,12 +87,43 @@ class ScanSettle:
 
 
 @dataclass(frozen=True)
+class Calibrate:
+    """The candidate looks at the screen from `at_s`: the neutral head pose is learned afresh there."""
+
+    session_id: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class PageEvent:
+    """What the exam page saw (a `BROWSER` event type) over [start_s, end_s], with a few facts about it."""
+
+    session_id: str
+    type: str
+    start_s: float
+    end_s: float
+    detail: dict[str, str | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CloseSession:
     session_id: str
     end_s: float
 
 
-ToWorker = OpenSession | VideoIn | AudioIn | Resumed | Interrupted | ScanBegin | ScanEnd | ScanSettle | CloseSession
+ToWorker = (
+    OpenSession
+    | VideoIn
+    | AudioIn
+    | Resumed
+    | Interrupted
+    | ScanBegin
+    | ScanEnd
+    | ScanSettle
+    | Calibrate
+    | PageEvent
+    | CloseSession
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +179,17 @@ class ScanFinished:
 
 
 @dataclass(frozen=True)
+class Calibrated:
+    """A calibration asked for is over: the neutral head pose (degrees) and how many frames it rests on."""
+
+    session_id: str
+    at_s: float
+    samples: int
+    yaw_deg: float
+    pitch_deg: float
+
+
+@dataclass(frozen=True)
 class SessionOpened:
     """The session's analysis is ready: its models are loaded and warm (frames sent before may be dropped)."""
 
@@ -178,6 +220,7 @@ FromWorker = (
     | IdentityChecked
     | ScanProgress
     | ScanFinished
+    | Calibrated
     | SessionClosed
     | SessionFailed
 )

@@ -22,9 +22,12 @@ from proctor.analyzers.faces import FaceBox, FaceDetector, FacesConfig
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
 from proctor.decode import RecordingInfo
 from proctor.events.event import Event
+from proctor.events.vocabulary import EventType
 from proctor.frames import AudioChunk, Frame, Image
 from proctor.live.messages import (
     AudioIn,
+    Calibrate,
+    Calibrated,
     CloseSession,
     EventClosed,
     EventOpened,
@@ -33,6 +36,7 @@ from proctor.live.messages import (
     IdentityChecked,
     Interrupted,
     OpenSession,
+    PageEvent,
     Resumed,
     ScanBegin,
     ScanEnd,
@@ -111,6 +115,7 @@ class _Live:
     size: tuple[int, int] = (0, 0)
     has_audio: bool = False
     last_progress_s: float = field(default=-1e9)
+    calibrating: bool = False
 
 
 class LiveWorker:
@@ -174,6 +179,11 @@ class LiveWorker:
             self.outbox(ScanFinished(message.session_id, message.at_s, message.request, summary, complete))
         elif isinstance(message, ScanSettle):
             live.stream.settle_request(ScanRequest.from_json(message.request))
+        elif isinstance(message, Calibrate):
+            live.stream.calibrate(message.at_s)
+            live.calibrating = True
+        elif isinstance(message, PageEvent):
+            live.stream.page_event(EventType(message.type), message.start_s, message.end_s, message.detail)
         elif isinstance(message, CloseSession):
             self._close(message, live)
 
@@ -207,6 +217,10 @@ class LiveWorker:
             if observation is not None and observation.identity is not None:
                 check = observation.identity
                 self.outbox(IdentityChecked(message.session_id, message.timestamp_s, check.distance, check.match))
+            if live.calibrating and (calibration := live.stream.calibration()) is not None:
+                live.calibrating = False
+                pose = (calibration.samples, calibration.yaw_deg, calibration.pitch_deg)
+                self.outbox(Calibrated(message.session_id, message.timestamp_s, *pose))
             if live.stream.scanning and message.timestamp_s - live.last_progress_s >= SCAN_PROGRESS_EVERY_S:
                 live.last_progress_s = message.timestamp_s
                 progress = live.stream.scan_progress()

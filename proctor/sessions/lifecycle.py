@@ -9,6 +9,8 @@ from proctor.sessions.errors import StateError
 
 class Status(StrEnum):
     SCHEDULED = "scheduled"
+    DECLINED = "declined"
+    """The candidate did not accept the proctoring terms: the exam never started (final)."""
     IDENTITY_CHECK = "identity_check"
     ROOM_SCAN = "room_scan"
     IN_PROGRESS = "in_progress"
@@ -23,7 +25,8 @@ class Status(StrEnum):
 VERDICTS = (Status.CONFIRMED, Status.ANNULLED, Status.RETAKE)
 
 ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.SCHEDULED: frozenset({Status.IDENTITY_CHECK, Status.SUBMITTED}),
+    Status.SCHEDULED: frozenset({Status.IDENTITY_CHECK, Status.SUBMITTED, Status.DECLINED}),
+    Status.DECLINED: frozenset(),
     Status.IDENTITY_CHECK: frozenset({Status.ROOM_SCAN, Status.IN_PROGRESS, Status.SUBMITTED}),
     Status.ROOM_SCAN: frozenset({Status.IN_PROGRESS, Status.SUBMITTED}),
     Status.IN_PROGRESS: frozenset({Status.SUBMITTED}),

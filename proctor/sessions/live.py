@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from footprint.ledger import canonical
 from proctor.errors import ProctorError
+from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.statements import analysed_statement, session_facts
 from proctor.sessions.store import SessionStore
@@ -55,8 +56,24 @@ class LiveTicket:
     started_at: datetime | None
     last_s: float | None
     next_number: int
+    consent: str | None = None
     photo: bytes | None = field(default=None, repr=False)
     """The enrolled reference photo (to warm the live analysis up on), None when it cannot be read."""
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What the exam page needs to greet its candidate, whatever the session's state (no secrets in it)."""
+
+    session_id: str
+    status: Status
+    exam_title: str
+    candidate_name: str
+    policy: dict[str, Any]
+    consent: str | None
+    closed: bool
+    """The exam's closing time has passed."""
+    content_url: str | None = None
 
 
 def _next_number(db: Session, session_id: str) -> int:
@@ -111,8 +128,61 @@ class LiveRecords:
                 started_at=_utc(row.live_started_at),
                 last_s=row.live_last_s,
                 next_number=_next_number(db, row.id),
+                consent=row.consent,
                 photo=self._photo(candidate.photo_key),
             )
+
+    def page_view(self, token: str, now: datetime | None = None) -> PageView:
+        """The session behind an exam link for its page (TokenRefused when the link names none)."""
+        moment = now or datetime.now(UTC)
+        with self.store.sessions() as db:
+            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            exam = db.get(ExamRow, row.exam_id) if row is not None else None
+            candidate = db.get(CandidateRow, row.candidate_id) if row is not None else None
+            if row is None or exam is None or candidate is None:
+                raise TokenRefused("this exam link is not valid")
+            closes = _utc(exam.closes_at)
+            return PageView(
+                session_id=row.id,
+                status=Status(row.status),
+                exam_title=exam.title,
+                candidate_name=candidate.full_name,
+                policy=dict(exam.policy),
+                consent=row.consent,
+                closed=closes is not None and closes <= moment,
+                content_url=exam.content_url,
+            )
+
+    def consent(self, session_id: str, accepted: bool, at_s: float | None, terms: str) -> Status:
+        """The candidate's answer to the proctoring terms (`terms` names the text they were shown), recorded in
+        the ledger; declining ends the session (`declined`) before anything is recorded. Returns the status."""
+        answer = "accepted" if accepted else "declined"
+        with self.store.write() as db:
+            row = self._row(db, session_id)
+            current = Status(row.status)
+            if row.consent == answer:
+                return current
+            if not accepted and current != Status.SCHEDULED:
+                raise StateError("the exam has started: finish it instead of declining")
+            target = current if accepted else move(row.status, Status.DECLINED)
+            count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
+            detail = {"consent": answer, "terms": terms}
+            payload = {"session": session_id, "from": current.value, "to": target.value, "at_s": at_s, **detail}
+            index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+            db.add(
+                TransitionRow(
+                    session_id=session_id,
+                    from_status=current.value,
+                    to_status=target.value,
+                    at_s=at_s,
+                    detail=detail,
+                    ledger_index=index,
+                )
+            )
+            row.consent = answer
+            row.status = target.value
+            logger.info("session %s: consent %s", session_id, answer)
+            return target
 
     def _photo(self, key: str) -> bytes | None:
         try:
@@ -173,13 +243,18 @@ class LiveRecords:
             logger.info("session %s: %s → %s", session_id, current.value, target.value)
             return target
 
-    def note(self, session_id: str, at_s: float, detail: dict[str, Any]) -> None:
-        """A result within a state (an in-exam room scan): recorded like a transition, and in the ledger."""
+    def note(self, session_id: str, at_s: float, detail: dict[str, Any], *, ledger: bool = True) -> None:
+        """A result within a state (an in-exam room scan): recorded like a transition, and (by default) in the
+        ledger; a step that proves nothing (a calibration) is recorded only."""
         with self.store.write() as db:
             row = self._row(db, session_id)
             count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
             payload = {"session": session_id, "at_s": round(at_s, 3), **detail}
-            index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+            index = (
+                self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+                if ledger
+                else None
+            )
             db.add(
                 TransitionRow(
                     session_id=session_id,

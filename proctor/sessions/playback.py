@@ -61,8 +61,9 @@ class Playbacks:
         self._building: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def open(self, college_id: str, session_id: str) -> Playback:
-        """NotFoundError when nothing is kept (never recorded, or purged)."""
+    def open(self, college_id: str, session_id: str, track: str = "camera") -> Playback:
+        """The `camera` recording (with the microphone; uploads included) or the shared `screen`; NotFoundError
+        when nothing of it is kept (never recorded, or purged)."""
         storage = self.store.storage
         with self.store.sessions() as db:
             row = college_session(db, college_id, session_id)
@@ -76,8 +77,9 @@ class Playbacks:
                 run.id: run
                 for run in db.scalars(select(RecordingRunRow).where(RecordingRunRow.session_id == session_id))
             }
+        chunks = [c for c in chunks if (runs[c.run_id].track if c.run_id is not None else "camera") == track]
         if not chunks:
-            raise NotFoundError("no recording is kept for this session")
+            raise NotFoundError(f"no recording ({track}) is kept for this session")
         pieces: list[Piece] = []
         by_run: dict[int, list[ChunkRow]] = {}
         for chunk in chunks:
@@ -90,7 +92,7 @@ class Playbacks:
             pieces.append(Piece(tuple(storage.local_path(c.storage_key) for c in parts), runs[run_id].start_s))
         pieces.sort(key=lambda p: p.start_s)
         digest = hashlib.sha256("|".join(f"{c.sha256}@{c.start_s:.3f}" for c in chunks).encode()).hexdigest()[:24]
-        prefix = f"{exam.college_id}/{exam.id}/{session_id}/playback"
+        prefix = f"{exam.college_id}/{exam.id}/{session_id}/playback" + ("" if track == "camera" else f"-{track}")
         with self._lock(session_id):
             try:
                 with tempfile.TemporaryDirectory(dir=storage.root) as scratch:

@@ -51,6 +51,8 @@ class RecordingPart:
     run_start_s: float
     data: bytes = field(repr=False)
     container: str = "webm"
+    track: str = "camera"
+    """`camera` (camera and microphone) or `screen` (the candidate's shared screen)."""
 
     @property
     def sha256(self) -> str:
@@ -195,9 +197,12 @@ class Recordings:
                 select(RecordingRunRow).where(RecordingRunRow.session_id == session_id, RecordingRunRow.run == part.run)
             ).first()
             if run is None:
-                run = RecordingRunRow(session_id=session_id, run=part.run, start_s=part.run_start_s)
+                run = RecordingRunRow(session_id=session_id, run=part.run, start_s=part.run_start_s, track=part.track)
                 db.add(run)
                 db.flush()
+            elif run.track != part.track:
+                self.store.storage.local_path(key).unlink(missing_ok=True)
+                raise StateError(f"recording {part.run} holds the {run.track}, not the {part.track}")
             top = db.scalar(select(func.max(ChunkRow.seq)).where(ChunkRow.session_id == session_id))
             seq = 0 if top is None else top + 1
             entry = self.store.ledger.append(
@@ -207,6 +212,7 @@ class Recordings:
                 {
                     "session": session_id,
                     "run": part.run,
+                    "track": part.track,
                     "part": part.number,
                     "seq": seq,
                     "sha256": part.sha256,

@@ -86,6 +86,8 @@ class SessionRow(Base):
     """The latest media time of a live session that was stored (a restart resumes after it)."""
     identity: Mapped[str | None] = mapped_column(String(16))
     """Outcome of the live identity check: verified, unverified (failed after the retries) or not_checked."""
+    consent: Mapped[str | None] = mapped_column(String(16))
+    """The candidate's answer on the exam page: accepted or declined (None before the page asked)."""
 
 
 class TransitionRow(Base):
@@ -116,6 +118,8 @@ class RecordingRunRow(Base):
     """The client's name for the run (it resumes the same run after a reconnect)."""
     start_s: Mapped[float] = mapped_column(Float)
     """Where the run starts on the session's timeline."""
+    track: Mapped[str] = mapped_column(String(16), default="camera", server_default="camera")
+    """What the run records: the camera (with the microphone), or the candidate's shared screen."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

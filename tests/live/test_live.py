@@ -48,6 +48,7 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         client = LiveClient(live_server.url, enrolled.token)
         try:
             assert (await client.open())["state"] == "scheduled"
+            await client.consent()  # the candidate accepts the proctoring terms
             await client.ready()  # the analysis has the session's models warm before the camera starts
             started = time.monotonic()
             await client.connect(live_media.whole)
@@ -117,6 +118,8 @@ def test_a_dropped_connection_is_a_technical_gap_in_one_recording(
         client = LiveClient(live_server.url, enrolled.token)
         try:
             await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
+            await client.ready()  # the analysis has the session's models warm before the camera starts
             started = time.monotonic()
             await client.connect(live_media.first)
             await play_out(started, live_media.first)
@@ -164,6 +167,16 @@ def test_bad_tokens_offers_and_parts_get_a_clear_4xx(live_server: LiveServer, de
     assert offer(closed.token, video).status_code == 410
     refused = offer(enrolled.token, audio_only)
     assert refused.status_code == 400 and "video" in refused.json()["error"]["message"]
+    unconsented = offer(enrolled.token, video)  # the candidate has not accepted the proctoring terms
+    assert unconsented.status_code == 403 and "consent" in unconsented.json()["error"]["message"]
+
+    async def accept() -> None:
+        client = LiveClient(base, enrolled.token)
+        await client.open()
+        assert (await client.consent())["consent"] == "accepted"
+        await client.close()
+
+    asyncio.run(accept())
     malformed = offer(enrolled.token, "m=video this is not an SDP")
     assert malformed.status_code == 400
 
@@ -204,6 +217,7 @@ def test_a_server_killed_mid_session_resumes_it_and_loses_nothing(
         client = LiveClient(base, token)
         try:
             await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
             await client.connect(live_media.first)
             await client.wait_for(lambda m: m.get("type") == "notice" and m.get("event") == "face_absent", 60)
             await asyncio.sleep(2.0)  # the seat is still empty: the event is open when the server dies
@@ -214,6 +228,7 @@ def test_a_server_killed_mid_session_resumes_it_and_loses_nothing(
         client = LiveClient(base, token)
         try:
             welcome = await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
             assert welcome["state"] == "in_progress"  # the session goes on where it was
             started = time.monotonic()
             await client.connect(live_media.second)
@@ -251,6 +266,7 @@ def test_the_join_token_never_reaches_the_server_log(demo: Scenario, tmp_path: P
         client = LiveClient(base, token)
         try:
             await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
             with pytest.raises(Exception) as refused:
                 await client.offer("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
             assert getattr(refused.value, "status", None) == 400
@@ -276,6 +292,7 @@ def test_a_reloaded_page_replaces_the_connection_and_the_session_goes_on(
         first, second = LiveClient(live_server.url, enrolled.token), LiveClient(live_server.url, enrolled.token)
         try:
             await first.open()
+            await first.consent()
             await first.ready()
             await first.connect(live_media.first)
             await first.wait_for(lambda m: m.get("state") == "in_progress", 60)

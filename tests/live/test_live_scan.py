@@ -41,6 +41,7 @@ def test_a_pre_exam_room_scan_is_measured_live_with_progress_then_the_exam_start
         client = LiveClient(live_server.url, enrolled.token)
         try:
             await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
             started = time.monotonic()
             await client.connect(scan_media.path)
             await client.wait_for(lambda m: m.get("type") == "identity" and m.get("state") == "verified", 60)
@@ -96,6 +97,7 @@ def test_an_in_exam_scan_is_requested_at_its_scheduled_time_and_a_skipped_one_is
         client = LiveClient(live_server.url, enrolled.token)
         try:
             await client.open()
+            await client.consent()  # the candidate accepts the proctoring terms
             await client.ready()
             await client.connect(live_media.whole)
             await client.wait_for(lambda m: m.get("state") == "in_progress", 60)

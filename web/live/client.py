@@ -3,6 +3,7 @@ and anyone writing another client (a mobile app) against the protocol in the REA
 
     client = LiveClient("http://127.0.0.1:8000", token)
     welcome = await client.open()                         # control socket, hello with the token
+    await client.consent()                                 # the candidate accepted the proctoring terms
     await client.ready()                                   # the server's analysis is warm
     await client.connect(Path("exam.webm"))                # camera and microphone from a file, in real time
     await client.upload_recording(Path("exam.webm"), "run-1", run_start_s=0.0)
@@ -29,6 +30,8 @@ from aiortc.contrib.media import MediaPlayer
 logger = logging.getLogger(__name__)
 
 PART_BYTES = 256 * 1024
+TERMS = "python-client"
+"""What this client tells the server it showed the candidate (the page sends its catalog's terms version)."""
 
 Message = dict[str, Any]
 
@@ -67,6 +70,12 @@ class LiveClient:
         await self._socket.send(json.dumps({"type": "hello", "token": self.token}))
         self._reader = asyncio.create_task(self._read())
         return await self.wait_for(lambda m: m.get("type") == "welcome")
+
+    async def consent(self, accepted: bool = True, terms: str = TERMS) -> Message:
+        """Answer the proctoring terms, as the page does after showing them (`terms` names the text shown):
+        media is refused until they are accepted; declining ends the session."""
+        await self.send({"type": "consent", "accepted": accepted, "terms": terms})
+        return await self.wait_for(lambda m: m.get("type") == "consent")
 
     async def ready(self, timeout_s: float | None = None) -> None:
         """Wait until the server's analysis of this session is ready (its models warm): media sent before

@@ -23,7 +23,7 @@ from proctor.sessions.errors import StateError
 from proctor.sessions.live import SessionGone, TokenRefused
 from proctor.sessions.recordings import RecordingPart
 from web.live.manager import LiveManager
-from web.live.session import OfferError
+from web.live.session import ConsentMissing, OfferError
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ async def offer(body: Offer, token: TokenDep, live: LiveDep) -> Answer:
         answer = await session.connect(RTCSessionDescription(body.sdp, body.type))
     except OfferError as exc:
         raise HTTPException(400, str(exc)) from exc
+    except ConsentMissing as exc:
+        raise HTTPException(403, str(exc)) from exc
     return Answer(sdp=answer.sdp, type="answer", session_id=session.id, state=session.status.value)
 
 
@@ -95,6 +97,10 @@ async def recording_part(
     token: TokenDep,
     live: LiveDep,
     run_start_s: Annotated[float, Header(alias="X-Run-Start-S", ge=0, description="Session time the run starts at.")],
+    track: Annotated[
+        Literal["camera", "screen"],
+        Header(alias="X-Track", description="What the run records: the camera (default) or the shared screen."),
+    ] = "camera",
 ) -> JSONResponse:
     """Keep one part of the client's own recording (a MediaRecorder run, sent in parts as it records).
 
@@ -120,13 +126,31 @@ async def recording_part(
         kept = await run_in_threadpool(
             live.service.recordings.accept_part,
             session_id,
-            RecordingPart(run, part, run_start_s, bytes(data), container),
+            RecordingPart(run, part, run_start_s, bytes(data), container, track),
         )
     except (TokenRefused, SessionGone) as exc:
         raise refusal(exc) from exc
     except StateError as exc:
         raise HTTPException(409, str(exc)) from exc
     return JSONResponse({"run": run, "part": part, "kept": kept}, status_code=201 if kept else 200)
+
+
+SPEEDTEST_LIMIT = 4 * 1024 * 1024
+
+
+@router.post("/speedtest")
+async def speedtest(request: Request, token: TokenDep, live: LiveDep) -> dict[str, int]:
+    """The page's upload check: up to 4 MiB sent and discarded (the page times it); the token must open a session."""
+    try:
+        await run_in_threadpool(live.records.recording_session, token)
+    except (TokenRefused, SessionGone) as exc:
+        raise refusal(exc) from exc
+    received = 0
+    async for block in request.stream():
+        received += len(block)
+        if received > SPEEDTEST_LIMIT:
+            raise HTTPException(413, f"a speed test sends at most {SPEEDTEST_LIMIT} bytes")
+    return {"bytes": received}
 
 
 @router.websocket("/ws")

@@ -24,15 +24,19 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from starlette.websockets import WebSocket, WebSocketState
 
+from proctor.events.vocabulary import BROWSER
 from proctor.frames import AUDIO_SAMPLE_RATE
 from proctor.live.messages import (
     AudioIn,
+    Calibrate,
+    Calibrated,
     CloseSession,
     EventClosed,
     EventOpened,
     IdentityChecked,
     Interrupted,
     OpenSession,
+    PageEvent,
     Resumed,
     ScanBegin,
     ScanEnd,
@@ -46,6 +50,7 @@ from proctor.live.messages import (
 )
 from proctor.policy import policy_from_dict
 from proctor.roomscan.schedule import ScanKind, ScanRequest, scan_schedule
+from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import LiveTicket
 from proctor.stream import AudioWindower, FrameSampler
@@ -59,10 +64,21 @@ logger = logging.getLogger(__name__)
 IDENTITY_TIMEOUT_S = 90.0
 """With no face to check for this long, the exam goes on (identity not checked, marked for the examiner)."""
 REACHED_EVERY_S = 5.0
+SCAN_START_WITHIN_S = 120.0
+"""A requested room scan not started within this long is over (incomplete); once started, the policy's time
+limit applies. The page may first finish what the candidate is doing (the calibration before a pre-exam scan)."""
 
 
 class OfferError(ValueError):
     """An offer that cannot start a session (malformed SDP, no camera track): 400."""
+
+
+class ConsentMissing(PermissionError):
+    """Media before the candidate accepted the proctoring terms: 403."""
+
+
+PAGE_EVENT_DETAIL = {"display", "action", "reason"}
+"""The facts a page may attach to a page event (short strings)."""
 
 
 @dataclass
@@ -105,6 +121,7 @@ class LiveSession:
         self.sockets: set[WebSocket] = set()
         self.lane = manager.pool.lane(self.id)
         self.identity_failures = 0
+        self.consent = ticket.consent
         self.scan: ActiveScan | None = None
         self.exam_started_s: float | None = None
         self.closing = False
@@ -145,6 +162,8 @@ class LiveSession:
         """Answer the candidate's offer; a newer connection replaces an older one (the page was reloaded)."""
         if "m=video" not in offer.sdp:
             raise OfferError("the offer carries no camera video (m=video)")
+        if self.consent != "accepted":
+            raise ConsentMissing("the candidate has not accepted the proctoring terms: send consent first")
         if self.peer is not None:
             old, self.peer = self.peer, None
             logger.info("session %s: a new connection replaces the previous one", self.id)
@@ -270,12 +289,34 @@ class LiveSession:
             "ice_servers": self.manager.ice_servers,
             "scan": self._scan_message() if self.scan is not None else None,
             "analysis_ready": self.analysis_ready,
+            "consent": self.consent,
+            "policy": self.page_policy(),
+        }
+
+    def page_policy(self) -> dict[str, Any]:
+        """What of the exam's policy the page acts on."""
+        policy = self.policy
+        return {
+            "pre_exam_scan": policy.room_scan.pre_exam,
+            "scan_time_limit_s": policy.room_scan.time_limit_s,
+            "identity_attempts": policy.identity.live_attempts,
+            "calibration_s": policy.head_pose.calibration_s,
+            "screen_share": policy.browser.screen_share,
+            "fullscreen": policy.browser.fullscreen,
+            "integrity_events": policy.browser.integrity_events,
+            "duration_min": self.ticket.duration_min,
         }
 
     async def on_client(self, message: dict[str, Any]) -> None:
         """A message of the candidate's page."""
         kind = message.get("type")
-        if kind == "scan_started":
+        if kind == "consent":
+            await self._consent(message)
+        elif kind == "calibrate":
+            self._calibrate()
+        elif kind == "page_event":
+            self._page_event(message)
+        elif kind == "scan_started":
             self._scan_started()
         elif kind == "scan_finished":
             self._scan_attempt_over("the candidate finished turning")
@@ -285,9 +326,63 @@ class LiveSession:
             self.identity_failures = max(0, self.identity_failures - 1)
             self.broadcast({"type": "identity", "state": "checking"})
         elif kind == "ping":
-            self.broadcast({"type": "pong", "session_time_s": round(self.now_s(), 3)})
+            at = round(self.now_s(), 3) if self.origin is not None else None  # no media yet: no session time
+            self.broadcast({"type": "pong", "session_time_s": at})
         else:
             self.broadcast({"type": "error", "message": f"unknown message type {kind!r}"})
+
+    async def _consent(self, message: dict[str, Any]) -> None:
+        accepted = message.get("accepted")
+        terms = message.get("terms")
+        if not isinstance(accepted, bool) or not isinstance(terms, str) or not 0 < len(terms) <= 64:
+            self.broadcast({"type": "error", "message": "consent takes accepted (true/false) and terms (a name)"})
+            return
+        at = round(self.now_s(), 3) if self.origin is not None else None
+        try:
+            status = await self.manager.run(self.manager.records.consent, self.id, accepted, at, terms)
+        except StateError as exc:
+            self.broadcast({"type": "error", "message": str(exc)})
+            return
+        self.consent = "accepted" if accepted else "declined"
+        self.broadcast({"type": "consent", "consent": self.consent})
+        if status == Status.DECLINED:
+            self.status = status
+            self.broadcast({"type": "state", "state": status.value, "session_time_s": at})
+            self.closing = True
+            self.lane.send(CloseSession(self.id, 0.0))
+
+    def _calibrate(self) -> None:
+        """The page asks the candidate to look at the screen: the neutral head pose is learned from now."""
+        if self.origin is None or self.closing:
+            self.broadcast({"type": "error", "message": "calibration needs the camera connected"})
+            return
+        at = round(self.now_s(), 3)
+        self.lane.send(Calibrate(self.id, at))
+        seconds = self.policy.head_pose.calibration_s
+        self.broadcast({"type": "calibration", "state": "running", "from_s": at, "seconds": seconds})
+
+    def _page_event(self, message: dict[str, Any]) -> None:
+        """A fact the page saw (tab hidden, focus lost, ...) with its times on the session's timeline."""
+        kind, start, end = message.get("event"), message.get("start_s"), message.get("end_s")
+        detail = message.get("detail") or {}
+        problem = None
+        if kind not in {t.value for t in BROWSER}:
+            problem = f"page events are {', '.join(sorted(t.value for t in BROWSER))}"
+        elif not isinstance(start, int | float) or not isinstance(end, int | float) or not 0 <= start <= end:
+            problem = "a page event takes start_s <= end_s, in seconds of session time"
+        elif end > self.now_s() + 2.0:
+            problem = "a page event cannot end in the future"
+        elif not isinstance(detail, dict) or any(
+            k not in PAGE_EVENT_DETAIL or not isinstance(v, str) or len(v) > 64 for k, v in detail.items()
+        ):
+            problem = f"page event detail takes short strings for {', '.join(sorted(PAGE_EVENT_DETAIL))}"
+        elif self.status != Status.IN_PROGRESS or self.closing:
+            problem = "page events are reported during the exam"
+        if problem is not None or not isinstance(start, int | float) or not isinstance(end, int | float):
+            self.broadcast({"type": "error", "message": problem or "page event times are numbers"})
+            return
+        facts: dict[str, str | float] = {str(k): str(v) for k, v in detail.items()}
+        self.lane.send(PageEvent(self.id, str(kind), float(start), float(end), facts))
 
     def broadcast(self, message: dict[str, Any]) -> None:
         for socket in list(self.sockets):
@@ -326,6 +421,8 @@ class LiveSession:
             self._scan_progress(message)
         elif isinstance(message, ScanFinished):
             self._spawn(self._scan_finished(message))
+        elif isinstance(message, Calibrated):
+            self._spawn(self._calibrated(message))
         elif isinstance(message, SessionOpened):
             self.analysis_ready = True
             self.broadcast({"type": "analysis_ready"})
@@ -350,6 +447,11 @@ class LiveSession:
                     "at_s": opened.event["start_s"],
                 }
             )
+
+    async def _calibrated(self, done: Calibrated) -> None:
+        result = {"samples": done.samples, "yaw_deg": round(done.yaw_deg, 1), "pitch_deg": round(done.pitch_deg, 1)}
+        self.broadcast({"type": "calibration", "state": "done" if done.samples else "no_face", **result})
+        await self.manager.run(self.manager.records.note, self.id, done.at_s, {"calibration": result}, ledger=False)
 
     async def reopen(self) -> None:
         """Start the analysis afresh (its worker failed or was replaced); event numbers go on after the stored ones."""
@@ -423,8 +525,9 @@ class LiveSession:
         self._ask_scan(moved, attempt=1)
 
     def _ask_scan(self, request: ScanRequest, attempt: int) -> None:
+        """Ask for a scan: the candidate has `SCAN_START_WITHIN_S` to start turning, then the time limit."""
         self.scan = ActiveScan(request, attempt)
-        self.scan.timer = self._later(request.time_limit_s, self._scan_timed_out)
+        self.scan.timer = self._later(SCAN_START_WITHIN_S, self._scan_timed_out)
         self.broadcast(self._scan_message())
 
     def _scan_message(self) -> dict[str, Any]:
@@ -444,6 +547,9 @@ class LiveSession:
             return
         scan.started_s = self.now_s()
         self.lane.send(ScanBegin(self.id, scan.started_s))
+        if scan.timer is not None:
+            scan.timer.cancel()
+            scan.timer = self._later(scan.request.time_limit_s, self._scan_timed_out)
 
     def _scan_progress(self, progress: ScanProgress) -> None:
         scan = self.scan
@@ -515,6 +621,9 @@ class LiveSession:
         self.lane.send(CloseSession(self.id, end))
 
     async def _closed(self, closed: SessionClosed) -> None:
+        if self.status == Status.DECLINED:  # nothing was recorded: there is no result to keep
+            await self.shutdown()
+            return
         stats = self.lane.stats  # frames the analysis could not keep up with are part of the record
         report = closed.report | {"live_frames": {"analysed": stats.sent, "dropped": stats.dropped}}
         await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, report)

@@ -150,6 +150,9 @@ class SessionPublic(BaseModel):
     identity: str | None = Field(
         None, description="The live identity check: verified, unverified (after the retries) or not_checked."
     )
+    consent: str | None = Field(
+        None, description="The candidate's answer to the proctoring terms on the exam page: accepted or declined."
+    )
 
 
 class EventPublic(BaseModel):

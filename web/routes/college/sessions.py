@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -118,6 +118,7 @@ def _session(platform: SessionPlatform, college_id: str, session_id: str) -> Ses
             recording_seconds=round(float(seconds), 2),
             live_started_at=row.live_started_at,
             identity=row.identity,
+            consent=row.consent,
         )
 
 
@@ -164,13 +165,22 @@ def get_evidence(session_id: str, seq: int, credential: CredentialDep, platform:
 
 
 @router.get("/sessions/{session_id}/recording", response_class=StreamingResponse)
-def get_recording(session_id: str, request: Request, credential: CredentialDep, platform: PlatformDep) -> Response:
+def get_recording(
+    session_id: str,
+    request: Request,
+    credential: CredentialDep,
+    platform: PlatformDep,
+    track: Annotated[
+        Literal["camera", "screen"],
+        Query(description="`camera` (with the microphone) or the candidate's shared `screen`."),
+    ] = "camera",
+) -> Response:
     """The whole kept recording as one file a browser plays (MP4 for H.264, WebM for VP8/VP9), remuxed from its
     pieces on the session's timeline; `Range` requests let a player seek without downloading it all.
 
     The file is opened before the answer starts, so a retention purge meanwhile cannot cut it short.
     """
-    playback = platform.service.playbacks.open(credential.college_id, session_id)
+    playback = platform.service.playbacks.open(credential.college_id, session_id, track)
     return range_response(playback, request.headers.get("range"), PRIVATE)
 
 
