@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +25,7 @@ from web.headers import SecurityHeaders
 from web.limits import JSONBodyLimits
 from web.live import routes as live_routes
 from web.live.manager import LiveManager
+from web.pages import student
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
 from web.routes import college, ledger
 from web.routes.xapi import resources, statements
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(live_routes.router)
     app.include_router(metrics.router)
+    app.include_router(student.router)
+    app.mount("/assets", StaticFiles(directory=student.STATIC), name="assets")
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)

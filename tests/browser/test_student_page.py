@@ -1,0 +1,422 @@
+"""The candidate's exam page in a real browser: Debian's chromium with a fake camera and microphone that play
+the real scenarios (tests/fixtures/fake_capture.py), against the platform on loopback.
+
+Truth is on the fake camera's timeline: the page says where the camera's first frame falls on the
+session's timeline (`proctorDiagnostics.cameraOpenedAt`), so an event of the scenario at file time t is
+expected at that moment plus t.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+from proctor.decode import probe
+from tests.browser.conftest import CHROMIUM_FLAGS, screenshot_path
+from tests.fixtures.fake_capture import FakeCapture, build_fake_capture
+from tests.fixtures.scenarios import Scenario
+from tests.live.conftest import Enrolled, enrol
+from tests.servers import LiveServer
+from web.pages.i18n import LANGUAGES, catalog
+from web.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+KEY = "browser-test-key-0123456789"
+CLEAN_S = 40.0
+"""The candidate alone at the start of the fake camera: it covers the steps before the exam."""
+TOLERANCE_S = 1.5
+STEP_TITLES = {
+    "consent": "consent.title",
+    "system-check": "check.title",
+    "identity": "identity.title",
+    "calibration": "calibration.title",
+    "room-scan": "scan.title",
+    "exam": "exam.title",
+    "finish": "finish.title",
+}
+
+
+@pytest.fixture(scope="module")
+def capture(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> FakeCapture:
+    return build_fake_capture(tmp_path_factory.mktemp("fake-capture"), demo, clean_s=CLEAN_S)
+
+
+def media_flags(capture: FakeCapture, *, allow: bool = True) -> list[str]:
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={capture.video}",
+        f"--use-file-for-fake-audio-capture={capture.audio}",
+        "--auto-select-desktop-capture-source=Entire screen",
+    ]
+    return [*flags, "--use-fake-ui-for-media-stream"] if allow else flags  # without it, permission is refused
+
+
+@pytest.fixture(scope="module")
+def media_browser(playwright: Playwright, capture: FakeCapture) -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is not installed: run `make system-deps`"
+    launched = playwright.chromium.launch(executable_path=executable, args=media_flags(capture))
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def context(media_browser: Browser) -> Iterator[BrowserContext]:
+    made = media_browser.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def student_server(tmp_path: Path) -> Iterator[LiveServer]:
+    from tests.servers import free_port
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        port=free_port(),
+        bootstrap_api_key=KEY,
+        checkpoint_interval_s=3600,
+        retention_days=1095,
+        log_level="WARNING",
+    )
+    with LiveServer(settings) as server:
+        yield server
+
+
+QUIZ = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiz</title></head>
+<body><h1>Welding safety: final quiz</h1><p>1. Which gas shields a MIG weld?</p>
+<label><input type="radio" name="q1"> Argon</label>
+<label><input type="radio" name="q1"> Oxygen</label></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The college's LMS on another origin, serving the exam's questions (the page frames it)."""
+    from tests.servers import free_port
+
+    folder = tmp_path_factory.mktemp("lms")
+    (folder / "quiz.html").write_text(QUIZ, encoding="utf-8")
+    port = free_port()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/quiz.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def api(server: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
+
+
+def visible_step(page: Page) -> str:
+    steps = page.eval_on_selector_all("section[data-step]:not([hidden])", "els => els.map(e => e.dataset.step)")
+    assert len(steps) == 1, steps  # one screen at a time
+    return str(steps[0])
+
+
+def go_on(page: Page, step: str, timeout_s: float = 90) -> None:
+    """Wait for the step's check to finish (its continue button enabled), then continue."""
+    button = f'section[data-step="{step}"] button[data-action="continue"]'
+    page.wait_for_selector(f"{button}:not([disabled])", timeout=timeout_s * 1000)
+    assert visible_step(page) == step
+    page.click(button)
+
+
+def session_time(page: Page) -> float:
+    value = page.evaluate("window.proctorDiagnostics.sessionTime()")
+    assert value is not None
+    return float(value)
+
+
+def camera_opened_at(page: Page) -> float:
+    value = page.evaluate("window.proctorDiagnostics.cameraOpenedAt()")
+    assert value is not None, "the page has no session clock yet"
+    return float(value)
+
+
+def wait_until_session_time(page: Page, at_s: float) -> None:
+    while session_time(page) < at_s:
+        time.sleep(0.5)
+
+
+def in_every_language(page: Page, step: str) -> None:
+    """Switch the language on this screen (without leaving it), check the title, keep a screenshot of each."""
+    for language in LANGUAGES:
+        page.click(f'nav.langs a[data-lang="{language}"]')
+        assert page.evaluate("document.documentElement.lang") == language
+        assert f"lang={language}" in page.url
+        title = page.inner_text(f'section[data-step="{step}"] h1')
+        assert title == catalog(language).text(STEP_TITLES[step])
+        page.screenshot(path=str(screenshot_path(f"student-{step}-{language}")))
+    assert visible_step(page) == step
+
+
+def events(server: LiveServer, session_id: str) -> list[dict[str, Any]]:
+    with api(server) as client:
+        answer = client.get(f"/api/v1/sessions/{session_id}/events")
+    assert answer.status_code == 200
+    return list(answer.json())
+
+
+def recording_seconds(server: LiveServer, session_id: str, folder: Path, track: str = "camera") -> float:
+    with api(server) as client:
+        answer = client.get(f"/api/v1/sessions/{session_id}/recording", params={"track": track})
+    assert answer.status_code == 200, answer.text
+    path = folder / f"{track}.{'webm' if 'webm' in answer.headers['content-type'] else 'mp4'}"
+    path.write_bytes(answer.content)
+    return probe(path).duration_s
+
+
+def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_recorded(
+    student_server: LiveServer,
+    context: BrowserContext,
+    capture: FakeCapture,
+    demo: Scenario,
+    lms: str,
+    tmp_path: Path,
+) -> None:
+    policy = {"room_scan": {"pre_exam": True, "time_limit_s": 5, "retries": 0}}
+    enrolled = enrol(student_server.url, demo, policy=policy, key=KEY, content_url=lms)
+    page = context.new_page()
+    page.goto(f"{student_server.url}/join/{enrolled.token}")
+    assert page.evaluate("document.documentElement.lang") == "ru"  # the browser's language
+
+    in_every_language(page, "consent")
+    go_on(page, "consent")
+    page.wait_for_selector('section[data-step="system-check"] button[data-action="continue"]:not([disabled])')
+    states = page.eval_on_selector_all("[data-check]", "els => els.map(e => [e.dataset.check, e.dataset.state])")
+    assert all(state == "passed" for _, state in states), states
+    in_every_language(page, "system-check")
+    go_on(page, "system-check")
+    page.wait_for_selector('section[data-step="identity"] button[data-action="continue"]:not([disabled])')
+    assert page.inner_text("#identity-state") == catalog("en").text("identity.verified")
+    in_every_language(page, "identity")
+    go_on(page, "identity")
+    page.wait_for_selector('section[data-step="calibration"] button[data-action="continue"]:not([disabled])')
+    in_every_language(page, "calibration")
+    go_on(page, "calibration")
+    page.wait_for_selector('section[data-step="room-scan"] button[data-action="start-scan"]:not([disabled])')
+    page.click('section[data-step="room-scan"] button[data-action="start-scan"]')
+    page.wait_for_selector('section[data-step="room-scan"] button[data-action="continue"]:not([disabled])')
+    assert page.inner_text("#scan-progress-text") == catalog("en").text("scan.incomplete")  # the camera never turned
+    in_every_language(page, "room-scan")
+    go_on(page, "room-scan")
+    page.wait_for_selector('section[data-step="exam"]:not([hidden])')
+    page.wait_for_selector("iframe#content[src]")
+    quiz = page.frame_locator("iframe#content").locator("h1")
+    assert quiz.inner_text() == "Welding safety: final quiz"  # the LMS's page, framed from its own origin
+
+    camera_zero = camera_opened_at(page)
+    scenario_from = camera_zero + capture.scenario_from_s
+    assert session_time(page) < scenario_from, "the steps took longer than the clean stretch of the fake camera"
+    wait_until_session_time(page, camera_zero + capture.duration_s + 1.0)  # the whole scenario, once
+    in_every_language(page, "exam")  # ends in English
+    shown = page.text_content("#notices") or ""
+    go_on(page, "exam")
+    page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])')
+    assert page.inner_text("#receipt-session") == enrolled.session_id
+    in_every_language(page, "finish")
+
+    # what happened, when it happened: the scenario's events at their times on the camera's timeline
+    stored = events(student_server, enrolled.session_id)
+    scan = next(e for e in stored if e["type"] == "room_scan_incomplete")
+    assert scan["end_s"] < scenario_from, "the room scan overlapped the scenario: lengthen CLEAN_S"
+    expected = [(kind, camera_zero + s.start_s) for s in capture.truth for kind in s.expect]
+    found = []
+    for kind, at in expected:
+        matches = [e for e in stored if e["type"] == kind and abs(e["start_s"] - at) <= TOLERANCE_S]
+        assert matches, (kind, at, [(e["type"], e["start_s"]) for e in stored])
+        found.append(matches[0]["start_s"])
+    assert found == sorted(found)  # in the scenario's order
+    assert catalog("en").text("notice.face_not_visible") in shown  # the page told the candidate, in neutral words
+
+    with api(student_server) as client:
+        session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
+    assert session["consent"] == "accepted" and session["identity"] == "verified"
+    assert session["status"] == "analysed"
+    recorded = recording_seconds(student_server, enrolled.session_id, tmp_path)
+    assert recorded >= capture.duration_s - 5.0  # the page's own recording is kept and plays
+
+
+def hide(page: Page, hidden: bool) -> None:
+    """The candidate switches to another tab (and back). Headless Chromium keeps every page visible
+    (microsoft/playwright#2286), so the browser's side is emulated: the property and its event."""
+    state = "hidden" if hidden else "visible"
+    page.evaluate(
+        """state => {
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => state === "hidden" });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def through_to_the_exam(page: Page) -> None:
+    for step in ("consent", "system-check", "identity", "calibration"):
+        go_on(page, step)
+    page.wait_for_selector('section[data-step="exam"]:not([hidden])')
+
+
+def test_the_screen_is_recorded_and_tab_switches_and_leaving_full_screen_are_timed_events(
+    student_server: LiveServer, context: BrowserContext, demo: Scenario, lms: str, tmp_path: Path
+) -> None:
+    policy = {"room_scan": {"pre_exam": False}, "browser": {"screen_share": True, "fullscreen": True}}
+    enrolled = enrol(student_server.url, demo, policy=policy, key=KEY, content_url=lms)
+    page = context.new_page()
+    page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+    through_to_the_exam(page)
+    assert page.is_visible("#screen-box") and not page.is_visible("iframe#content")  # the screen first
+    page.click('button[data-action="share-screen"]')
+    page.wait_for_selector("#screen-box", state="hidden")
+    page.click('button[data-action="fullscreen"]')
+    page.wait_for_selector("iframe#content[src]")
+    assert page.evaluate("Boolean(document.fullscreenElement)")
+    time.sleep(2.0)
+
+    hidden_at = session_time(page)
+    hide(page, True)
+    time.sleep(3.0)
+    hide(page, False)
+    shown_at = session_time(page)
+    time.sleep(1.0)
+    left_at = session_time(page)
+    page.evaluate("document.exitFullscreen()")
+    page.wait_for_selector("#fullscreen-box", state="visible")
+    time.sleep(2.0)
+    page.click('button[data-action="fullscreen"]')
+    page.wait_for_selector("#fullscreen-box", state="hidden")
+    back_at = session_time(page)
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Control+c")
+    copied_at = session_time(page)
+    time.sleep(1.0)
+    go_on(page, "exam")
+    page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])')
+
+    stored = events(student_server, enrolled.session_id)
+    (tab,) = [e for e in stored if e["type"] == "tab_hidden"]
+    assert tab["start_s"] == pytest.approx(hidden_at, abs=0.3) and tab["end_s"] == pytest.approx(shown_at, abs=0.3)
+    (full,) = [e for e in stored if e["type"] == "fullscreen_exited"]
+    assert full["start_s"] == pytest.approx(left_at, abs=0.5) and full["end_s"] == pytest.approx(back_at, abs=0.5)
+    assert full["duration_s"] >= 2.0
+    (copy,) = [e for e in stored if e["type"] == "copy_paste"]
+    assert copy["start_s"] == pytest.approx(copied_at, abs=0.5)
+    assert not [e for e in stored if e["type"] == "screen_share_stopped"]
+    assert all(not e["technical"] for e in (tab, full, copy))  # facts for the examiner to weigh
+    assert recording_seconds(student_server, enrolled.session_id, tmp_path, "screen") >= 5.0
+    assert recording_seconds(student_server, enrolled.session_id, tmp_path, "camera") >= 5.0
+
+
+def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_says_so(
+    student_server: LiveServer, context: BrowserContext, demo: Scenario, tmp_path: Path
+) -> None:
+    enrolled: Enrolled = enrol(student_server.url, demo, key=KEY)
+    page = context.new_page()
+    page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+    through_to_the_exam(page)
+    time.sleep(2.0)
+
+    cut_at = session_time(page)
+    context.set_offline(True)  # the network is cut for 10 s
+    page.wait_for_selector('#status[data-state="reconnecting"]')
+    assert page.inner_text("#status-text") == catalog("en").text("status.reconnecting")
+    time.sleep(10.0)
+    context.set_offline(False)
+    page.wait_for_selector('#status[data-state="live"]', timeout=30000)
+    back_at = session_time(page)
+    time.sleep(3.0)
+
+    page.reload()  # the candidate reloads the page mid-exam: it resumes at the exam
+    page.wait_for_selector('section[data-step="exam"]:not([hidden])', timeout=60000)
+    assert catalog("en").text("notice.resumed") in page.inner_text("#notices")
+    time.sleep(3.0)
+    go_on(page, "exam")
+    page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])')
+
+    stored = events(student_server, enrolled.session_id)
+    lost = [e for e in stored if e["type"] == "video_lost"]
+    assert lost and all(e["technical"] for e in lost)
+    gap = min(lost, key=lambda e: abs(e["start_s"] - cut_at))
+    assert gap["start_s"] == pytest.approx(cut_at, abs=2.5) and gap["end_s"] == pytest.approx(back_at, abs=2.5)
+    with api(student_server) as client:
+        session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
+    assert session["status"] == "analysed"
+    assert recording_seconds(student_server, enrolled.session_id, tmp_path) >= 15.0  # both runs, one timeline
+
+    again = context.new_page()  # the link opened once more, after the exam
+    answer = again.goto(f"{student_server.url}/join/{enrolled.token}?lang=kk")
+    assert answer is not None and answer.status == 410
+    assert again.inner_text("h1") == catalog("kk").text("gone.finished_title")
+    again.screenshot(path=str(screenshot_path("student-finished-link-kk")))
+
+
+def test_a_refused_camera_and_a_missing_microphone_get_clear_instructions(
+    playwright: Playwright, student_server: LiveServer, capture: FakeCapture, demo: Scenario
+) -> None:
+    executable = shutil.which("chromium")
+    assert executable
+    refusing = playwright.chromium.launch(executable_path=executable, args=media_flags(capture, allow=False))
+    try:
+        page = refusing.new_page()
+        enrolled = enrol(student_server.url, demo, key=KEY)
+        page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+        go_on(page, "consent")
+        page.wait_for_selector('[data-check="camera"][data-state="failed"]')
+        advice = page.inner_text('[data-check="camera"] .advice')
+        assert advice == catalog("en").text("advice.camera_blocked")
+        assert page.is_disabled('section[data-step="system-check"] button[data-action="continue"]')
+        assert page.is_visible('button[data-action="recheck"]')
+        page.screenshot(path=str(screenshot_path("student-camera-blocked-en")))
+    finally:
+        refusing.close()
+
+    allowing = playwright.chromium.launch(executable_path=executable, args=media_flags(capture))
+    try:
+        page = allowing.new_page()
+        # a computer without a microphone: the browser's side (no audio device) is emulated
+        page.add_init_script(
+            """const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+            navigator.mediaDevices.getUserMedia = (constraints) => constraints.audio
+                ? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+                : real(constraints);"""
+        )
+        enrolled = enrol(student_server.url, demo, key=KEY)
+        page.goto(f"{student_server.url}/join/{enrolled.token}?lang=ru")
+        go_on(page, "consent")
+        page.wait_for_selector('[data-check="microphone"][data-state="failed"]')
+        assert page.inner_text('[data-check="microphone"] .advice') == catalog("ru").text("advice.microphone_missing")
+        assert page.get_attribute('[data-check="camera"]', "data-state") == "passed"
+        assert page.is_disabled('section[data-step="system-check"] button[data-action="continue"]')
+    finally:
+        allowing.close()
+
+
+def test_declining_ends_the_session_politely_and_is_recorded(
+    student_server: LiveServer, context: BrowserContext, demo: Scenario
+) -> None:
+    enrolled = enrol(student_server.url, demo, key=KEY)
+    page = context.new_page()
+    page.goto(f"{student_server.url}/join/{enrolled.token}?lang=kk")
+    page.click('section[data-step="consent"] button[data-action="decline"]')
+    page.wait_for_selector("#ended:not([hidden])")
+    assert page.inner_text("#ended-title") == catalog("kk").text("declined.title")
+    with api(student_server) as client:
+        session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
+    assert session["status"] == "declined" and session["consent"] == "declined"
+    assert session["recording_chunks"] == 0
+    again = context.new_page().goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+    assert again is not None and again.status == 410

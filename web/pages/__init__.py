@@ -1,0 +1,1 @@
+"""Server-rendered pages: the candidate's exam page (and, later, the examiner's desk)."""

@@ -1,0 +1,307 @@
+// The live session's transport, as the README's protocol says: a control socket (hello with the exam link's
+// token), one WebRTC peer connection for camera and microphone, and the page's own recording sent in parts.
+// Everything reconnects by itself; the page is told what happens through events on this object.
+
+const PART_MS = 2000;
+const RETRY_MS = [1000, 2000, 4000, 5000];
+
+function token() {
+  return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+}
+
+function wait(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class Live extends EventTarget {
+  constructor() {
+    super();
+    this.token = token();
+    this.socket = null;
+    this.peer = null;
+    this.stream = null;
+    this.welcome = null;
+    this.offset = null; // session time = performance.now() / 1000 + offset
+    this.bestRtt = Infinity;
+    this.outbox = [];
+    this.finished = false;
+    this.recorders = [];
+    this.uploads = new Uploads(this.token);
+    this.attempt = 0;
+    this.state = "offline";
+    addEventListener("offline", () => this.lost("offline"));
+    addEventListener("online", () => this.reconnect());
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  setState(state) {
+    if (this.state !== state) {
+      this.state = state;
+      this.emit("connection", state);
+    }
+  }
+
+  // -- control socket -------------------------------------------------------------------------------
+  open() {
+    return new Promise((resolve, reject) => {
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      const socket = new WebSocket(`${scheme}//${location.host}/live/ws`);
+      this.socket = socket;
+      let welcomed = false;
+      socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "hello", token: this.token })));
+      socket.addEventListener("message", (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "welcome") {
+          welcomed = true;
+          this.welcome = message;
+          this.attempt = 0;
+          for (const queued of this.outbox.splice(0)) socket.send(JSON.stringify(queued));
+          resolve(message);
+        }
+        this.receive(message);
+      });
+      socket.addEventListener("close", (event) => {
+        if (!welcomed) reject(Object.assign(new Error(event.reason || "closed"), { code: event.code }));
+        if (event.code >= 4400 && event.code < 4500) {
+          this.emit("refused", { code: event.code, reason: event.reason });
+          return;
+        }
+        if (!this.finished && welcomed) this.lost("socket");
+      });
+    });
+  }
+
+  receive(message) {
+    if (message.type === "pong" && message.session_time_s !== null && this.pingSent) {
+      const now = performance.now() / 1000;
+      const rtt = now - this.pingSent;
+      if (rtt <= this.bestRtt * 1.5 || this.offset === null) {
+        this.bestRtt = Math.min(this.bestRtt, rtt);
+        this.offset = message.session_time_s + rtt / 2 - now;
+      }
+    }
+    this.emit(message.type, message);
+    this.emit("message", message);
+  }
+
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.welcome) {
+      this.socket.send(JSON.stringify(message));
+    } else {
+      this.outbox.push(message);
+    }
+  }
+
+  sessionTime() {
+    return this.offset === null ? null : performance.now() / 1000 + this.offset;
+  }
+
+  // Ask the server for its session time until it has one (media arrived), then every few seconds.
+  async syncClock() {
+    for (let i = 0; i < 40 && this.offset === null; i++) {
+      this.ping();
+      await wait(250);
+    }
+    if (!this.pinger) this.pinger = setInterval(() => this.ping(), 5000);
+    return this.offset !== null;
+  }
+
+  ping() {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.pingSent = performance.now() / 1000;
+      this.socket.send(JSON.stringify({ type: "ping" }));
+    }
+  }
+
+  // -- media ----------------------------------------------------------------------------------------
+  async connect(stream) {
+    this.stream = stream;
+    this.setState("connecting");
+    const servers = (this.welcome && this.welcome.ice_servers) || [];
+    const peer = new RTCPeerConnection({ iceServers: servers });
+    if (this.peer) this.peer.close();
+    this.peer = peer;
+    for (const track of stream.getTracks()) peer.addTrack(track, stream);
+    peer.addEventListener("connectionstatechange", () => this.peerState(peer));
+    await peer.setLocalDescription(await peer.createOffer());
+    await new Promise((resolve) => {
+      if (peer.iceGatheringState === "complete") return resolve();
+      peer.addEventListener("icegatheringstatechange", () => peer.iceGatheringState === "complete" && resolve());
+      setTimeout(resolve, 3000);
+    });
+    const answer = await fetch("/live/offer", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer" }),
+    });
+    if (!answer.ok) {
+      peer.close();
+      const body = await answer.json().catch(() => ({}));
+      throw Object.assign(new Error(body.detail || answer.statusText), { status: answer.status });
+    }
+    const description = await answer.json();
+    await peer.setRemoteDescription({ type: "answer", sdp: description.sdp });
+    await new Promise((resolve, reject) => {
+      const check = () => {
+        if (peer.connectionState === "connected") resolve();
+        if (peer.connectionState === "failed") reject(new Error("the video connection failed"));
+      };
+      peer.addEventListener("connectionstatechange", check);
+      setTimeout(() => reject(new Error("the video connection timed out")), 20000);
+      check();
+    });
+    this.setState("live");
+    return description;
+  }
+
+  peerState(peer) {
+    if (peer !== this.peer || this.finished) return;
+    if (peer.connectionState === "failed" || peer.connectionState === "disconnected") this.lost("media");
+  }
+
+  // The network (or the server) went away: stop sending, show it, and come back as soon as possible.
+  lost(why) {
+    if (this.finished) return;
+    this.setState("reconnecting");
+    if (why === "offline" && this.peer) {
+      this.peer.close();
+      this.peer = null;
+    }
+    if (!this.retrying) this.reconnect();
+  }
+
+  async reconnect() {
+    if (this.finished || this.retrying) return;
+    this.retrying = true;
+    try {
+      while (!this.finished) {
+        await wait(RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)]);
+        this.attempt += 1;
+        if (!navigator.onLine) continue;
+        try {
+          if (!this.socket || this.socket.readyState !== WebSocket.OPEN) await this.open();
+          if (this.stream && (!this.peer || this.peer.connectionState !== "connected")) await this.connect(this.stream);
+          this.setState(this.stream ? "live" : "offline");
+          this.emit("reconnected", {});
+          return;
+        } catch (error) {
+          if (error.code >= 4400 && error.code < 4500) return;
+        }
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
+
+  // -- the page's own recording ----------------------------------------------------------------------
+  record(stream, track = "camera") {
+    const type = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp8", "video/webm"].find((mime) =>
+      MediaRecorder.isTypeSupported(mime),
+    );
+    const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 600000 });
+    const run = `${track}-${Date.now().toString(36)}`;
+    const start = Math.max(0, this.sessionTime() ?? 0);
+    let part = 0;
+    recorder.addEventListener("dataavailable", (event) => {
+      if (event.data.size > 0) this.uploads.add({ run, part: part++, start, track, blob: event.data });
+    });
+    recorder.start(PART_MS);
+    this.recorders.push(recorder);
+    return recorder;
+  }
+
+  async stopRecording() {
+    const stopping = this.recorders
+      .filter((recorder) => recorder.state !== "inactive")
+      .map((recorder) => new Promise((resolve) => {
+        recorder.addEventListener("stop", resolve, { once: true });
+        recorder.stop();
+      }));
+    await Promise.all(stopping);
+    this.recorders = [];
+  }
+
+  async finish() {
+    await this.stopRecording();
+    this.send({ type: "finish" });
+    this.finished = true;
+    clearInterval(this.pinger);
+  }
+
+  close() {
+    this.finished = true;
+    if (this.peer) this.peer.close();
+    if (this.socket) this.socket.close();
+  }
+}
+
+// Recording parts go up one at a time, in order; a failed part is retried until it is kept (the recording
+// survives a network drop: the browser keeps recording and the parts wait here).
+class Uploads extends EventTarget {
+  constructor(tokenValue) {
+    super();
+    this.token = tokenValue;
+    this.queue = [];
+    this.sent = 0;
+    this.total = 0;
+    this.running = false;
+    this.failed = [];
+  }
+
+  add(part) {
+    this.queue.push(part);
+    this.total += part.blob.size;
+    this.pump();
+  }
+
+  get pending() {
+    return this.queue.length;
+  }
+
+  async pump() {
+    if (this.running) return;
+    this.running = true;
+    let delay = 0;
+    while (this.queue.length) {
+      const part = this.queue[0];
+      if (delay) await wait(delay);
+      let response;
+      try {
+        response = await fetch(`/live/recording/${part.run}/${part.part}`, {
+          method: "PUT",
+          headers: {
+            Authorization: `Bearer ${this.token}`,
+            "Content-Type": "video/webm",
+            "X-Run-Start-S": part.start.toFixed(3),
+            "X-Track": part.track,
+          },
+          body: part.blob,
+        });
+      } catch {
+        delay = Math.min(5000, (delay || 500) * 2);
+        continue;
+      }
+      if (response.ok) {
+        this.queue.shift();
+        this.sent += part.blob.size;
+        delay = 0;
+      } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
+        delay = Math.min(5000, (delay || 500) * 2);
+      } else {
+        this.failed.push({ part, status: response.status }); // refused for good: kept aside, never retried
+        this.queue.shift();
+      }
+      this.dispatchEvent(new CustomEvent("progress"));
+    }
+    this.running = false;
+    this.dispatchEvent(new CustomEvent("drained"));
+  }
+
+  drained() {
+    if (!this.queue.length && !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.addEventListener("drained", resolve, { once: true }));
+  }
+}
