@@ -420,3 +420,46 @@ def test_declining_ends_the_session_politely_and_is_recorded(
     assert session["recording_chunks"] == 0
     again = context.new_page().goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
     assert again is not None and again.status == 410
+
+
+ACCESSIBLE_NAMES = """() => {
+    const unnamed = [];
+    for (const el of document.querySelectorAll("button, a, input, meter, iframe, select, textarea")) {
+        const label = el.id ? document.querySelector(`label[for="${el.id}"]`) : null;
+        const name = (el.getAttribute("aria-label") || el.getAttribute("title") || el.textContent || "").trim()
+            || (label ? label.textContent.trim() : "");
+        if (!name) unnamed.push(el.outerHTML.slice(0, 80));
+    }
+    return unnamed;
+}"""
+
+
+def test_the_page_works_by_keyboard_at_360_px_with_named_controls_and_visible_focus(
+    media_browser: Browser, student_server: LiveServer, demo: Scenario
+) -> None:
+    enrolled = enrol(student_server.url, demo, key=KEY)
+    narrow = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="kk-KZ")
+    try:
+        page = narrow.new_page()
+        page.goto(f"{student_server.url}/join/{enrolled.token}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing sideways at 360 px
+        assert page.evaluate(ACCESSIBLE_NAMES) == []
+        assert page.get_attribute("#status", "role") == "status"
+        assert page.get_attribute("#notices", "role") == "log"
+        page.screenshot(path=str(screenshot_path("student-consent-360-kk")), full_page=True)
+        for _ in range(30):  # only the keyboard: Tab to the primary action
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.dataset.action") == "continue":
+                break
+        assert page.evaluate("document.activeElement.closest('section').dataset.step") == "consent"
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        width = page.evaluate("parseFloat(getComputedStyle(document.activeElement).outlineWidth)")
+        assert outline != "none" and width >= 2  # the focus is visible
+        page.keyboard.press("Enter")
+        page.wait_for_selector('section[data-step="system-check"]:not([hidden])')
+        page.wait_for_selector('section[data-step="system-check"] button[data-action="continue"]:not([disabled])')
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.evaluate(ACCESSIBLE_NAMES) == []
+        page.screenshot(path=str(screenshot_path("student-system-check-360-kk")), full_page=True)
+    finally:
+        narrow.close()

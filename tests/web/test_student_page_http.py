@@ -1,0 +1,102 @@
+"""The exam page as the server gives it: the automation contract, clear pages for links that open no exam,
+a Content-Security-Policy that frames only the exam's content, and nothing fetched from outside."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.scenarios import Scenario
+from tests.live.conftest import enrol
+from tests.servers import LiveServer, free_port
+from web.pages.i18n import catalog
+from web.pages.student import STATIC, STEPS
+from web.settings import Settings
+
+KEY = "page-test-key-0123456789abcdef"
+ASSET_BUDGET_BYTES = 300 * 1024
+
+
+@pytest.fixture(scope="module")
+def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("page-data"),
+        port=free_port(),
+        bootstrap_api_key=KEY,
+        checkpoint_interval_s=3600,
+        retention_days=90,
+        privacy_contact="exams@college.kz",
+        log_level="WARNING",
+    )
+    with LiveServer(settings) as server:
+        yield server
+
+
+def test_the_page_keeps_the_automation_contract_in_the_asked_language(page_server: LiveServer, demo: Scenario) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY, content_url="https://moodle.college.kz/mod/quiz/view.php?id=7")
+    answer = httpx.get(f"{page_server.url}/join/{enrolled.token}", params={"lang": "ru"})
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    html = answer.text
+    assert '<html lang="ru">' in html
+    assert re.findall(r'<section data-step="([a-z-]+)"', html) == list(STEPS)
+    assert len(re.findall(r'<section data-step="consent"[^>]*>', html)) == 1
+    assert "hidden" not in re.findall(r'<section data-step="consent"[^>]*>', html)[0]  # the first screen is shown
+    for step in STEPS[1:]:
+        assert re.search(rf'<section data-step="{step}"[^>]*hidden', html), f"{step} is shown before its turn"
+    assert html.count('data-action="continue"') == len(STEPS)
+    assert catalog("ru").text("consent.kept", days="90") in html  # the deployment's retention, in words
+    assert "exams@college.kz" in html
+    policy = answer.headers["content-security-policy"]
+    assert "frame-src 'self' https://moodle.college.kz;" in policy and "default-src 'self'" in policy
+    assert answer.headers["referrer-policy"] == "no-referrer"  # the token in the address never leaks
+
+
+def test_the_browsers_language_is_the_default(page_server: LiveServer, demo: Scenario) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY)
+    answer = httpx.get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="en">' in answer.text
+    fallback = httpx.get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "de-DE"})
+    assert '<html lang="kk">' in fallback.text
+
+
+def test_a_link_that_opens_no_exam_gets_a_clear_page(page_server: LiveServer, demo: Scenario) -> None:
+    unknown = httpx.get(f"{page_server.url}/join/not-a-token", params={"lang": "en"})
+    assert unknown.status_code == 404 and catalog("en").text("gone.invalid_title") in unknown.text
+    closed = enrol(page_server.url, demo, key=KEY, closes_at="2020-01-01T00:00:00Z")
+    answer = httpx.get(f"{page_server.url}/join/{closed.token}", params={"lang": "kk"})
+    assert answer.status_code == 410 and catalog("kk").text("gone.closed_title") in answer.text
+
+
+def test_the_page_and_its_assets_load_nothing_from_outside_and_stay_small(
+    page_server: LiveServer, demo: Scenario
+) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY)
+    html = httpx.get(f"{page_server.url}/join/{enrolled.token}").text
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = [ref for ref in referenced if ref.startswith("/assets/")]
+    assert {"/assets/student/main.js", "/assets/student/student.css"} <= set(assets)
+    assert not [ref for ref in referenced if re.match(r"(https?:)?//", ref)], referenced
+    total = len(html.encode())
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            served = httpx.get(f"{page_server.url}/assets/{path.relative_to(STATIC)}")
+            assert served.status_code == 200
+            assert not re.search(r"""(?:import|from|url\()\s*["']?(?:https?:)?//""", served.text), path
+            total += len(served.content)
+    assert total <= ASSET_BUDGET_BYTES, f"the page and its assets weigh {total} bytes"
+    imports = set(re.findall(r'from "\./([a-z]+\.js)"', (STATIC / "student" / "main.js").read_text()))
+    assert imports <= {p.name for p in Path(STATIC / "student").glob("*.js")}
+
+
+def test_the_speed_check_takes_only_a_valid_token_and_a_bounded_body(page_server: LiveServer, demo: Scenario) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY)
+    url = f"{page_server.url}/live/speedtest"
+    ok = httpx.post(url, content=b"x" * 65536, headers={"Authorization": f"Bearer {enrolled.token}"})
+    assert ok.status_code == 200 and ok.json() == {"bytes": 65536}
+    assert httpx.post(url, content=b"x", headers={"Authorization": "Bearer nope"}).status_code == 401
+    too_big = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={"Authorization": f"Bearer {enrolled.token}"})
+    assert too_big.status_code == 413
