@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql chromium
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live system-deps models-verify clean
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page system-deps models-verify clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -71,6 +71,10 @@ bench: fixtures
 ## Live sessions: real aiortc clients streaming to a real server on loopback (about five minutes).
 bench-live: fixtures
 	$(BIN)/python -m benchmarks.live
+
+## What the student page costs the candidate's browser (first screen, weight, CPU during the exam); JSON.
+bench-page: fixtures system-deps
+	$(BIN)/python -m benchmarks.student_page
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache

@@ -35,6 +35,11 @@ Try the college API: paste these lines into a terminal while the server runs (th
   cd "$(mktemp -d)"
   KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY); issue others with: python -m web issue-key
   BASE={url}
+  # 0. sit the exam yourself: a session's link opens the candidate's page (camera and microphone; your face
+  #    is not the demo candidate's, so the identity check ends "unverified" and the exam goes on)
+  curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+        -d '{{"candidate_id": "{candidate}"}}' "$BASE/api/v1/exams/{exam}/sessions" \\
+        | python3 -c 'import json,sys; print("open in your browser:", json.load(sys.stdin)["join_url"])'
   # 1. a session for the demo candidate, then the recording of the exam
   S=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
         -d '{{"candidate_id": "{candidate}"}}' "$BASE/api/v1/exams/{exam}/sessions" \\
