@@ -75,6 +75,8 @@ def go_on(page: Page, step: str) -> None:
     button = f'section[data-step="{step}"] button[data-action="continue"]'
     page.wait_for_selector(f"{button}:not([disabled])", timeout=120_000)
     page.click(button)
+    if step == "exam":
+        page.click('#confirm-dialog button[data-action="confirm"]')
 
 
 def run(loads: int, exam_seconds: float) -> dict[str, Any]:

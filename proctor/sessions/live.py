@@ -39,6 +39,10 @@ class SessionGone(ProctorError):
     """The session is finished or its exam has closed (410): the link no longer opens it."""
 
 
+class ConsentRequired(ProctorError):
+    """The candidate has not accepted the proctoring terms: nothing of theirs is recorded yet (403)."""
+
+
 @dataclass(frozen=True)
 class LiveTicket:
     """A live session as its candidate may see it, found by the join token."""
@@ -57,6 +61,8 @@ class LiveTicket:
     last_s: float | None
     next_number: int
     consent: str | None = None
+    identity: str | None = None
+    """The identity check's outcome when it is over (a page reloaded after it needs to know)."""
     photo: bytes | None = field(default=None, repr=False)
     """The enrolled reference photo (to warm the live analysis up on), None when it cannot be read."""
 
@@ -129,6 +135,7 @@ class LiveRecords:
                 last_s=row.live_last_s,
                 next_number=_next_number(db, row.id),
                 consent=row.consent,
+                identity=row.identity,
                 photo=self._photo(candidate.photo_key),
             )
 
@@ -201,6 +208,8 @@ class LiveRecords:
                 raise TokenRefused("this exam link is not valid")
             if Status(row.status) not in LIVE_STATES | {Status.SUBMITTED, Status.ANALYSED}:
                 raise SessionGone("this exam session is closed to recording")
+            if row.consent != "accepted":
+                raise ConsentRequired("the candidate has not accepted the proctoring terms: send consent first")
             return row.id
 
     def start(self, session_id: str, origin: datetime) -> datetime:

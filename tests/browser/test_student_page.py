@@ -1,15 +1,16 @@
 """The candidate's exam page in a real browser: Debian's chromium with a fake camera and microphone that play
 the real scenarios (tests/fixtures/fake_capture.py), against the platform on loopback.
 
-Truth is on the fake camera's timeline: the page says where the camera's first frame falls on the
-session's timeline (`proctorDiagnostics.cameraOpenedAt`), so an event of the scenario at file time t is
-expected at that moment plus t.
+Truth is on the fake camera's timeline: the page samples how many frames the camera has produced against
+the session's clock (`proctorDiagnostics.cameraTimeline`), so an event of the scenario at file time t is
+expected where the camera's frame t reached the page.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import itertools
 import shutil
 import threading
 import time
@@ -21,16 +22,18 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+from footprint.accounts import issue_key_for
+from footprint.store import make_engine, make_session_factory
 from proctor.decode import probe
 from tests.browser.conftest import CHROMIUM_FLAGS, screenshot_path
-from tests.fixtures.fake_capture import FakeCapture, build_fake_capture
+from tests.fixtures.fake_capture import CHROMIUM_MJPEG_FPS, FakeCapture, build_fake_capture
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import Enrolled, enrol
-from tests.servers import LiveServer
+from tests.servers import LiveServer, free_port
 from web.pages.i18n import LANGUAGES, catalog
 from web.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("realtime")]  # one at a time with the live tests
 KEY = "browser-test-key-0123456789"
 CLEAN_S = 40.0
 """The candidate alone at the start of the fake camera: it covers the steps before the exam."""
@@ -79,10 +82,8 @@ def context(media_browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def student_server(tmp_path: Path) -> Iterator[LiveServer]:
-    from tests.servers import free_port
-
-    settings = Settings(
+def student_settings(tmp_path: Path) -> Settings:
+    return Settings(
         data_dir=tmp_path / "data",
         port=free_port(),
         bootstrap_api_key=KEY,
@@ -90,8 +91,22 @@ def student_server(tmp_path: Path) -> Iterator[LiveServer]:
         retention_days=1095,
         log_level="WARNING",
     )
-    with LiveServer(settings) as server:
+
+
+@pytest.fixture
+def student_server(student_settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(student_settings) as server:
         yield server
+
+
+def other_college_key(settings: Settings) -> str:
+    """A key of another college on the same platform (as `python -m web issue-key` issues it)."""
+    engine = make_engine(settings.db_url)
+    try:
+        with make_session_factory(engine).begin() as db:
+            return issue_key_for(db, "Other College", "lms").secret
+    finally:
+        engine.dispose()
 
 
 QUIZ = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiz</title></head>
@@ -103,8 +118,6 @@ QUIZ = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiz
 @pytest.fixture(scope="module")
 def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The college's LMS on another origin, serving the exam's questions (the page frames it)."""
-    from tests.servers import free_port
-
     folder = tmp_path_factory.mktemp("lms")
     (folder / "quiz.html").write_text(QUIZ, encoding="utf-8")
     port = free_port()
@@ -133,6 +146,8 @@ def go_on(page: Page, step: str, timeout_s: float = 90) -> None:
     page.wait_for_selector(f"{button}:not([disabled])", timeout=timeout_s * 1000)
     assert visible_step(page) == step
     page.click(button)
+    if step == "exam":  # finishing cannot be undone: the page asks first
+        page.click('#confirm-dialog button[data-action="confirm"]')
 
 
 def session_time(page: Page) -> float:
@@ -141,14 +156,23 @@ def session_time(page: Page) -> float:
     return float(value)
 
 
-def camera_opened_at(page: Page) -> float:
-    value = page.evaluate("window.proctorDiagnostics.cameraOpenedAt()")
-    assert value is not None, "the page has no session clock yet"
-    return float(value)
+def camera_timeline(page: Page) -> list[tuple[float, int]]:
+    """(session time, frames the fake camera has produced so far), sampled by the page once a second."""
+    return [(float(t), int(n)) for t, n in page.evaluate("window.proctorDiagnostics.cameraTimeline()")]
 
 
-def wait_until_session_time(page: Page, at_s: float) -> None:
-    while session_time(page) < at_s:
+def file_time_to_session(timeline: list[tuple[float, int]], file_s: float) -> float:
+    """Where the fake camera's frame at `file_s` reached the page, on the session's timeline: Chromium plays
+    the file at its frame rate only while it gets the CPU, so the frames it counted place it, not the clock."""
+    frames = file_s * CHROMIUM_MJPEG_FPS
+    for (t0, n0), (t1, n1) in itertools.pairwise(timeline):
+        if n0 <= frames <= n1 and n1 > n0:
+            return t0 + (t1 - t0) * (frames - n0) / (n1 - n0)
+    raise AssertionError(f"the camera's frame at {file_s} s is not on the page's timeline {timeline[:2]}…")
+
+
+def wait_until_camera_played(page: Page, file_s: float) -> None:
+    while not (timeline := camera_timeline(page)) or timeline[-1][1] < file_s * CHROMIUM_MJPEG_FPS:
         time.sleep(0.5)
 
 
@@ -219,10 +243,10 @@ def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_
     quiz = page.frame_locator("iframe#content").locator("h1")
     assert quiz.inner_text() == "Welding safety: final quiz"  # the LMS's page, framed from its own origin
 
-    camera_zero = camera_opened_at(page)
-    scenario_from = camera_zero + capture.scenario_from_s
-    assert session_time(page) < scenario_from, "the steps took longer than the clean stretch of the fake camera"
-    wait_until_session_time(page, camera_zero + capture.duration_s + 1.0)  # the whole scenario, once
+    played = camera_timeline(page)[-1][1] / CHROMIUM_MJPEG_FPS
+    assert played < capture.scenario_from_s, "the steps took longer than the clean stretch of the fake camera"
+    wait_until_camera_played(page, capture.duration_s - 0.5)  # the whole scenario, once
+    time.sleep(1.0)
     in_every_language(page, "exam")  # ends in English
     shown = page.text_content("#notices") or ""
     go_on(page, "exam")
@@ -232,9 +256,11 @@ def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_
 
     # what happened, when it happened: the scenario's events at their times on the camera's timeline
     stored = events(student_server, enrolled.session_id)
+    timeline = camera_timeline(page)
     scan = next(e for e in stored if e["type"] == "room_scan_incomplete")
+    scenario_from = file_time_to_session(timeline, capture.scenario_from_s)
     assert scan["end_s"] < scenario_from, "the room scan overlapped the scenario: lengthen CLEAN_S"
-    expected = [(kind, camera_zero + s.start_s) for s in capture.truth for kind in s.expect]
+    expected = [(kind, file_time_to_session(timeline, s.start_s)) for s in capture.truth for kind in s.expect]
     found = []
     for kind, at in expected:
         matches = [e for e in stored if e["type"] == kind and abs(e["start_s"] - at) <= TOLERANCE_S]
@@ -271,11 +297,18 @@ def through_to_the_exam(page: Page) -> None:
     page.wait_for_selector('section[data-step="exam"]:not([hidden])')
 
 
-def test_the_screen_is_recorded_and_tab_switches_and_leaving_full_screen_are_timed_events(
-    student_server: LiveServer, context: BrowserContext, demo: Scenario, lms: str, tmp_path: Path
+def test_the_screen_is_recorded_tab_switches_and_leaving_full_screen_are_timed_and_a_scan_is_prompted(
+    student_server: LiveServer,
+    student_settings: Settings,
+    context: BrowserContext,
+    demo: Scenario,
+    lms: str,
+    tmp_path: Path,
 ) -> None:
-    policy = {"room_scan": {"pre_exam": False}, "browser": {"screen_share": True, "fullscreen": True}}
-    enrolled = enrol(student_server.url, demo, policy=policy, key=KEY, content_url=lms)
+    # and one in-exam room scan, 25 s into a 1-minute exam (its quiet margins leave no other time)
+    scans = {"pre_exam": False, "in_exam_scans": 1, "in_exam_margin_s": 25, "time_limit_s": 10, "retries": 0}
+    policy = {"room_scan": scans, "browser": {"screen_share": True, "fullscreen": True}}
+    enrolled = enrol(student_server.url, demo, policy=policy, key=KEY, content_url=lms, duration_min=1)
     page = context.new_page()
     page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
     through_to_the_exam(page)
@@ -303,7 +336,13 @@ def test_the_screen_is_recorded_and_tab_switches_and_leaving_full_screen_are_tim
     page.keyboard.press("Control+a")
     page.keyboard.press("Control+c")
     copied_at = session_time(page)
-    time.sleep(1.0)
+
+    page.wait_for_selector("#scan-dialog[open]", timeout=60000)  # the scan is asked for on the exam screen
+    asked_at = session_time(page)
+    page.click('#scan-dialog button[data-action="start-scan"]')
+    page.click('#scan-dialog button[data-action="scan-done"]')  # the candidate does not turn the camera
+    page.wait_for_selector("#scan-dialog", state="hidden", timeout=30000)
+    assert page.inner_text("#scan-dialog-progress") == catalog("en").text("scan.incomplete")
     go_on(page, "exam")
     page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])')
 
@@ -316,9 +355,18 @@ def test_the_screen_is_recorded_and_tab_switches_and_leaving_full_screen_are_tim
     (copy,) = [e for e in stored if e["type"] == "copy_paste"]
     assert copy["start_s"] == pytest.approx(copied_at, abs=0.5)
     assert not [e for e in stored if e["type"] == "screen_share_stopped"]
+    (asked,) = [e for e in stored if e["type"] == "room_scan_requested"]
+    assert asked["start_s"] == pytest.approx(asked_at, abs=1.0)
+    assert [e for e in stored if e["type"] == "room_scan_incomplete"]
     assert all(not e["technical"] for e in (tab, full, copy))  # facts for the examiner to weigh
     assert recording_seconds(student_server, enrolled.session_id, tmp_path, "screen") >= 5.0
     assert recording_seconds(student_server, enrolled.session_id, tmp_path, "camera") >= 5.0
+    theirs = {"Authorization": f"Bearer {other_college_key(student_settings)}"}  # another college sees nothing
+    with httpx.Client(base_url=student_server.url, headers=theirs, timeout=60) as client:
+        for track in ("screen", "camera"):
+            answer = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording", params={"track": track})
+            assert answer.status_code == 404
+        assert client.get(f"/api/v1/sessions/{enrolled.session_id}/events").status_code == 404
 
 
 def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_says_so(
@@ -412,6 +460,10 @@ def test_declining_ends_the_session_politely_and_is_recorded(
     page = context.new_page()
     page.goto(f"{student_server.url}/join/{enrolled.token}?lang=kk")
     page.click('section[data-step="consent"] button[data-action="decline"]')
+    page.click('#confirm-dialog button[data-action="cancel"]')  # a second thought: nothing happened
+    assert visible_step(page) == "consent"
+    page.click('section[data-step="consent"] button[data-action="decline"]')
+    page.click('#confirm-dialog button[data-action="confirm"]')
     page.wait_for_selector("#ended:not([hidden])")
     assert page.inner_text("#ended-title") == catalog("kk").text("declined.title")
     with api(student_server) as client:

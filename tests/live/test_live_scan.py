@@ -17,7 +17,7 @@ from tests.roomscan.render import eased
 from tests.servers import LiveServer
 from web.live.client import LiveClient
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("realtime")]  # real time: one at a time
 MIN_COVERAGE_DEG = 330.0
 
 

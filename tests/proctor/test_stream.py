@@ -14,6 +14,7 @@ from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEncoder
 from proctor.decode import iter_audio, iter_frames
 from proctor.events.event import Event
+from proctor.events.vocabulary import EventType
 from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame
 from proctor.policy import PRESETS
 from proctor.stream import AudioWindower, FrameSampler, StreamAnalysis
@@ -112,3 +113,39 @@ def test_the_sampler_keeps_an_even_rate_of_any_source() -> None:
     assert len(kept) == 15
     gaps = np.diff(kept)
     assert gaps.min() >= 0.19 and gaps.max() <= 0.21
+
+
+def test_a_calibration_asked_for_learns_the_neutral_pose_over_its_own_window(demo: Scenario) -> None:
+    # the candidate sits at the desk for the demo's first seconds: calibrate from 0.5 s for 1.5 s
+    policy = POLICY.model_copy(update={"head_pose": POLICY.head_pose.model_copy(update={"calibration_s": 1.5})})
+    stream = StreamAnalysis(policy, None)
+    try:
+        stream.calibrate(0.5)
+        seen = []
+        for frame in iter_frames(demo.video, rate_hz=policy.analysis_rate_hz):
+            if frame.timestamp_s > 2.5:
+                break
+            stream.frame(frame)
+            seen.append((frame.timestamp_s, stream.calibration()))
+    finally:
+        stream.close()
+    assert all(done is None for t, done in seen if t <= 2.0)  # not before its window has passed
+    done = seen[-1][1]
+    assert done is not None and done.start_s == 0.5 and done.end_s == 2.0
+    in_window = sum(1 for t, _ in seen if 0.5 <= t <= 2.0)
+    assert done.samples == in_window  # every frame of the window, and none before it
+    assert abs(done.yaw_deg) < 30 and abs(done.pitch_deg) < 30  # facing the camera
+
+
+def test_page_events_join_the_sessions_events_with_their_times() -> None:
+    stream = StreamAnalysis(POLICY, None)
+    try:
+        stream.page_event(EventType.TAB_HIDDEN, 12.5, 15.0, {"reason": "visibility"})
+        with pytest.raises(ValueError, match="not reported by the page"):
+            stream.page_event(EventType.FACE_ABSENT, 1.0, 2.0, {})
+        result = stream.finish(20.0)
+    finally:
+        stream.close()
+    (event,) = result.events
+    assert (event.type, event.start_s, event.end_s) == (EventType.TAB_HIDDEN, 12.5, 15.0)
+    assert event.measurements["source"] == "page"

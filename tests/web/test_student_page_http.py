@@ -3,6 +3,7 @@ a Content-Security-Policy that frames only the exam's content, and nothing fetch
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import enrol
 from tests.servers import LiveServer, free_port
+from web.live.client import LiveClient
 from web.pages.i18n import catalog
 from web.pages.student import STATIC, STEPS
 from web.settings import Settings
@@ -52,6 +54,7 @@ def test_the_page_keeps_the_automation_contract_in_the_asked_language(page_serve
     assert "exams@college.kz" in html
     policy = answer.headers["content-security-policy"]
     assert "frame-src 'self' https://moodle.college.kz;" in policy and "default-src 'self'" in policy
+    assert "script-src 'self';" in policy  # no inline script runs on the exam page
     assert answer.headers["referrer-policy"] == "no-referrer"  # the token in the address never leaks
 
 
@@ -95,6 +98,16 @@ def test_the_page_and_its_assets_load_nothing_from_outside_and_stay_small(
 def test_the_speed_check_takes_only_a_valid_token_and_a_bounded_body(page_server: LiveServer, demo: Scenario) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY)
     url = f"{page_server.url}/live/speedtest"
+    before = httpx.post(url, content=b"x", headers={"Authorization": f"Bearer {enrolled.token}"})
+    assert before.status_code == 403  # nothing of the candidate's is taken before they accept the terms
+
+    async def accept() -> None:
+        client = LiveClient(page_server.url, enrolled.token)
+        await client.open()
+        await client.consent()
+        await client.close()
+
+    asyncio.run(accept())
     ok = httpx.post(url, content=b"x" * 65536, headers={"Authorization": f"Bearer {enrolled.token}"})
     assert ok.status_code == 200 and ok.json() == {"bytes": 65536}
     assert httpx.post(url, content=b"x", headers={"Authorization": "Bearer nope"}).status_code == 401

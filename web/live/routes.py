@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from proctor.sessions.errors import StateError
-from proctor.sessions.live import SessionGone, TokenRefused
+from proctor.sessions.live import ConsentRequired, SessionGone, TokenRefused
 from proctor.sessions.recordings import RecordingPart
 from web.live.manager import LiveManager
 from web.live.session import ConsentMissing, OfferError
@@ -70,6 +70,8 @@ class Answer(BaseModel):
 def refusal(exc: Exception) -> HTTPException:
     if isinstance(exc, TokenRefused):
         return HTTPException(401, str(exc))
+    if isinstance(exc, ConsentRequired):
+        return HTTPException(403, str(exc))
     return HTTPException(410, str(exc))
 
 
@@ -128,7 +130,7 @@ async def recording_part(
             session_id,
             RecordingPart(run, part, run_start_s, bytes(data), container, track),
         )
-    except (TokenRefused, SessionGone) as exc:
+    except (TokenRefused, SessionGone, ConsentRequired) as exc:
         raise refusal(exc) from exc
     except StateError as exc:
         raise HTTPException(409, str(exc)) from exc
@@ -143,7 +145,7 @@ async def speedtest(request: Request, token: TokenDep, live: LiveDep) -> dict[st
     """The page's upload check: up to 4 MiB sent and discarded (the page times it); the token must open a session."""
     try:
         await run_in_threadpool(live.records.recording_session, token)
-    except (TokenRefused, SessionGone) as exc:
+    except (TokenRefused, SessionGone, ConsentRequired) as exc:
         raise refusal(exc) from exc
     received = 0
     async for block in request.stream():

@@ -121,6 +121,8 @@ class LiveSession:
         self.sockets: set[WebSocket] = set()
         self.lane = manager.pool.lane(self.id)
         self.identity_failures = 0
+        self.identity: str | None = ticket.identity
+        self.calibration: dict[str, Any] | None = None
         self.consent = ticket.consent
         self.scan: ActiveScan | None = None
         self.exam_started_s: float | None = None
@@ -290,6 +292,8 @@ class LiveSession:
             "scan": self._scan_message() if self.scan is not None else None,
             "analysis_ready": self.analysis_ready,
             "consent": self.consent,
+            "identity": self.identity,
+            "calibration": self.calibration,
             "policy": self.page_policy(),
         }
 
@@ -323,11 +327,11 @@ class LiveSession:
         elif kind == "finish":
             await self.finish("the candidate finished the exam")
         elif kind == "identity_retry":
-            self.identity_failures = max(0, self.identity_failures - 1)
-            self.broadcast({"type": "identity", "state": "checking"})
+            if self.status == Status.IDENTITY_CHECK:  # the next check is the retry; failures still count
+                self.broadcast({"type": "identity", "state": "checking"})
         elif kind == "ping":
             at = round(self.now_s(), 3) if self.origin is not None else None  # no media yet: no session time
-            self.broadcast({"type": "pong", "session_time_s": at})
+            self.broadcast({"type": "pong", "id": message.get("id"), "session_time_s": at})
         else:
             self.broadcast({"type": "error", "message": f"unknown message type {kind!r}"})
 
@@ -450,7 +454,8 @@ class LiveSession:
 
     async def _calibrated(self, done: Calibrated) -> None:
         result = {"samples": done.samples, "yaw_deg": round(done.yaw_deg, 1), "pitch_deg": round(done.pitch_deg, 1)}
-        self.broadcast({"type": "calibration", "state": "done" if done.samples else "no_face", **result})
+        self.calibration = {"type": "calibration", "state": "done" if done.samples else "no_face", **result}
+        self.broadcast(self.calibration)
         await self.manager.run(self.manager.records.note, self.id, done.at_s, {"calibration": result}, ledger=False)
 
     async def reopen(self) -> None:
@@ -482,14 +487,15 @@ class LiveSession:
             await self._identity_done("unverified", check)
 
     async def _identity_timeout(self) -> None:
-        if self.status == Status.IDENTITY_CHECK:
-            await self._identity_done("not_checked", None)
+        if self.status == Status.IDENTITY_CHECK:  # checks that failed before the time ran out still count
+            await self._identity_done("unverified" if self.identity_failures else "not_checked", None)
 
     async def _identity_done(self, outcome: str, check: IdentityChecked | None) -> None:
         detail: dict[str, Any] = {"identity": outcome, "failed_checks": self.identity_failures}
         if check is not None:
             detail |= {"distance": round(check.distance, 3), "at_s": round(check.at_s, 3)}
         await self.manager.run(self.manager.records.set_identity, self.id, outcome)
+        self.identity = outcome
         self.broadcast({"type": "identity", "state": outcome})
         if self.policy.room_scan.pre_exam:
             await self.move(Status.ROOM_SCAN, detail, ledger=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ STATIC = Path(__file__).parent / "static"
 STEPS = ("consent", "system-check", "identity", "calibration", "room-scan", "exam", "finish")
 FINISHED = frozenset({Status.SUBMITTED, Status.ANALYSED, Status.REVIEWED, Status.CONFIRMED, Status.ANNULLED})
 NO_STORE = {"Cache-Control": "no-store"}
+HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 TERMS_KEYS = ("consent.recorded", "consent.who", "consent.kept", "consent.basis", "consent.fair")
 
 environment = Environment(
@@ -50,18 +52,26 @@ class PageText:
     status: int
 
 
-def terms_version(texts: Catalog) -> str:
-    """Names the proctoring terms a candidate was shown: their language and a digest of their words."""
-    words = "\n".join(texts.messages[key] for key in TERMS_KEYS)
+def terms_version(texts: Catalog, retention_days: int, contact: str) -> str:
+    """Names the proctoring terms a candidate was shown: their language and a digest of their words as shown
+    (with this deployment's retention and contact)."""
+    words = "\n".join(texts.text(key, days=retention_days) for key in TERMS_KEYS) + "\n" + contact
     return f"{texts.language}-{hashlib.sha256(words.encode()).hexdigest()[:12]}"
 
 
 def frame_source(content_url: str | None) -> str:
-    """The origin the exam's content may be framed from (added to the page's Content-Security-Policy)."""
+    """The origin the exam's content may be framed from (added to the page's Content-Security-Policy); empty
+    for anything but a plain http(s) address, which the page then neither frames nor links."""
     if not content_url:
         return ""
     parts = urlsplit(content_url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not HOST.fullmatch(host):
+        return ""
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def gone_text(view: PageView, texts: Catalog) -> PageText | None:
@@ -100,14 +110,18 @@ async def student_page(
     gone = gone_text(view, texts)
     if gone is not None:
         return render("message.html", gone.status, {"message": gone, **common})
-    content_url = view.content_url
-    frames = " ".join(filter(None, ["'self'", frame_source(content_url)]))
+    source = frame_source(view.content_url)
+    content_url = view.content_url if source else None
+    frames = " ".join(filter(None, ["'self'", source]))
     policy = PAGE_POLICY.replace("default-src 'self';", f"default-src 'self'; frame-src {frames};")
+    policy = policy.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")  # no inline script here
     data = {
         "lang": language,
         "languages": list(LANGUAGES),
         "catalogs": {code: catalog(code).messages for code in LANGUAGES},
-        "terms": {code: terms_version(catalog(code)) for code in LANGUAGES},
+        "terms": {
+            code: terms_version(catalog(code), settings.retention_days, settings.privacy_contact) for code in LANGUAGES
+        },
         "steps": list(STEPS),
         "retention_days": settings.retention_days,
         "contact": settings.privacy_contact,
@@ -118,7 +132,7 @@ async def student_page(
         "content_url": content_url,
         "retention_days": texts.number(settings.retention_days),
         "contact": settings.privacy_contact,
-        "data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+        "data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
         **common,
     }
     return render("student.html", 200, values, headers={"Content-Security-Policy": policy})

@@ -18,10 +18,12 @@ export function mark(name, state, key = null, values = {}) {
   if (key !== null) say(advice, key, values);
 }
 
-export function browserSupported() {
-  return Boolean(
-    window.RTCPeerConnection && window.MediaRecorder && window.WebSocket && navigator.mediaDevices?.getUserMedia,
-  ) && window.isSecureContext;
+// What keeps this browser from taking the exam (an advice key), or null.
+export function browserProblem(policy) {
+  const media = window.RTCPeerConnection && window.MediaRecorder && window.WebSocket && navigator.mediaDevices?.getUserMedia;
+  if (!media || !window.isSecureContext) return "advice.browser";
+  if (policy.screen_share && !navigator.mediaDevices.getDisplayMedia) return "advice.screen_unsupported";
+  return null;
 }
 
 // Camera and microphone together; when that fails, each alone, to say which one is the problem.
@@ -79,6 +81,7 @@ export async function uploadSpeed(token) {
   const body = new Uint8Array(PROBE_BYTES);
   const started = performance.now();
   const response = await fetch("/live/speedtest", {
+    signal: AbortSignal.timeout(30000),
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream" },
     body,

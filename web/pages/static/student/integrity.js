@@ -17,7 +17,13 @@ export class Integrity {
 
   begin(type, detail = {}) {
     if (!this.running || this.open.has(type)) return;
-    this.open.set(type, { start: this.now(), detail });
+    const own = this.contentTab && (type === "tab_hidden" || type === "focus_lost");
+    this.open.set(type, { start: this.now(), detail: own ? { ...detail, reason: "exam_content_tab" } : detail });
+  }
+
+  // The candidate opened the exam's content in its own tab (as the page offers): the examiner sees why.
+  contentOpened() {
+    this.contentTab = true;
   }
 
   end(type) {

@@ -4,6 +4,9 @@
 
 const PART_MS = 2000;
 const RETRY_MS = [1000, 2000, 4000, 5000];
+const PING_MS = 5000;
+const SILENT_SOCKET_MS = 12000; // no pong for this long: the socket is dead even if it was never closed
+const REQUEST_MS = { offer: 30000, upload: 120000 };
 
 function token() {
   return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
@@ -24,10 +27,13 @@ export class Live extends EventTarget {
     this.offset = null; // session time = performance.now() / 1000 + offset
     this.bestRtt = Infinity;
     this.outbox = [];
-    this.finished = false;
+    this.finishing = false; // the candidate finished: no more media, but the socket comes back for the receipt
+    this.finished = false; // the receipt arrived (or the page gave up the session)
     this.recorders = [];
     this.uploads = new Uploads(this.token);
     this.attempt = 0;
+    this.pings = new Map(); // ping id → when it was sent (seconds)
+    this.connecting = null;
     this.state = "offline";
     addEventListener("offline", () => this.lost("offline"));
     addEventListener("online", () => this.reconnect());
@@ -58,7 +64,9 @@ export class Live extends EventTarget {
           welcomed = true;
           this.welcome = message;
           this.attempt = 0;
+          this.lastPong = performance.now();
           for (const queued of this.outbox.splice(0)) socket.send(JSON.stringify(queued));
+          if (this.finishing && !this.finished) socket.send(JSON.stringify({ type: "finish" })); // again: it may have been lost
           resolve(message);
         }
         this.receive(message);
@@ -75,9 +83,13 @@ export class Live extends EventTarget {
   }
 
   receive(message) {
-    if (message.type === "pong" && message.session_time_s !== null && this.pingSent) {
+    if (message.type === "finished") this.finished = true;
+    if (message.type === "pong") this.lastPong = performance.now();
+    const sent = message.type === "pong" ? this.pings.get(message.id) : undefined;
+    if (sent !== undefined && message.session_time_s !== null) {
+      this.pings.delete(message.id);
       const now = performance.now() / 1000;
-      const rtt = now - this.pingSent;
+      const rtt = now - sent;
       if (rtt <= this.bestRtt * 1.5 || this.offset === null) {
         this.bestRtt = Math.min(this.bestRtt, rtt);
         this.offset = message.session_time_s + rtt / 2 - now;
@@ -105,19 +117,30 @@ export class Live extends EventTarget {
       this.ping();
       await wait(250);
     }
-    if (!this.pinger) this.pinger = setInterval(() => this.ping(), 5000);
+    if (!this.pinger) this.pinger = setInterval(() => this.ping(), PING_MS);
     return this.offset !== null;
   }
 
   ping() {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      this.pingSent = performance.now() / 1000;
-      this.socket.send(JSON.stringify({ type: "ping" }));
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (this.lastPong && performance.now() - this.lastPong > SILENT_SOCKET_MS) {
+      socket.close(); // silently dead: its close handler reconnects
+      return;
     }
+    const id = (this.pingId = (this.pingId || 0) + 1);
+    this.pings.set(id, performance.now() / 1000);
+    if (this.pings.size > 50) this.pings.delete(this.pings.keys().next().value);
+    socket.send(JSON.stringify({ type: "ping", id }));
   }
 
   // -- media ----------------------------------------------------------------------------------------
-  async connect(stream) {
+  connect(stream) {
+    if (!this.connecting) this.connecting = this.offer(stream).finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  async offer(stream) {
     this.stream = stream;
     this.setState("connecting");
     const servers = (this.welcome && this.welcome.ice_servers) || [];
@@ -133,6 +156,7 @@ export class Live extends EventTarget {
       setTimeout(resolve, 3000);
     });
     const answer = await fetch("/live/offer", {
+      signal: AbortSignal.timeout(REQUEST_MS.offer),
       method: "POST",
       headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer" }),
@@ -158,7 +182,7 @@ export class Live extends EventTarget {
   }
 
   peerState(peer) {
-    if (peer !== this.peer || this.finished) return;
+    if (peer !== this.peer || this.finishing || this.finished) return;
     if (peer.connectionState === "failed" || peer.connectionState === "disconnected") this.lost("media");
   }
 
@@ -166,9 +190,10 @@ export class Live extends EventTarget {
   lost(why) {
     if (this.finished) return;
     this.setState("reconnecting");
-    if (why === "offline" && this.peer) {
-      this.peer.close();
+    if (why === "offline") {
+      if (this.peer) this.peer.close();
       this.peer = null;
+      if (this.socket) this.socket.close();
     }
     if (!this.retrying) this.reconnect();
   }
@@ -183,8 +208,9 @@ export class Live extends EventTarget {
         if (!navigator.onLine) continue;
         try {
           if (!this.socket || this.socket.readyState !== WebSocket.OPEN) await this.open();
-          if (this.stream && (!this.peer || this.peer.connectionState !== "connected")) await this.connect(this.stream);
-          this.setState(this.stream ? "live" : "offline");
+          const media = this.stream && !this.finishing;
+          if (media && (!this.peer || this.peer.connectionState !== "connected")) await this.connect(this.stream);
+          this.setState(media ? "live" : "offline");
           this.emit("reconnected", {});
           return;
         } catch (error) {
@@ -198,15 +224,16 @@ export class Live extends EventTarget {
 
   // -- the page's own recording ----------------------------------------------------------------------
   record(stream, track = "camera") {
-    const type = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp8", "video/webm"].find((mime) =>
+    const mimeType = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp8", "video/webm"].find((mime) =>
       MediaRecorder.isTypeSupported(mime),
     );
-    const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 600000 });
+    const recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 600000 });
     const run = `${track}-${Date.now().toString(36)}`;
     const start = Math.max(0, this.sessionTime() ?? 0);
     let part = 0;
     recorder.addEventListener("dataavailable", (event) => {
-      if (event.data.size > 0) this.uploads.add({ run, part: part++, start, track, blob: event.data });
+      const type = (recorder.mimeType || mimeType || "video/webm").split(";")[0];
+      if (event.data.size > 0) this.uploads.add({ run, part: part++, start, track, type, blob: event.data });
     });
     recorder.start(PART_MS);
     this.recorders.push(recorder);
@@ -225,14 +252,16 @@ export class Live extends EventTarget {
   }
 
   async finish() {
+    this.finishing = true;
     await this.stopRecording();
-    this.send({ type: "finish" });
-    this.finished = true;
-    clearInterval(this.pinger);
+    this.send({ type: "finish" }); // queued and sent on reconnection if the network is down right now
+    if (this.peer) this.peer.close(); // nothing more to send
+    this.peer = null;
   }
 
   close() {
     this.finished = true;
+    clearInterval(this.pinger);
     if (this.peer) this.peer.close();
     if (this.socket) this.socket.close();
   }
@@ -271,10 +300,11 @@ class Uploads extends EventTarget {
       let response;
       try {
         response = await fetch(`/live/recording/${part.run}/${part.part}`, {
+          signal: AbortSignal.timeout(REQUEST_MS.upload),
           method: "PUT",
           headers: {
             Authorization: `Bearer ${this.token}`,
-            "Content-Type": "video/webm",
+            "Content-Type": part.type,
             "X-Run-Start-S": part.start.toFixed(3),
             "X-Track": part.track,
           },

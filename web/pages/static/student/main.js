@@ -1,29 +1,35 @@
-// The candidate's way through a proctored exam, one screen at a time (see the README's "Student page").
+// The candidate's way through a proctored exam, one screen at a time (see the README's "The student exam page").
 // Each screen is a <section data-step>; its primary action is button[data-action="continue"], disabled while
 // the step's check runs. Nothing here blocks the candidate for good: a check that cannot pass after its
-// retries lets the exam go on and marks it for the examiner.
-import { adviceFor, browserSupported, mark, meterFor, minUploadMbps, openDevices, uploadSpeed } from "./checks.js";
-import { apply, dateTime, number, page, say, setLanguage, t } from "./i18n.js";
+// retries, or an answer that never comes, lets the exam go on and leaves it to the examiner.
+import { adviceFor, browserProblem, mark, meterFor, minUploadMbps, openDevices, uploadSpeed } from "./checks.js";
+import { apply, dateTime, number, page, say, setLanguage } from "./i18n.js";
 import { Integrity } from "./integrity.js";
 import { Live } from "./live.js";
 
 const NOTICE_SHOWN_MS = 12000;
+const CALIBRATION_GRACE_S = 10; // no answer this long after the calibration window: go on without it
+const IDENTITY_DONE = new Set(["verified", "unverified", "not_checked"]);
 const live = new Live();
 const state = {
   step: null,
+  started: false,
   stream: null,
   screen: null,
   identity: null,
-  scan: null,
+  scan: null, // the pending scan request (scan_request message)
+  preExamScanSettled: false,
   calibration: null,
   policy: {},
   serverState: null,
   integrity: null,
   stopMeter: null,
+  receipt: null,
 };
 const $ = (selector, root = document) => root.querySelector(selector);
 const section = (step) => $(`section[data-step="${step}"]`);
-const button = (step, action = "continue") => $(`button[data-action="${action}"]`, section(step));
+const buttonIn = (root, action) => $(`button[data-action="${action}"]`, root);
+const button = (step, action = "continue") => buttonIn(section(step), action);
 
 // -- screens ------------------------------------------------------------------------------------------
 function show(step) {
@@ -42,9 +48,9 @@ function show(step) {
 }
 
 function ended(titleKey, textKey) {
+  state.step = "ended";
   for (const element of document.querySelectorAll("section[data-step]")) element.hidden = true;
-  const box = $("#ended");
-  box.hidden = false;
+  $("#ended").hidden = false;
   say($("#ended-title"), titleKey);
   say($("#ended-text"), textKey);
   $("#ended-title").focus();
@@ -63,10 +69,20 @@ function notice(key, values = {}) {
   while (box.children.length > 50) box.lastElementChild.remove();
 }
 
+// Ask before what cannot be undone (finishing, declining): resolves true when the candidate confirms.
+function confirmed(questionKey, yesKey) {
+  const dialog = $("#confirm-dialog");
+  say($("#confirm-text"), questionKey);
+  say(buttonIn(dialog, "confirm"), yesKey);
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+  });
+}
+
 // -- the connection indicator -------------------------------------------------------------------------
 function connection(status) {
-  const indicator = $("#status");
-  indicator.dataset.state = status;
+  $("#status").dataset.state = status;
   const keys = {
     offline: "status.not_connected",
     connecting: "status.connecting",
@@ -80,12 +96,17 @@ live.addEventListener("connection", (event) => connection(event.detail));
 live.addEventListener("reconnected", () => notice("notice.reconnected"));
 
 // -- 1 consent ----------------------------------------------------------------------------------------
-button("consent").addEventListener("click", async () => {
+function terms() {
+  return page.terms[document.documentElement.lang];
+}
+button("consent").addEventListener("click", () => {
   enable("consent", false);
-  live.send({ type: "consent", accepted: true, terms: page.terms[document.documentElement.lang] });
+  live.send({ type: "consent", accepted: true, terms: terms() });
 });
-button("consent", "decline").addEventListener("click", () => {
-  live.send({ type: "consent", accepted: false, terms: page.terms[document.documentElement.lang] });
+button("consent", "decline").addEventListener("click", async () => {
+  if (await confirmed("consent.decline_confirm", "consent.decline")) {
+    live.send({ type: "consent", accepted: false, terms: terms() });
+  }
 });
 live.addEventListener("consent", (event) => {
   if (event.detail.consent === "declined") {
@@ -103,8 +124,9 @@ async function systemCheck() {
   button("system-check", "recheck").hidden = true;
   for (const name of ["browser", "camera", "microphone", "connection", "upload"]) mark(name, "pending");
   let ok = true;
-  if (!browserSupported()) {
-    mark("browser", "failed", "advice.browser");
+  const problem = browserProblem(state.policy);
+  if (problem) {
+    mark("browser", "failed", problem);
     ok = false;
   } else {
     mark("browser", "passed");
@@ -116,7 +138,6 @@ async function systemCheck() {
       const opened = await openDevices();
       if (opened.stream) {
         state.stream = opened.stream;
-        state.cameraOpenedAt = performance.now() / 1000;
       } else {
         mark("camera", opened.camera ? "failed" : "passed", opened.camera ? adviceFor("camera", opened.camera) : null);
         const mic = opened.microphone;
@@ -136,7 +157,7 @@ async function systemCheck() {
     try {
       const mbps = await uploadSpeed(live.token);
       if (mbps < minUploadMbps) {
-        mark("upload", "failed", "advice.upload_slow", { mbps: number(mbps, 1), needed: number(minUploadMbps, 1) });
+        mark("upload", "failed", "advice.upload_slow", { mbps: Number(mbps.toFixed(1)), needed: minUploadMbps });
         ok = false;
       } else {
         mark("upload", "passed");
@@ -151,7 +172,8 @@ async function systemCheck() {
     try {
       await live.connect(state.stream);
       await live.syncClock();
-      live.record(state.stream, "camera");
+      watchCamera();
+      if (!live.recorders.some((recorder) => recorder.stream === state.stream)) live.record(state.stream, "camera");
       mark("connection", "passed");
     } catch (error) {
       mark("connection", "failed", error.status === 403 ? "advice.consent" : "advice.connection");
@@ -169,33 +191,33 @@ button("system-check").addEventListener("click", () => identityStep());
 button("system-check", "recheck").addEventListener("click", () => systemCheck());
 
 // -- 3 identity ---------------------------------------------------------------------------------------
-const IDENTITY_DONE = new Set(["verified", "unverified", "not_checked"]);
 function identityStep() {
   show("identity");
   showIdentity();
+}
+function identitySettled() {
+  return (state.identity && IDENTITY_DONE.has(state.identity.state)) || ["room_scan", "in_progress"].includes(state.serverState);
 }
 function showIdentity() {
   const message = state.identity;
   const line = $("#identity-state");
   const retry = button("identity", "identity-retry");
   retry.hidden = true;
-  if (!message || message.state === "checking") {
-    say(line, "identity.checking");
-  } else if (message.state === "mismatch") {
+  if (message && IDENTITY_DONE.has(message.state)) {
+    say(line, `identity.${message.state}`);
+  } else if (message && message.state === "mismatch") {
     say(line, "identity.mismatch", { left: message.retries_left });
     retry.hidden = message.retries_left <= 0;
   } else {
-    say(line, `identity.${message.state}`);
+    say(line, "identity.checking");
   }
-  enable("identity", Boolean(message && IDENTITY_DONE.has(message.state)));
+  enable("identity", identitySettled());
 }
 live.addEventListener("identity", (event) => {
-  state.identity = event.detail;
+  if (!(state.identity && IDENTITY_DONE.has(state.identity.state))) state.identity = event.detail;
   if (state.step === "identity") showIdentity();
 });
-button("identity", "identity-retry").addEventListener("click", () => {
-  live.send({ type: "identity_retry" });
-});
+button("identity", "identity-retry").addEventListener("click", () => live.send({ type: "identity_retry" }));
 button("identity").addEventListener("click", () => calibrationStep());
 
 // -- 4 calibration ------------------------------------------------------------------------------------
@@ -207,17 +229,29 @@ function calibrationStep() {
   const seconds = state.policy.calibration_s ?? 5;
   const started = performance.now();
   const line = $("#calibration-state");
+  let shown = null;
   const tick = setInterval(() => {
-    if (state.calibration) return clearInterval(tick);
-    const left = Math.max(0, Math.ceil(seconds - (performance.now() - started) / 1000));
-    say(line, "calibration.counting", { seconds: String(left) });
+    const elapsed = (performance.now() - started) / 1000;
+    if (state.calibration || state.step !== "calibration") return clearInterval(tick);
+    if (elapsed > seconds + CALIBRATION_GRACE_S) {
+      clearInterval(tick); // no answer came (no frames reached the analysis): the usual posture is assumed
+      calibrated({ state: "no_face" });
+      return;
+    }
+    const left = Math.max(0, Math.ceil(seconds - elapsed));
+    if (left !== shown) {
+      shown = left;
+      say(line, "calibration.counting", { seconds: left });
+    }
   }, 250);
 }
-live.addEventListener("calibration", (event) => {
-  if (event.detail.state === "running") return;
-  state.calibration = event.detail;
-  say($("#calibration-state"), event.detail.state === "done" ? "calibration.done" : "calibration.no_face");
+function calibrated(result) {
+  state.calibration = result;
+  say($("#calibration-state"), result.state === "done" ? "calibration.done" : "calibration.no_face");
   enable("calibration", true);
+}
+live.addEventListener("calibration", (event) => {
+  if (event.detail.state !== "running" && state.step === "calibration") calibrated(event.detail);
 });
 button("calibration").addEventListener("click", () => scanStep());
 
@@ -226,76 +260,88 @@ function ring(root, degrees, minimum) {
   const share = Math.min(1, degrees / (minimum || 360));
   $(".ring-fill", root).setAttribute("stroke-dasharray", `${share * 360} 360`);
   $(".ring-label", root).textContent = `${number(Math.round(share * 100))}%`;
+  const spoken = $(".ring-spoken", root); // screen readers hear quarters, not every update
+  const quarter = Math.floor(share * 4);
+  if (spoken.dataset.quarter !== String(quarter)) {
+    spoken.dataset.quarter = String(quarter);
+    say(spoken, "scan.progress", { degrees: Math.round(degrees) });
+  }
 }
 
 function scanStep() {
   if (!state.policy.pre_exam_scan) return examStep();
   show("room-scan");
-  enable("room-scan", false);
   const pending = state.scan && state.scan.request.kind === "pre_exam";
+  const settled = state.preExamScanSettled || state.serverState === "in_progress";
   enable("room-scan", Boolean(pending), "start-scan");
-  say($("#scan-progress-text"), pending ? "scan.ready" : "scan.waiting");
+  enable("room-scan", settled && !pending);
+  if (pending) say($("#scan-progress-text"), state.scan.attempt > 1 ? "scan.again" : "scan.ready");
+  else if (!settled) say($("#scan-progress-text"), "scan.waiting");
+}
+function inExamScan() {
+  return state.scan && state.scan.request.kind === "in_exam";
 }
 function scanRoot() {
-  return state.scan && state.scan.request.kind === "in_exam" ? $("#scan-dialog") : section("room-scan");
+  return inExamScan() ? $("#scan-dialog") : section("room-scan");
 }
+function scanLine() {
+  return inExamScan() ? $("#scan-dialog-progress") : $("#scan-progress-text");
+}
+function askInExamScan() {
+  const dialog = $("#scan-dialog");
+  if (!inExamScan() || state.step !== "exam" || dialog.open) return;
+  ring(dialog, 0, state.scan.request.min_coverage_deg);
+  buttonIn(dialog, "start-scan").disabled = Boolean(state.scan.started);
+  say($("#scan-dialog-progress"), state.scan.started ? "scan.turning" : "scan.ready");
+  dialog.showModal();
+}
+$("#scan-dialog").addEventListener("cancel", (event) => event.preventDefault()); // answered with its buttons
 live.addEventListener("scan_request", (event) => {
   state.scan = event.detail;
-  const root = scanRoot();
-  ring(root, 0, event.detail.request.min_coverage_deg);
-  if (event.detail.request.kind === "in_exam") {
-    const dialog = $("#scan-dialog");
-    button_in(dialog, "start-scan").disabled = false;
-    say($("#scan-dialog-progress"), "scan.ready");
-    if (!dialog.open) dialog.showModal();
-  } else if (state.step === "room-scan") {
-    enable("room-scan", true, "start-scan");
-    say($("#scan-progress-text"), event.detail.attempt > 1 ? "scan.again" : "scan.ready");
-  }
+  if (inExamScan()) return askInExamScan();
+  ring(section("room-scan"), 0, event.detail.request.min_coverage_deg);
+  if (state.step === "room-scan") scanStep();
 });
-function button_in(root, action) {
-  return $(`button[data-action="${action}"]`, root);
-}
 for (const root of [section("room-scan"), $("#scan-dialog")]) {
-  button_in(root, "start-scan").addEventListener("click", () => {
-    button_in(root, "start-scan").disabled = true;
+  buttonIn(root, "start-scan").addEventListener("click", () => {
+    buttonIn(root, "start-scan").disabled = true;
+    if (state.scan) state.scan.started = true;
     live.send({ type: "scan_started" });
-    say(root === section("room-scan") ? $("#scan-progress-text") : $("#scan-dialog-progress"), "scan.turning");
+    say(scanLine(), "scan.turning");
   });
 }
-button_in($("#scan-dialog"), "scan-done").addEventListener("click", () => live.send({ type: "scan_finished" }));
+buttonIn($("#scan-dialog"), "scan-done").addEventListener("click", () => live.send({ type: "scan_finished" }));
 live.addEventListener("scan_progress", (event) => {
-  const root = scanRoot();
-  ring(root, event.detail.coverage_deg, event.detail.min_coverage_deg);
-  const line = root.id === "scan-dialog" ? $("#scan-dialog-progress") : $("#scan-progress-text");
-  say(line, "scan.progress", { degrees: number(Math.round(event.detail.coverage_deg)) });
+  ring(scanRoot(), event.detail.coverage_deg, event.detail.min_coverage_deg);
 });
 live.addEventListener("scan_result", (event) => {
   const result = event.detail;
   const inExam = result.kind === "in_exam";
   const line = inExam ? $("#scan-dialog-progress") : $("#scan-progress-text");
-  if (result.complete) say(line, "scan.complete");
-  else if (result.retry) say(line, "scan.retry");
-  else say(line, "scan.incomplete");
-  if (!result.retry) {
-    state.scan = null;
-    if (inExam) setTimeout(() => $("#scan-dialog").close(), 1500);
-    else enable("room-scan", true);
+  say(line, result.complete ? "scan.complete" : result.retry ? "scan.retry" : "scan.incomplete");
+  if (result.retry) return;
+  state.scan = null;
+  if (inExam) {
+    setTimeout(() => $("#scan-dialog").close(), 1500);
+  } else {
+    state.preExamScanSettled = true;
+    if (state.step === "room-scan") scanStep();
   }
 });
 button("room-scan").addEventListener("click", () => examStep());
 
 // -- 6 exam -------------------------------------------------------------------------------------------
-async function examStep() {
+function examStep() {
   show("exam");
   state.integrity = state.integrity || new Integrity(live, state.policy);
-  const needScreen = state.policy.screen_share && !state.screen;
-  $("#screen-box").hidden = !needScreen;
-  const needFull = state.policy.fullscreen && !document.fullscreenElement;
+  $("#screen-box").hidden = !(state.policy.screen_share && !state.screen);
+  const needFull = state.policy.fullscreen && document.fullscreenEnabled && !document.fullscreenElement;
   $("#fullscreen-box").hidden = !needFull;
-  if (!needScreen && !needFull) openContent();
+  maybeOpenContent();
+  askInExamScan();
 }
-function openContent() {
+function maybeOpenContent() {
+  if (!$("#screen-box").hidden || !$("#fullscreen-box").hidden) return;
   const frame = $("#content");
   if (frame && !frame.src) {
     frame.src = frame.dataset.src;
@@ -303,30 +349,29 @@ function openContent() {
   }
   state.integrity.start();
 }
-function maybeOpenContent() {
-  if ($("#screen-box").hidden && $("#fullscreen-box").hidden) openContent();
-}
-$('button[data-action="share-screen"]').addEventListener("click", async () => {
+buttonIn(section("exam"), "share-screen").addEventListener("click", async () => {
   const advice = $("#screen-advice");
   try {
     const screen = await navigator.mediaDevices.getDisplayMedia({ video: { displaySurface: "monitor" }, audio: false });
     const [track] = screen.getVideoTracks();
-    if (track.getSettings().displaySurface !== "monitor") {
+    const surface = track.getSettings().displaySurface; // undefined where the browser does not say (Firefox)
+    if (surface !== undefined && surface !== "monitor") {
       screen.getTracks().forEach((each) => each.stop());
       advice.hidden = false;
       say(advice, "screen.entire_only");
       return;
     }
-    if (state.screen) state.integrity.shareResumed();
     state.screen = screen;
+    if (state.integrity) state.integrity.shareResumed();
     live.record(screen, "screen");
     track.addEventListener("ended", () => {
-      state.screen = null;
-      if (live.finished) return;
+      if (state.screen === screen) state.screen = null;
+      if (live.finishing || live.finished) return;
       state.integrity.shareStopped();
       notice("notice.screen_stopped");
       $("#screen-box").hidden = false;
     });
+    advice.hidden = true;
     $("#screen-box").hidden = true;
     maybeOpenContent();
   } catch {
@@ -334,29 +379,32 @@ $('button[data-action="share-screen"]').addEventListener("click", async () => {
     say(advice, "screen.denied");
   }
 });
-$('button[data-action="fullscreen"]').addEventListener("click", async () => {
+buttonIn(section("exam"), "fullscreen").addEventListener("click", async () => {
   try {
     await document.documentElement.requestFullscreen();
   } catch {
-    return;
+    // refused (no gesture, or an embedded browser): the exam goes on; leaving full screen stays visible
   }
   $("#fullscreen-box").hidden = true;
   maybeOpenContent();
 });
 document.addEventListener("fullscreenchange", () => {
-  if (state.step === "exam" && state.policy.fullscreen && !document.fullscreenElement && !live.finished) {
-    $("#fullscreen-box").hidden = false;
-  } else if (document.fullscreenElement) {
-    $("#fullscreen-box").hidden = true;
-  }
+  const left = !document.fullscreenElement;
+  if (state.step === "exam" && state.policy.fullscreen && left && !live.finishing) $("#fullscreen-box").hidden = false;
+  else if (!left) $("#fullscreen-box").hidden = true;
 });
+const contentLink = $("#content-link");
+if (contentLink) contentLink.addEventListener("click", () => state.integrity && state.integrity.contentOpened());
 live.addEventListener("notice", (event) => notice(`notice.${event.detail.key}`));
-button("exam").addEventListener("click", () => finishStep());
+button("exam").addEventListener("click", async () => {
+  if (await confirmed("exam.finish_confirm", "exam.finish")) finishStep();
+});
 
 // -- 7 finish -----------------------------------------------------------------------------------------
 async function finishStep() {
   button("exam").disabled = true;
   show("finish");
+  enable("finish", false);
   if (state.integrity) state.integrity.stop();
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   const progress = $("#upload-progress");
@@ -366,14 +414,21 @@ async function finishStep() {
   };
   live.uploads.addEventListener("progress", update);
   await live.finish();
+  for (const stream of [state.stream, state.screen]) {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+  }
+  if (state.stopMeter) state.stopMeter();
   await live.uploads.drained();
   update();
-  if (state.screen) state.screen.getTracks().forEach((track) => track.stop());
-  say($("#finish-state"), state.receipt ? "finish.done_text" : "finish.waiting");
+  state.uploaded = true;
+  showReceipt();
 }
-live.addEventListener("finished", (event) => {
-  const receipt = event.detail.receipt;
-  state.receipt = receipt;
+function showReceipt() {
+  const receipt = state.receipt;
+  if (!receipt || !state.uploaded) {
+    say($("#finish-state"), state.uploaded ? "finish.waiting" : "finish.uploading");
+    return;
+  }
   $("#receipt-session").textContent = receipt.session_id;
   $("#receipt-time").textContent = dateTime(new Date());
   const checkpoint = receipt.checkpoint || {};
@@ -381,20 +436,28 @@ live.addEventListener("finished", (event) => {
   $("#receipt-root").textContent = checkpoint.root_hash || "—";
   $("#receipt").hidden = false;
   $("#receipt-help").hidden = false;
-  if (!live.uploads.pending) say($("#finish-state"), "finish.done_text");
-  enable("finish", true);
+  say($("#finish-state"), "finish.done_text");
+  enable("finish", true); // only once every part of the recording is kept
   connection("finished");
-  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
-  if (state.stopMeter) state.stopMeter();
   live.close();
+}
+live.addEventListener("finished", (event) => {
+  state.receipt = event.detail.receipt;
+  showReceipt();
 });
 button("finish").addEventListener("click", () => ended("finish.closed_title", "finish.closed"));
+addEventListener("beforeunload", (event) => {
+  if (live.finishing && !state.uploaded) event.preventDefault(); // the recording is still being sent
+});
 
 // -- the server's view of the session -----------------------------------------------------------------
 live.addEventListener("state", (event) => {
   state.serverState = event.detail.state;
+  if (state.step === "identity") showIdentity();
+  if (state.step === "room-scan") scanStep();
 });
 live.addEventListener("refused", (event) => {
+  if (live.finishing) return; // the session ended while the receipt was on its way: the upload goes on
   if (event.detail.code === 4410) ended("gone.finished_title", "gone.finished");
   else ended("gone.invalid_title", "gone.invalid");
 });
@@ -406,6 +469,31 @@ function resumeAt(serverState) {
   else examStep();
 }
 
+// Every welcome (the first, and each after a reconnection) brings the page up to date with the session.
+function welcomed(welcome) {
+  state.policy = welcome.policy || state.policy;
+  state.serverState = welcome.state;
+  state.scan = welcome.scan && welcome.scan.request ? welcome.scan : state.scan;
+  if (welcome.identity) state.identity = { state: welcome.identity };
+  if (welcome.calibration && state.step === "calibration" && !state.calibration) calibrated(welcome.calibration);
+  if (!state.started) {
+    state.started = true;
+    connection("offline");
+    if (welcome.consent !== "accepted") {
+      show("consent");
+    } else {
+      state.resume = welcome.state !== "scheduled";
+      systemCheck();
+    }
+    return;
+  }
+  if (state.step === "consent" && welcome.consent === "accepted") systemCheck();
+  if (state.step === "identity") showIdentity();
+  if (state.step === "room-scan") scanStep();
+  if (state.step === "exam") askInExamScan();
+}
+live.addEventListener("welcome", (event) => welcomed(event.detail));
+
 async function start() {
   apply();
   for (const link of document.querySelectorAll("[data-lang]")) {
@@ -414,32 +502,35 @@ async function start() {
       setLanguage(link.dataset.lang);
     });
   }
-  let welcome;
   try {
-    welcome = await live.open();
+    await live.open();
   } catch (error) {
     if (error.code === 4410) ended("gone.finished_title", "gone.finished");
     else if (error.code === 4401) ended("gone.invalid_title", "gone.invalid");
-    else live.reconnect();
-    return;
+    else live.reconnect(); // the welcome sets the page up when it comes
   }
-  state.policy = welcome.policy || {};
-  state.serverState = welcome.state;
-  if (welcome.scan) state.scan = welcome.scan;
-  connection("offline");
-  if (welcome.consent !== "accepted") {
-    show("consent");
-    return;
-  }
-  state.resume = welcome.state !== "scheduled";
-  systemCheck();
 }
 
-// Read-only facts for support staff and tests: where the camera's first frame falls on the session's timeline.
+// How steadily the camera delivers: (session time, frames the camera has produced) once a second, where the
+// browser counts them (MediaStreamTrack.stats). Support staff read it to tell a stalled camera from a
+// lost network; tests read it to place the fake camera's frames on the session's timeline.
+function watchCamera() {
+  const [track] = state.stream.getVideoTracks();
+  if (state.cameraTimeline || !track || !track.stats) return;
+  state.cameraTimeline = [];
+  const sample = () => {
+    const at = live.sessionTime();
+    if (at !== null) state.cameraTimeline.push([Number(at.toFixed(3)), track.stats.totalFrames]);
+    if (state.cameraTimeline.length > 7200) state.cameraTimeline.shift();
+  };
+  sample();
+  setInterval(sample, 1000);
+}
+
+// Read-only facts for support staff and tests.
 window.proctorDiagnostics = {
+  cameraTimeline: () => state.cameraTimeline || [],
   sessionTime: () => live.sessionTime(),
-  cameraOpenedAt: () =>
-    state.cameraOpenedAt === undefined || live.offset === null ? null : state.cameraOpenedAt + live.offset,
   uploads: () => ({ sent: live.uploads.sent, total: live.uploads.total, pending: live.uploads.pending }),
 };
 start();
