@@ -1,18 +1,23 @@
 """`python -m web`: run the server with the settings from the environment (`PROCTOR_*`).
 
 `python -m web issue-key COLLEGE NAME` issues an API key (per college, per LMS) and prints it once.
+`python -m web create-admin COLLEGE EMAIL FULL_NAME` creates a college's first admin (asks for the password,
+or reads it from stdin with `--password-stdin`).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import shlex
 import sys
 
 import uvicorn
+from sqlalchemy import select
 
-from footprint.accounts import issue_key_for
+from footprint.accounts import CollegeRow, create_college, issue_key_for
+from footprint.people import PeopleError, Role, add_person
 from web.app import build_services, create_app
 from web.settings import Settings, SettingsError, load_settings
 
@@ -41,6 +46,39 @@ def issue(settings: Settings, college: str, name: str) -> int:
     return 0
 
 
+def read_password(from_stdin: bool) -> str:
+    """The new admin's password: one line of stdin, or asked twice on the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password for the new admin: ")
+    if getpass.getpass("the same password again: ") != first:
+        raise PeopleError("the two passwords differ")
+    return first
+
+
+def create_admin(settings: Settings, college: str, email: str, full_name: str, password_stdin: bool) -> int:
+    """Create a college's admin (the college too when it is new); exit 2 with the reason when it cannot be."""
+    try:
+        password = read_password(password_stdin)
+    except PeopleError as exc:
+        logger.error("error: %s", exc)
+        return 2
+    services = build_services(settings)
+    try:
+        with services.writing() as session:
+            existing = session.scalar(select(CollegeRow.id).where(CollegeRow.name == college))
+            person = add_person(
+                session, existing or create_college(session, college), email, full_name, Role.ADMIN, password
+            )
+    except PeopleError as exc:
+        logger.error("error: %s", exc)
+        return 2
+    finally:
+        services.engine.dispose()
+    sys.stdout.write(f"admin {person.email} ({person.id}) of {college}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start uvicorn (or issue a key); exit 2 with one clear line when the settings are wrong."""
     parser = argparse.ArgumentParser(prog="python -m web", description="proctor.kz LRS and ledger server")
@@ -48,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     issue_parser = commands.add_parser("issue-key", help="issue an API key for a college's LMS or service")
     issue_parser.add_argument("college", help="college name (created if new)")
     issue_parser.add_argument("name", help="what the key is for, e.g. moodle")
+    admin_parser = commands.add_parser("create-admin", help="create a college's admin (the first one, say)")
+    admin_parser.add_argument("college", help="college name (created if new)")
+    admin_parser.add_argument("email", help="what the admin signs in with")
+    admin_parser.add_argument("full_name", help="the admin's full name")
+    admin_parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -58,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "issue-key":
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         return issue(settings, args.college, args.name)
+    if args.command == "create-admin":
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        return create_admin(settings, args.college, args.email, args.full_name, args.password_stdin)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = settings.base_url
     if settings.bootstrap_api_key:

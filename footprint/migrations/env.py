@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import footprint.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
+import footprint.people  # noqa: F401  (registers the users table)
 from footprint.store.base import Base
 from footprint.store.engine import make_engine
 

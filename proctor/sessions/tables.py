@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+import footprint.people  # noqa: F401  (registers the users an exam's examiners are)
 from footprint.store import Base
 
 
@@ -222,3 +223,13 @@ class DeliveryRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExamExaminerRow(Base):
+    """An examiner assigned to an exam: they see its sessions (a college's admins see every exam)."""
+
+    __tablename__ = "exam_examiners"
+
+    exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
