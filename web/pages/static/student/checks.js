@@ -59,6 +59,8 @@ export function adviceFor(device, error) {
 // A live level meter of the microphone (0–1), drawn into `meter` while the stream lives.
 export function meterFor(stream, meter) {
   const context = new AudioContext();
+  // Without a click first (a page resumed after a reload) the context starts suspended: resume on the next one.
+  if (context.state === "suspended") document.addEventListener("click", () => context.resume(), { once: true });
   const source = context.createMediaStreamSource(stream);
   const analyser = context.createAnalyser();
   analyser.fftSize = 1024;

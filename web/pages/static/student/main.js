@@ -446,6 +446,7 @@ live.addEventListener("finished", (event) => {
   showReceipt();
 });
 button("finish").addEventListener("click", () => ended("finish.closed_title", "finish.closed"));
+addEventListener("pagehide", () => state.integrity && state.integrity.stop()); // report what is still open
 addEventListener("beforeunload", (event) => {
   if (live.finishing && !state.uploaded) event.preventDefault(); // the recording is still being sent
 });
