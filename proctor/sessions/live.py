@@ -172,20 +172,9 @@ class LiveRecords:
             if not accepted and current != Status.SCHEDULED:
                 raise StateError("the exam has started: finish it instead of declining")
             target = current if accepted else move(row.status, Status.DECLINED)
-            count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
             detail = {"consent": answer, "terms": terms}
             payload = {"session": session_id, "from": current.value, "to": target.value, "at_s": at_s, **detail}
-            index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
-            db.add(
-                TransitionRow(
-                    session_id=session_id,
-                    from_status=current.value,
-                    to_status=target.value,
-                    at_s=at_s,
-                    detail=detail,
-                    ledger_index=index,
-                )
-            )
+            self._transition(db, session_id, current, target, at_s, detail, payload)
             row.consent = answer
             row.status = target.value
             logger.info("session %s: consent %s", session_id, answer)
@@ -233,21 +222,8 @@ class LiveRecords:
             if current == target:
                 return current
             move(row.status, target)
-            index = None
-            if ledger:
-                count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
-                payload = {"session": session_id, "from": current.value, "to": target.value, "at_s": at_s, **detail}
-                index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
-            db.add(
-                TransitionRow(
-                    session_id=session_id,
-                    from_status=current.value,
-                    to_status=target.value,
-                    at_s=at_s,
-                    detail=detail,
-                    ledger_index=index,
-                )
-            )
+            payload = {"session": session_id, "from": current.value, "to": target.value, "at_s": at_s, **detail}
+            self._transition(db, session_id, current, target, at_s, detail, payload if ledger else None)
             row.status = target.value
             logger.info("session %s: %s → %s", session_id, current.value, target.value)
             return target
@@ -256,24 +232,35 @@ class LiveRecords:
         """A result within a state (an in-exam room scan): recorded like a transition, and (by default) in the
         ledger; a step that proves nothing (a calibration) is recorded only."""
         with self.store.write() as db:
-            row = self._row(db, session_id)
-            count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
+            state = Status(self._row(db, session_id).status)
             payload = {"session": session_id, "at_s": round(at_s, 3), **detail}
-            index = (
-                self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
-                if ledger
-                else None
-            )
-            db.add(
-                TransitionRow(
-                    session_id=session_id,
-                    from_status=row.status,
-                    to_status=row.status,
-                    at_s=at_s,
-                    detail=detail,
-                    ledger_index=index,
-                )
-            )
+            self._transition(db, session_id, state, state, at_s, detail, payload if ledger else None)
+
+    def _transition(
+        self,
+        db: Session,
+        session_id: str,
+        source: Status,
+        target: Status,
+        at_s: float | None,
+        detail: dict[str, Any],
+        payload: dict[str, Any] | None,
+    ) -> None:
+        """Record a transition (or a result within a state) with its cause; with a `payload`, also as the
+        session's next `session_transition` leaf of the ledger."""
+        index = None
+        if payload is not None:
+            count = db.scalar(select(func.count(TransitionRow.id)).where(TransitionRow.session_id == session_id))
+            index = self.store.ledger.append(db, "session_transition", f"{session_id}/{count}", payload).index
+        row = TransitionRow(
+            session_id=session_id,
+            from_status=source.value,
+            to_status=target.value,
+            at_s=at_s,
+            detail=detail,
+            ledger_index=index,
+        )
+        db.add(row)
 
     def next_number(self, session_id: str) -> int:
         """The number the session's next live event takes (after every stored one)."""
