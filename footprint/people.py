@@ -63,7 +63,8 @@ class EmailTaken(PeopleError):
     """The e-mail address already names someone (on this platform)."""
 
 
-def _person(row: UserRow) -> Person:
+def person_from_row(row: UserRow) -> Person:
+    """The person a users row holds (without the password hash)."""
     return Person(row.id, row.college_id, row.email, row.full_name, Role(row.role), row.created_at)
 
 
@@ -95,18 +96,18 @@ def add_person(session: Session, college_id: str, email: str, full_name: str, ro
     )
     session.add(row)
     session.flush()
-    return _person(row)
+    return person_from_row(row)
 
 
 def people_of(session: Session, college_id: str) -> list[Person]:
     rows = session.scalars(select(UserRow).where(UserRow.college_id == college_id).order_by(UserRow.email))
-    return [_person(row) for row in rows]
+    return [person_from_row(row) for row in rows]
 
 
 def person_of(session: Session, college_id: str, user_id: str) -> Person | None:
     """The college's person with this id (None for another college's: they are not this college's to see)."""
     row = session.get(UserRow, user_id)
-    return _person(row) if row is not None and row.college_id == college_id else None
+    return person_from_row(row) if row is not None and row.college_id == college_id else None
 
 
 def sign_in(session: Session, email: str, password: str) -> Person | None:
@@ -122,4 +123,4 @@ def sign_in(session: Session, email: str, password: str) -> Person | None:
         return None
     if hasher.check_needs_rehash(row.password_hash):
         row.password_hash = hasher.hash(password)
-    return _person(row)
+    return person_from_row(row)

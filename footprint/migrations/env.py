@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 import footprint.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import footprint.people  # noqa: F401  (registers the users table)
+import footprint.signins  # noqa: F401  (registers sign-in sessions and login attempts)
 from footprint.store.base import Base
 from footprint.store.engine import make_engine
 

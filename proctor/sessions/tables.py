@@ -201,6 +201,65 @@ class DecisionRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     ledger_index: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The signed-in examiner who decided (None for a verdict sent through the college API by a key)."""
+
+
+class EventReviewRow(Base):
+    """An examiner's decision on one flagged event: confirmed, dismissed, or a note; append-only (a change of
+    mind is a new row), each with its ledger record."""
+
+    __tablename__ = "event_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    analysis_run: Mapped[int] = mapped_column(Integer)
+    event_seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    """confirmed, dismissed or noted."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    examiner: Mapped[str] = mapped_column(String(300))
+    """The examiner's full name when they decided."""
+    ledger_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SessionFaceRow(Base):
+    """A face the analysis saw at the candidate's place: the mean embedding of the identity checks of one person
+    (a cluster), how often and when, and a crop of it, so the exam's sessions can be compared for one person
+    sitting for several candidates."""
+
+    __tablename__ = "session_faces"
+    __table_args__ = (UniqueConstraint("session_id", "analysis_run", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    analysis_run: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    """128 float64 values (as the candidates' reference embeddings)."""
+    checks: Mapped[int] = mapped_column(Integer)
+    first_s: Mapped[float] = mapped_column(Float)
+    last_s: Mapped[float] = mapped_column(Float)
+    reference_distance: Mapped[float | None] = mapped_column(Float)
+    """Distance of the mean embedding to the candidate's enrolled photo."""
+    photo_key: Mapped[str | None] = mapped_column(String(300))
+
+
+class ExamWeightingRow(Base):
+    """A change of an exam's score weights by an admin (every session re-scored, nothing re-analysed)."""
+
+    __tablename__ = "exam_weightings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), index=True)
+    weights: Mapped[dict[str, object]] = mapped_column(JSON)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    sessions: Mapped[int] = mapped_column(Integer)
+    """How many sessions were re-scored."""
+    ledger_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class WebhookRow(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import footprint.accounts  # noqa: F401  (registers its tables)
+import footprint.signins  # noqa: F401
 import footprint.xapi.tables  # noqa: F401
 import proctor.sessions.tables  # noqa: F401
 from footprint.ledger import Ledger

@@ -20,7 +20,7 @@ def keys_used() -> set[str]:
     """Every key-shaped literal in the templates, scripts and page code, and the keys the templates and
     scripts build from known lists (`"check." ~ check`, `` `identity.${state}` ``)."""
     used: set[str] = set()
-    sources = [*TEMPLATES.glob("*.html"), *STATIC.rglob("*.js"), *Path(TEMPLATES.parent).glob("*.py")]
+    sources = [*TEMPLATES.rglob("*.html"), *STATIC.rglob("*.js"), *Path(TEMPLATES.parent).rglob("*.py")]
     for source in sources:
         text = source.read_text()
         used |= set(KEY_LITERAL.findall(text))

@@ -48,14 +48,39 @@ class Catalog:
         return format_decimal(round(value, decimals), locale=Locale.parse(self.language))
 
 
+def catalog_files(language: str) -> list[Path]:
+    """The `.po` files of a language: the student page's `locale/<language>.po` and one per page family
+    (`locale/<family>/<language>.po`, e.g. the examiner desk's), read as one catalog."""
+    return [LOCALE_DIR / f"{language}.po", *sorted(LOCALE_DIR.glob(f"*/{language}.po"))]
+
+
+def _read(path: Path, language: str) -> dict[str, str]:
+    with path.open("rb") as handle:
+        po = read_po(handle, locale=language)
+    return {str(m.id): str(m.string) for m in po if m.id and isinstance(m.id, str)}
+
+
 @functools.cache
-def catalog(language: str) -> Catalog:
-    """The catalog of `language` (read once from `locale/<language>.po`)."""
+def family_messages(language: str, family: str | None = None) -> dict[str, str]:
+    """The messages of one page family's file only (None: the student page's), for a page's script: a page
+    sends its own family's texts, not every page's."""
     if language not in LANGUAGES:
         raise ValueError(f"no catalog for {language!r}: languages are {', '.join(LANGUAGES)}")
-    with (LOCALE_DIR / f"{language}.po").open("rb") as handle:
-        po = read_po(handle, locale=language)
-    messages = {str(m.id): str(m.string) for m in po if m.id and isinstance(m.id, str)}
+    path = LOCALE_DIR / f"{language}.po" if family is None else LOCALE_DIR / family / f"{language}.po"
+    return _read(path, language)
+
+
+@functools.cache
+def catalog(language: str) -> Catalog:
+    """The catalog of `language` (read once from its `.po` files; a key defined twice is a bug)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no catalog for {language!r}: languages are {', '.join(LANGUAGES)}")
+    messages: dict[str, str] = {}
+    for path in catalog_files(language):
+        for key, text in _read(path, language).items():
+            if key in messages:
+                raise ValueError(f"{path.parent.name}/{path.name}: {key!r} is defined twice")
+            messages[key] = text
     return Catalog(language, messages)
 
 

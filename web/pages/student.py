@@ -26,7 +26,7 @@ from proctor.sessions.live import PageView, TokenRefused
 from web.deps import SettingsDep
 from web.headers import PAGE_POLICY
 from web.live.routes import LiveDep
-from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language
+from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language, family_messages
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +118,7 @@ async def student_page(
     data = {
         "lang": language,
         "languages": list(LANGUAGES),
-        "catalogs": {code: catalog(code).messages for code in LANGUAGES},
+        "catalogs": {code: family_messages(code) for code in LANGUAGES},
         "terms": {
             code: terms_version(catalog(code), settings.retention_days, settings.privacy_contact) for code in LANGUAGES
         },
