@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from footprint import jsonlimits
 from proctor.analyzers.audio import AudioConfig
@@ -126,6 +126,27 @@ class Weights(BaseModel):
         return self.per_type.get(event_type, 0.0) if event_type in SCORED else 0.0
 
 
+class ReviewBands(BaseModel):
+    """Where the examiner desk draws its green / yellow / red bands on the score (a triage aid, never a verdict)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    yellow_from: float = Field(10.0, ge=0.0, le=100.0, description="Scores from here are yellow: worth a look.")
+    red_from: float = Field(30.0, ge=0.0, le=100.0, description="Scores from here are red: review these first.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReviewBands:
+        if self.red_from < self.yellow_from:
+            raise ValueError("red_from must not be below yellow_from")
+        return self
+
+    def band(self, score: float | None) -> str | None:
+        """green, yellow or red (None for a session not scored yet)."""
+        if score is None:
+            return None
+        return "red" if score >= self.red_from else "yellow" if score >= self.yellow_from else "green"
+
+
 class Policy(BaseModel):
     """Everything that decides what becomes an event and how much it weighs."""
 
@@ -146,6 +167,7 @@ class Policy(BaseModel):
     weights: Weights = Weights()
     room_scan: RoomScanConfig = RoomScanConfig()
     browser: BrowserConfig = BrowserConfig()
+    review: ReviewBands = ReviewBands()
     max_video_gap_s: float = Field(
         2.0, ge=0.2, le=60.0, description="A gap between frames longer than this is a video_lost event."
     )

@@ -32,7 +32,7 @@ from proctor.sessions.live import LiveRecords
 from proctor.sessions.playback import Playbacks
 from proctor.sessions.recordings import Recordings
 from proctor.sessions.retention import PurgeReport, purge_expired
-from proctor.sessions.statements import session_facts, verdict_statement
+from proctor.sessions.statements import Examiner, session_facts, verdict_statement
 from proctor.sessions.store import (
     ServiceConfig,
     SessionStore,
@@ -196,28 +196,51 @@ class SessionService:
 
     # -- verdicts ---------------------------------------------------------------------------------
 
-    def decide(self, college_id: str, session_id: str, verdict: str, examiner: str, note: str) -> DecisionRow:
-        """Record an examiner's verdict (a new decision row each time; nothing is overwritten)."""
+    def decide(
+        self,
+        college_id: str,
+        session_id: str,
+        verdict: str,
+        examiner: str,
+        note: str,
+        *,
+        signed_in: Examiner | None = None,
+    ) -> DecisionRow:
+        """Record an examiner's verdict (a new decision row each time; nothing is overwritten). Annulling a result
+        or asking for a retake needs its reason in `note`; a signed-in examiner is named by their account."""
         target = Status(verdict) if verdict in {v.value for v in VERDICTS} else None
         if target is None:
             raise InvalidInputError(f"verdict must be one of {', '.join(v.value for v in VERDICTS)}")
+        if target in (Status.ANNULLED, Status.RETAKE) and not note.strip():
+            raise InvalidInputError(f"a {verdict} verdict needs its reason")
         with self.store.write() as db:
             row = college_session(db, college_id, session_id)
             row.status = move(row.status, target).value
             revision = db.scalar(select(func.count(DecisionRow.id)).where(DecisionRow.session_id == session_id)) or 0
-            entry = self.store.ledger.append(
-                db,
-                "proctoring_verdict",
-                f"{session_id}/{revision}",
-                {"session": session_id, "verdict": verdict, "examiner": examiner, "note": note},
-            )
+            record: dict[str, Any] = {"session": session_id, "verdict": verdict, "examiner": examiner, "note": note}
+            if signed_in is not None:
+                record["examiner_id"] = signed_in.user_id
+            entry = self.store.ledger.append(db, "proctoring_verdict", f"{session_id}/{revision}", record)
             decision = DecisionRow(
-                session_id=session_id, verdict=verdict, examiner=examiner, note=note, ledger_index=entry.index
+                session_id=session_id,
+                verdict=verdict,
+                examiner=examiner,
+                note=note,
+                ledger_index=entry.index,
+                user_id=signed_in.user_id if signed_in is not None else None,
             )
             db.add(decision)
             if self.store.statement_sink is not None:
                 facts = session_facts(db, row, self.store.config.base_url)
-                self.store.statement_sink(db, facts.college_id, verdict_statement(facts, verdict, examiner, revision))
+                statement = verdict_statement(
+                    facts,
+                    verdict,
+                    examiner,
+                    revision,
+                    signed_in=signed_in,
+                    reason=note if target != Status.CONFIRMED else "",
+                )
+                self.store.statement_sink(db, facts.college_id, statement)
         return decision
 
     # -- retention --------------------------------------------------------------------------------

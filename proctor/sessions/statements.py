@@ -22,6 +22,9 @@ ATTEMPTED = {"id": "http://adlnet.gov/expapi/verbs/attempted", "display": {"en-U
 COMPLETED = {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}}
 PROCTORING_RESULT = "https://proctor-kz.org/xapi/extensions/proctoring-result"
 PROCTORED_EXAM = "https://proctor-kz.org/xapi/activities/proctored-exam"
+FLAG_REVIEWED = {"id": "https://proctor-kz.org/xapi/verbs/flag-reviewed", "display": {"en-US": "flag reviewed"}}
+"""An examiner's decision on one flagged event of the learner's session (result.success: the flag stands)."""
+PROCTORING_EVENT = "https://proctor-kz.org/xapi/activities/proctoring-event"
 NAMESPACE = uuid.UUID("8f3c7c1e-5a4b-4f0e-9d7a-2b1c3d4e5f60")
 
 
@@ -109,10 +112,40 @@ def analysed_statement(
     }
 
 
+@dataclass(frozen=True)
+class Examiner:
+    """A signed-in examiner as the footprint names them: an account of the platform's college."""
+
+    user_id: str
+    full_name: str
+
+
+def _instructor(facts: SessionFacts, examiner: Examiner) -> dict[str, Any]:
+    return {
+        "objectType": "Agent",
+        "name": examiner.full_name,
+        "account": {"homePage": f"{facts.platform_url}/colleges/{facts.college_id}/people", "name": examiner.user_id},
+    }
+
+
 def verdict_statement(
-    facts: SessionFacts, verdict: str, examiner: str, revision: int, at: datetime | None = None
+    facts: SessionFacts,
+    verdict: str,
+    examiner: str,
+    revision: int,
+    at: datetime | None = None,
+    *,
+    signed_in: Examiner | None = None,
+    reason: str = "",
 ) -> dict[str, Any]:
-    """The `completed` statement of an examiner's verdict (confirmed, annulled or retake)."""
+    """The `completed` statement of an examiner's verdict (confirmed, annulled or retake); a signed-in examiner is
+    the statement's instructor, as Moodle names the grader of a submission."""
+    context: dict[str, Any] = {"registration": facts.session_id, "platform": "proctor-kz"}
+    if signed_in is not None:
+        context["instructor"] = _instructor(facts, signed_in)
+    outcome: dict[str, Any] = {"verdict": verdict, "examiner": examiner, "session": facts.session_id}
+    if reason:
+        outcome["reason"] = reason
     return {
         "id": _statement_id(facts, "verdict", revision),
         "actor": _actor(facts),
@@ -121,8 +154,65 @@ def verdict_statement(
         "result": {
             "success": verdict == "confirmed",
             "completion": True,
-            "extensions": {PROCTORING_RESULT: {"verdict": verdict, "examiner": examiner, "session": facts.session_id}},
+            "extensions": {PROCTORING_RESULT: outcome},
         },
-        "context": {"registration": facts.session_id, "platform": "proctor-kz"},
+        "context": context,
+        "timestamp": (at or datetime.now(UTC)).isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    """An examiner's decision on one event of a session's analysis run."""
+
+    run: int
+    seq: int
+    event_type: str
+    start_s: float
+    action: str
+    """confirmed, dismissed or noted."""
+    note: str
+    number: int
+    """The session's how-manieth review decision (0, 1, …): the statement's id follows from it."""
+
+
+def flag_review_statement(
+    facts: SessionFacts, review: FlagReview, examiner: Examiner, at: datetime | None = None
+) -> dict[str, Any]:
+    """The `flag reviewed` statement: the learner's flagged event, and what the examiner (instructor) decided."""
+    result: dict[str, Any] = {
+        "extensions": {
+            PROCTORING_RESULT: {
+                "session": facts.session_id,
+                "run": review.run,
+                "event": review.seq,
+                "type": review.event_type,
+                "action": review.action,
+            }
+        }
+    }
+    if review.action != "noted":
+        result["success"] = review.action == "confirmed"
+    if review.note:
+        result["response"] = review.note
+    return {
+        "id": _statement_id(facts, "flag-review", review.number),
+        "actor": _actor(facts),
+        "verb": FLAG_REVIEWED,
+        "object": {
+            "objectType": "Activity",
+            "id": f"{facts.platform_url}/sessions/{facts.session_id}/runs/{review.run}/events/{review.seq}",
+            "definition": {
+                "type": PROCTORING_EVENT,
+                "name": {"en-US": f"{review.event_type} at {review.start_s:.1f} s"},
+            },
+        },
+        "result": result,
+        "context": {
+            "registration": facts.session_id,
+            "platform": "proctor-kz",
+            "instructor": _instructor(facts, examiner),
+            "contextActivities": {"parent": [_object(facts)]},
+        },
         "timestamp": (at or datetime.now(UTC)).isoformat(),
     }
