@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql chromium
+APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 OUT ?= out/demo
 
 .PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page system-deps models-verify clean

@@ -20,6 +20,8 @@ from footprint.store import make_engine, make_session_factory, migrate
 from web import metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
+from web.desk import actions, login, media, pages, protocol
+from web.desk.errors import install_desk_handlers
 from web.errors import install_error_handlers
 from web.headers import SecurityHeaders
 from web.limits import JSONBodyLimits
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_session_error_handlers(app)
+    install_desk_handlers(app)
     app.include_router(college.router)
     for router in (statements.router, state_router, activity_profile_router, agent_profile_router):
         app.include_router(router)
@@ -117,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_routes.router)
     app.include_router(metrics.router)
     app.include_router(student.router)
+    for desk_router in (login.router, pages.router, actions.router, media.router, protocol.router):
+        app.include_router(desk_router)
     app.mount("/assets", StaticFiles(directory=student.STATIC), name="assets")
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)

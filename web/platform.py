@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,8 @@ from proctor.sessions.service import ServiceConfig, SessionService
 from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import AnalysisWorker
 from web.deps import Services
+from web.desk.auth import DeskDenied
+from web.desk.errors import desk_refusal, is_desk_page
 from web.errors import error_response
 
 logger = logging.getLogger(__name__)
@@ -118,7 +120,10 @@ def get_platform(request: Request) -> SessionPlatform:
 PlatformDep = Annotated[SessionPlatform, Depends(get_platform)]
 
 
-async def _session_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _session_error(request: Request, exc: Exception) -> Response:
+    if is_desk_page(request):  # a reviewer's browser: a page in their language, not JSON
+        status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, StateError) else 422
+        return desk_refusal(request, DeskDenied(status, str(exc)))
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, StateError):

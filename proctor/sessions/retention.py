@@ -74,7 +74,8 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             )
         for key in keys:  # only once the purge is recorded
             store.storage.local_path(key).unlink(missing_ok=True)
-        store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}/playback")  # made from what was purged
+        for derived in ("playback", "thumbs"):  # made from what was purged
+            store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}/{derived}")
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)

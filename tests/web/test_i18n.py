@@ -7,20 +7,49 @@ from pathlib import Path
 
 import pytest
 
+from footprint.people import Role
+from proctor.events.event import Severity
+from proctor.events.vocabulary import EventType
+from proctor.policy import PRESETS
+from proctor.review.decisions import ReviewAction
+from proctor.sessions.lifecycle import VERDICTS, Status
 from web.live.notices import NOTICES
 from web.pages.i18n import LANGUAGES, LOCALE_DIR, PLACEHOLDER, MissingMessage, catalog, choose_language
 from web.pages.student import STATIC, STEPS, TEMPLATES
 
+DESK = Path(__file__).resolve().parents[2] / "web" / "desk"
 AREAS = sorted({key.split(".")[0] for key in catalog("en").messages})
 KEY_LITERAL = re.compile(rf"""["']((?:{"|".join(AREAS)})\.[a-z_\-]+(?:\.[a-z_\-]+)*)["']""")
 BUILT_IN_TEMPLATES = re.compile(r"""t\(\s*["']([a-z_]+\.)["']\s*~\s*(\w+)\s*\)""")
+
+
+def desk_keys_built_from_values() -> set[str]:
+    """The desk's keys that its templates build from a stored value (`"desk.type." ~ event.type`)."""
+    built = {f"desk.type.{t.value}" for t in EventType}
+    built |= {f"desk.status.{s.value}" for s in Status}
+    built |= {f"desk.analysis.{state}" for state in ("none", "queued", "running", "done", "failed", "live")}
+    built |= {f"desk.band.{band}" for band in ("green", "yellow", "red")}
+    built |= {f"desk.verdict.{v.value}" for v in VERDICTS}
+    built |= {f"desk.role.{role.value}" for role in Role}
+    built |= {f"desk.attestation.{name}" for name in PRESETS}
+    built |= {f"desk.severity.{severity.value}" for severity in Severity}
+    built |= {f"desk.action.{action.value}" for action in ReviewAction}
+    built |= {f"desk.identity.{outcome}" for outcome in ("verified", "unverified", "not_checked")}
+    built |= {f"desk.denied.title_{status}" for status in (403, 404, 409, 422)}
+    built |= {f"desk.strip.{kind}" for kind in ("room_scan", "identity")}
+    return built
 
 
 def keys_used() -> set[str]:
     """Every key-shaped literal in the templates, scripts and page code, and the keys the templates and
     scripts build from known lists (`"check." ~ check`, `` `identity.${state}` ``)."""
     used: set[str] = set()
-    sources = [*TEMPLATES.rglob("*.html"), *STATIC.rglob("*.js"), *Path(TEMPLATES.parent).rglob("*.py")]
+    sources = [
+        *TEMPLATES.rglob("*.html"),
+        *STATIC.rglob("*.js"),
+        *Path(TEMPLATES.parent).rglob("*.py"),
+        *DESK.glob("*.py"),
+    ]
     for source in sources:
         text = source.read_text()
         used |= set(KEY_LITERAL.findall(text))
@@ -38,7 +67,8 @@ def keys_used() -> set[str]:
         for why in ("blocked", "missing", "busy", "failed")
     }
     used |= {f"notice.{notice.key}" for notice in NOTICES.values()}
-    return {key for key in used if not key.endswith(".")}
+    used |= desk_keys_built_from_values()
+    return {key for key in used if not key.endswith((".", "_"))}
 
 
 def test_every_key_a_page_uses_is_in_every_language() -> None:

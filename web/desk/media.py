@@ -1,0 +1,93 @@
+"""What the desk shows of a session's media, to a reviewer who may see its exam and to nobody else: the
+recording (HTTP Range, so the player seeks without downloading it), evidence pictures and their cached
+thumbnails, and the candidate's reference photo. Never cached by shared caches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from proctor.review.access import reviewer_session
+from proctor.review.thumbnails import thumbnail
+from proctor.sessions.errors import NotFoundError
+from proctor.sessions.tables import CandidateRow, EventRow
+from web.desk.auth import ReviewerDep
+from web.platform import PlatformDep
+from web.ranges import range_response
+
+router = APIRouter(prefix="/desk", include_in_schema=False)
+
+PRIVATE = {"Cache-Control": "private, no-store"}
+PRIVATE_CACHED = {"Cache-Control": "private, max-age=86400"}
+"""Evidence pictures never change once stored: the reviewer's own browser may keep them for a day."""
+
+
+def _event_evidence(platform: PlatformDep, reviewer: ReviewerDep, session_id: str, seq: int) -> EventRow:
+    with platform.service.sessions() as db:
+        row = reviewer_session(db, reviewer, session_id).session
+        event = db.scalars(
+            select(EventRow).where(
+                EventRow.session_id == session_id, EventRow.analysis_run == row.analysis_run, EventRow.seq == seq
+            )
+        ).first()
+    if event is None or not event.evidence_key or event.evidence_purged_at is not None:
+        raise NotFoundError(f"no evidence for event {seq}")
+    return event
+
+
+@router.get("/sessions/{session_id}/recording")
+def recording(
+    session_id: str,
+    request: Request,
+    reviewer: ReviewerDep,
+    platform: PlatformDep,
+    track: Annotated[Literal["camera", "screen"], Query()] = "camera",
+) -> Response:
+    """The session's kept recording as one playable file, with Range requests."""
+    with platform.service.sessions() as db:
+        reviewer_session(db, reviewer, session_id)
+    playback = platform.service.playbacks.open(reviewer.college_id, session_id, track)
+    return range_response(playback, request.headers.get("range"), PRIVATE)
+
+
+@router.get("/sessions/{session_id}/events/{seq}/evidence")
+def evidence(session_id: str, seq: int, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+    """The full evidence picture of an event."""
+    event = _event_evidence(platform, reviewer, session_id, seq)
+    try:
+        with platform.service.storage.open(event.evidence_key or "") as handle:
+            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+    except FileNotFoundError:
+        raise NotFoundError(f"no evidence for event {seq}") from None
+
+
+@router.get("/sessions/{session_id}/events/{seq}/thumb")
+async def evidence_thumbnail(session_id: str, seq: int, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+    """A small picture of an event's evidence (made once, then served from storage)."""
+    event = await run_in_threadpool(_event_evidence, platform, reviewer, session_id, seq)
+    try:
+        small = await run_in_threadpool(
+            thumbnail, platform.service.store, event.evidence_key or "", event.analysis_run, seq
+        )
+    except FileNotFoundError:
+        raise NotFoundError(f"no evidence for event {seq}") from None
+    return Response(small, media_type="image/jpeg", headers=PRIVATE_CACHED)
+
+
+@router.get("/sessions/{session_id}/reference")
+def reference_photo(session_id: str, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+    """The candidate's enrolled reference photo."""
+    with platform.service.sessions() as db:
+        row = reviewer_session(db, reviewer, session_id).session
+        candidate = db.get(CandidateRow, row.candidate_id)
+    if candidate is None:
+        raise NotFoundError(f"no candidate of session {session_id}")
+    try:
+        with platform.service.storage.open(candidate.photo_key) as handle:
+            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+    except FileNotFoundError:
+        raise NotFoundError("the reference photo is no longer kept") from None
