@@ -9,6 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import footprint.catalogue.store  # noqa: F401  (registers the catalogue versions)
+import footprint.facts.tables  # noqa: F401  (registers the statement projection: facts and terms)
 import footprint.ledger.tables  # noqa: F401  (registers the ledger tables on Base.metadata)
 import footprint.people  # noqa: F401  (registers the users table)
 import footprint.signins  # noqa: F401  (registers sign-in sessions and login attempts)

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from footprint.facts.project import record_facts
 from footprint.ledger import Ledger, Record
 from footprint.xapi.canonical import actor_keys, same_statement
 from footprint.xapi.errors import BadRequest, Conflict
@@ -317,6 +318,8 @@ def _insert(
         for key, relation in p.keys.items()
     ]
     session.execute(insert(KEYS), key_rows)
+    stored = zip(seq_list, (entry.index for entry in entries), (p.statement for p in batch), strict=True)
+    record_facts(session, college_id, list(stored))  # the indicators' projection, in the same transaction
     voids = [{"college_id": college_id, "voided_id": p.voids, "voiding_id": p.id} for p in batch if p.voids]
     if voids:
         _upsert(session, VOIDS, voids, ["college_id", "voided_id"], update=False)

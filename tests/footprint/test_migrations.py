@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import footprint.accounts  # noqa: F401  (registers its tables)
+import footprint.catalogue.store  # noqa: F401
+import footprint.facts.tables  # noqa: F401
 import footprint.signins  # noqa: F401
 import footprint.xapi.tables  # noqa: F401
 import proctor.sessions.tables  # noqa: F401

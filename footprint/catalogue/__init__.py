@@ -1,0 +1,1 @@
+"""The catalogue a college imports: programmes, curricula, people, timetable, assignments, distance episodes."""

@@ -1,0 +1,102 @@
+"""Whole-catalogue checks that a schema cannot express: unique ids, references, one person per account.
+
+Every problem is listed (up to `MAX_PROBLEMS`) with where it is, so a college fixes its spreadsheet in one go.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable
+
+from footprint.catalogue.model import Account, Catalogue
+from footprint.xapi.canonical import agent_key
+
+MAX_PROBLEMS = 50
+
+
+class CatalogueError(ValueError):
+    """A catalogue that cannot be used; `problems` says what and where."""
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = problems[:MAX_PROBLEMS]
+        more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
+        super().__init__("; ".join(shown) + more)
+        self.problems = shown
+
+
+def account_key(account: Account) -> str:
+    """The agent key a statement naming this account has (what the facts store as the actor)."""
+    if account.mbox is not None:
+        return f"mbox:{account.mbox.lower()}"
+    key = agent_key({"account": {"homePage": account.homePage, "name": account.name}})
+    return key or ""
+
+
+def _duplicates(kind: str, ids: Iterable[str]) -> list[str]:
+    return [f"{kind} {item!r} is listed {count} times" for item, count in Counter(ids).items() if count > 1]
+
+
+def check_catalogue(catalogue: Catalogue) -> None:
+    """Raise CatalogueError listing every broken reference or duplicate in the catalogue."""
+    problems: list[str] = []
+    try:
+        zoneinfo.ZoneInfo(catalogue.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"timezone {catalogue.timezone!r} is not an IANA time zone")
+    programmes = {p.id: p for p in catalogue.programmes}
+    problems += _duplicates("programme", (p.id for p in catalogue.programmes))
+    for programme in catalogue.programmes:
+        problems += _duplicates(f"programme {programme.id}: discipline", (d.code for d in programme.disciplines))
+        unit = "hours" if programme.level == "tvet" else "credits"
+        for discipline in programme.disciplines:
+            if getattr(discipline, unit) is None:
+                problems.append(f"programme {programme.id}: discipline {discipline.code} needs its {unit}")
+    codes = {p.id: {d.code for d in p.disciplines} for p in catalogue.programmes}
+    groups = {g.id: g for g in catalogue.groups}
+    problems += _duplicates("group", (g.id for g in catalogue.groups))
+    problems += [
+        f"group {g.id}: no programme {g.programme!r}" for g in catalogue.groups if g.programme not in programmes
+    ]
+    people = [*catalogue.learners, *catalogue.teachers]
+    problems += _duplicates("learner", (p.id for p in catalogue.learners))
+    problems += _duplicates("teacher", (p.id for p in catalogue.teachers))
+    problems += [f"learner {p.id}: no group {p.group!r}" for p in catalogue.learners if p.group not in groups]
+    owners = Counter(account_key(a) for person in people for a in person.accounts)
+    problems += [f"account {key} belongs to more than one person" for key, n in owners.items() if n > 1]
+    teachers = {t.id for t in catalogue.teachers}
+    problems += _duplicates("class", (c.id for c in catalogue.classes))
+    for item in catalogue.classes:
+        group = groups.get(item.group)
+        if group is None:
+            problems.append(f"class {item.id}: no group {item.group!r}")
+        elif item.discipline not in codes.get(group.programme, set()):
+            problems.append(f"class {item.id}: programme {group.programme} has no discipline {item.discipline!r}")
+        if item.teacher not in teachers:
+            problems.append(f"class {item.id}: no teacher {item.teacher!r}")
+    assignments = {a.id for a in catalogue.assignments}
+    problems += _duplicates("assignment", (a.id for a in catalogue.assignments))
+    for task in catalogue.assignments:
+        if task.discipline not in codes.get(task.programme, set()):
+            problems.append(f"assignment {task.id}: programme {task.programme!r} has no discipline {task.discipline!r}")
+        problems += [f"assignment {task.id}: no group {g!r}" for g in task.groups if g not in groups]
+    for item in catalogue.classes:
+        problems += [f"class {item.id}: no assignment {a!r}" for a in item.assignments if a not in assignments]
+    for approved in catalogue.approved_lists:
+        where = f"approved list {approved.order.number}"
+        if approved.programme not in programmes:
+            problems.append(f"{where}: no programme {approved.programme!r}")
+        else:
+            missing = [d for d in approved.disciplines if d not in codes[approved.programme]]
+            problems += [f"{where}: programme {approved.programme} has no discipline {d!r}" for d in missing]
+    learners = {p.id for p in catalogue.learners}
+    classes = {c.id for c in catalogue.classes}
+    problems += _duplicates("episode", (e.id for e in catalogue.episodes))
+    for episode in catalogue.episodes:
+        if episode.learner is not None and episode.learner not in learners:
+            problems.append(f"episode {episode.id}: no learner {episode.learner!r}")
+        if episode.group is not None and episode.group not in groups:
+            problems.append(f"episode {episode.id}: no group {episode.group!r}")
+        problems += [f"episode {episode.id}: no class {c!r}" for c in episode.classes if c not in classes]
+    if problems:
+        raise CatalogueError(problems)
