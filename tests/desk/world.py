@@ -28,6 +28,7 @@ KEY = "desk-college-a-key-0123456789"
 PASSWORD = "correct horse battery staple"
 KAZAKH_NAME = "Айгерім Нұрланқызы"
 RUSSIAN_NAME = "Иван Петров"
+RUSSIAN_EXAMINER = "Ольга Викторовна Смирнова"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class World:
     """What the tests sign in as and look at."""
 
     settings: Settings
+    college_a: str
+    college_b: str
     key_a: str
     key_b: str
     admin_a: Person
@@ -103,7 +106,7 @@ def build_world(data_dir: Path, demo: Scenario, analysis: JobResult | None = Non
             key_b = issue_key_for(db, "Other College", "lms")
         college_b = key_b.credential.college_id
         admin_a = _person(services, college_a, "head@college-a.kz", "Сәуле Әбілқызы", Role.ADMIN)
-        examiner_a = _person(services, college_a, "examiner@college-a.kz", KAZAKH_NAME, Role.EXAMINER)
+        examiner_a = _person(services, college_a, "examiner@college-a.kz", RUSSIAN_EXAMINER, Role.EXAMINER)
         idle = _person(services, college_a, "idle@college-a.kz", "Пётр Сидоров", Role.EXAMINER)
         admin_b = _person(services, college_b, "head@college-b.kz", "Admin B", Role.ADMIN)
         examiner_b = _person(services, college_b, "examiner@college-b.kz", "Examiner B", Role.EXAMINER)
@@ -136,6 +139,8 @@ def build_world(data_dir: Path, demo: Scenario, analysis: JobResult | None = Non
         services.engine.dispose()
     return World(
         settings=settings,
+        college_a=college_a,
+        college_b=college_b,
         key_a=KEY,
         key_b=key_b.secret,
         admin_a=admin_a,

@@ -1,0 +1,238 @@
+"""Reviewing on the desk, on SQLite and PostgreSQL: decisions on events and verdicts are ledger records with the
+examiner's identity and xAPI statements in the learner's footprint (never another college's); a verdict is never
+changed in place; new weights re-score every session without re-analysis; the exam page ranks the sessions still to
+review first; the protocol PDF carries the names, the decisions and their proofs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from footprint.ledger.tables import EntryRow
+from footprint.people import Role
+from footprint.store import make_engine, make_session_factory
+from footprint.verify import check_inclusion
+from proctor.events.vocabulary import SCORED
+from proctor.review.access import Reviewer
+from proctor.review.protocol import protocol_data
+from proctor.sessions.statements import FLAG_REVIEWED, PROCTORING_RESULT
+from proctor.sessions.tables import EventRow, SessionRow
+from tests.desk.desk_client import HTML, sign_in
+from tests.desk.world import KAZAKH_NAME, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, build_world
+from tests.fixtures.scenarios import Scenario
+from web.app import build_services, create_app
+from web.platform import build_session_service
+
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+
+
+@pytest.fixture
+def world_on(db_url: str, tmp_path: Path, demo: Scenario, built_world: World) -> World:
+    """The desk world on this test's database (SQLite or PostgreSQL), with the demo's analysis reused."""
+    return build_world(tmp_path / "data", demo, built_world.analysis, db_url)
+
+
+@pytest.fixture
+def app(world_on: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world_on.settings)) as client:
+        yield client
+
+
+def ledger_records(world: World, kind: str) -> list[dict[str, Any]]:
+    engine = make_engine(world.settings.db_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(select(EntryRow.payload).where(EntryRow.kind == kind).order_by(EntryRow.index)).all()
+    finally:
+        engine.dispose()
+    return [json.loads(bytes(row.payload)) for row in rows]
+
+
+def statements(client: TestClient, key: str, registration: str) -> list[dict[str, Any]]:
+    answer = client.get(
+        "/xapi/statements", params={"registration": registration}, headers={**XAPI, "Authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["statements"])
+
+
+def test_decisions_are_provable_records_in_the_learners_footprint(app: TestClient, world_on: World) -> None:
+    world = world_on
+    session = world.sessions_a[0]
+    csrf = sign_in(app, world.examiner_a.email)
+    review = f"/desk/api/sessions/{session}/events/{{seq}}/review"
+    sent = [(0, "dismissed", ""), (1, "confirmed", "Екінші адам көрінеді"), (2, "noted", "ask about the phone")]
+    answers = []
+    for seq, action, note in sent:
+        answer = app.post(review.format(seq=seq), json={"action": action, "note": note}, headers={"X-CSRF-Token": csrf})
+        assert answer.status_code == 201, answer.text
+        answers.append(answer.json())
+    assert (
+        app.post(review.format(seq=99), json={"action": "confirmed"}, headers={"X-CSRF-Token": csrf}).status_code == 404
+    )
+    empty_note = app.post(review.format(seq=2), json={"action": "noted", "note": " "}, headers={"X-CSRF-Token": csrf})
+    assert empty_note.status_code == 422
+
+    records = ledger_records(world, "event_review")
+    assert [(r["event"], r["action"], r["note"]) for r in records] == sent
+    assert {r["examiner_id"] for r in records} == {world.examiner_a.id}
+    assert {r["examiner"] for r in records} == {RUSSIAN_EXAMINER}
+    assert [a["ledger_index"] for a in answers] == sorted(a["ledger_index"] for a in answers)
+
+    verdict = f"/desk/sessions/{session}/verdict"
+    refused = app.post(verdict, data={"verdict": "annulled", "reason": "  ", "csrf_token": csrf}, headers=HTML)
+    assert refused.status_code == 422 and ledger_records(world, "proctoring_verdict") == []
+    for chosen, reason in (("annulled", "Екінші адам көмектесті"), ("confirmed", "the second person was the proctor")):
+        given = app.post(
+            verdict,
+            data={"verdict": chosen, "reason": reason, "csrf_token": csrf},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert given.status_code == 303
+    verdicts = ledger_records(world, "proctoring_verdict")
+    assert [(v["verdict"], v["note"], v["examiner_id"]) for v in verdicts] == [
+        ("annulled", "Екінші адам көмектесті", world.examiner_a.id),
+        ("confirmed", "the second person was the proctor", world.examiner_a.id),
+    ]
+    page = app.get(f"/desk/sessions/{session}", headers=HTML).text
+    history = re.findall(r'<li data-verdict="(\w+)">', page)
+    assert history == ["annulled", "confirmed"]  # the change is a new decision; the first is still there
+
+    found = statements(app, world.key_a, session)
+    flags = [s for s in found if s["verb"]["id"] == FLAG_REVIEWED["id"]]
+    assert len(flags) == 3
+    for flag in flags:
+        assert flag["actor"]["name"] == KAZAKH_NAME  # the learner's footprint
+        assert flag["context"]["instructor"]["account"]["name"] == world.examiner_a.id
+        assert flag["context"]["instructor"]["name"] == RUSSIAN_EXAMINER
+    outcome = {s["result"]["extensions"][PROCTORING_RESULT]["action"]: s["result"] for s in flags}
+    assert outcome["confirmed"]["success"] is True and outcome["dismissed"]["success"] is False
+    assert "success" not in outcome["noted"] and outcome["noted"]["response"] == "ask about the phone"
+    completed = [s for s in found if s["verb"]["id"].endswith("/completed")]
+    assert [s["result"]["extensions"][PROCTORING_RESULT]["verdict"] for s in completed] == ["confirmed", "annulled"]
+    assert all(s["context"]["instructor"]["account"]["name"] == world.examiner_a.id for s in completed)
+    assert statements(app, world.key_b, session) == []  # another college sees none of it
+
+
+def test_new_weights_re_score_every_session_without_re_analysis(app: TestClient, world_on: World) -> None:
+    world = world_on
+    engine = make_engine(world.settings.db_url)
+    db_sessions = make_session_factory(engine)
+
+    def state() -> dict[str, tuple[float | None, int, int]]:
+        with db_sessions() as db:
+            rows = db.scalars(select(SessionRow).where(SessionRow.exam_id == world.exam_a)).all()
+            return {
+                r.id: (
+                    r.score,
+                    r.analysis_run,
+                    len(db.scalars(select(EventRow).where(EventRow.session_id == r.id)).all()),
+                )
+                for r in rows
+            }
+
+    before = state()
+    weights = {f"weight.{t.value}": "0" for t in SCORED} | {"weight.identity_mismatch": "2.5"}
+    examiner = TestClient(app.app)
+    examiner.app_state.update(app.app_state)
+    csrf = sign_in(examiner, world.examiner_a.email)
+    refused = examiner.post(f"/desk/exams/{world.exam_a}/weights", data={**weights, "csrf_token": csrf}, headers=HTML)
+    assert refused.status_code == 403 and state() == before
+    csrf = sign_in(app, world.admin_a.email)
+    changed = app.post(
+        f"/desk/exams/{world.exam_a}/weights", data={**weights, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert changed.status_code == 303
+    after = state()
+    with db_sessions() as db:
+        for session_id in world.sessions_a:
+            row = db.get(SessionRow, session_id)
+            assert row is not None and row.report is not None
+            events = db.scalars(
+                select(EventRow).where(EventRow.session_id == session_id, EventRow.type == "identity_mismatch")
+            ).all()
+            share = sum(e.end_s - e.start_s for e in events) / float(row.report["analysed_duration_s"])
+            expected = min(100.0, 100.0 * share * 2.5)  # the README's formula, from the stored events
+            assert after[session_id][0] == pytest.approx(expected, abs=0.01)
+            assert after[session_id][1:] == before[session_id][1:]  # the same analysis run and events
+    engine.dispose()
+    (record,) = ledger_records(world, "exam_weighting")
+    assert record["by"] == world.admin_a.id and record["weights"]["per_type"]["identity_mismatch"] == 2.5
+    assert set(record["scores"]) == set(world.sessions_a)
+
+
+def test_the_exam_page_puts_the_sessions_to_review_first(app: TestClient, world_on: World) -> None:
+    world = world_on
+    csrf = sign_in(app, world.examiner_a.email)
+    first, second = world.sessions_a
+    decided = app.post(
+        f"/desk/sessions/{first}/verdict", data={"verdict": "confirmed", "csrf_token": csrf}, follow_redirects=False
+    )
+    assert decided.status_code == 303
+    page = app.get(f"/desk/exams/{world.exam_a}", headers=HTML).text
+    order = re.findall(r'<tr data-session-id="([^"]+)"', page)
+    assert order == [second, first, world.scheduled_a]  # to review, then decided, then not analysed
+    assert re.search(rf'data-session-id="{second}" data-band="red" data-to-review="true"', page)
+    assert RUSSIAN_NAME in page and KAZAKH_NAME in page
+    only = app.get(f"/desk/exams/{world.exam_a}", params={"to_review": "true"}, headers=HTML).text
+    assert re.findall(r'<tr data-session-id="([^"]+)"', only) == [second]
+    typed = app.get(f"/desk/exams/{world.exam_a}", params={"type": "copy_paste"}, headers=HTML).text
+    assert re.findall(r'<tr data-session-id="([^"]+)"', typed) == []  # nobody copied or pasted
+    green = app.get(f"/desk/exams/{world.exam_a}", params={"band": "green"}, headers=HTML).text
+    assert re.findall(r'<tr data-session-id="([^"]+)"', green) == []
+
+
+def test_the_protocol_names_everyone_and_proves_every_decision(app: TestClient, world_on: World) -> None:
+    world = world_on
+    session = world.sessions_a[0]
+    csrf = sign_in(app, world.examiner_a.email)
+    app.post(
+        f"/desk/api/sessions/{session}/events/1/review", json={"action": "confirmed"}, headers={"X-CSRF-Token": csrf}
+    )
+    app.post(
+        f"/desk/sessions/{session}/verdict",
+        data={"verdict": "retake", "reason": "Связь прерывалась", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    for language, title in (("kk", "хаттамасы"), ("ru", "Протокол"), ("en", "Protocol")):
+        pdf = app.get(f"/desk/sessions/{session}/protocol.pdf", params={"lang": language})
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert title in text
+        flat = re.sub(r"\s+", "", text)
+        for name in (KAZAKH_NAME, RUSSIAN_EXAMINER, "Связьпрерывалась"):
+            assert re.sub(r"\s+", "", name) in flat
+    services = build_services(world.settings)
+    try:
+        store = build_session_service(services).store
+        examiner = Reviewer(
+            world.examiner_a.id,
+            world.college_a,
+            RUSSIAN_EXAMINER,
+            world.examiner_a.email,
+            Role.EXAMINER,
+        )
+        data = protocol_data(store, examiner, session)
+    finally:
+        services.engine.dispose()
+    assert [(d.kind, d.what) for d in data.decisions] == [
+        ("event_review", "confirmed"),
+        ("proctoring_verdict", "retake"),
+    ]
+    for decision in data.decisions:
+        assert decision.leaf_hash in flat and re.sub(r"\s+", "", decision.record) in flat
+        verdict = check_inclusion(
+            json.loads(decision.record), json.loads(decision.proof_json), data.checkpoint.note, data.verifier_key
+        )
+        assert verdict.leaf_index == decision.leaf_index
+    assert data.root_hash in flat
