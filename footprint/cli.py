@@ -105,6 +105,26 @@ def verify_consistency_command(old: Path, new: Path, proof: Path, public_key: Pa
     click.echo(f"OK: {verdict.new.origin} at size {verdict.new.tree_size} extends size {verdict.old.tree_size}")
 
 
+@verify_group.command("report")
+@click.option("--bundle", type=FILE, required=True, help="Evidence bundle JSON (GET /api/v1/footprint/evidence/…).")
+@click.option("--public-key", type=FILE, required=True, help="The ledger's verifier key string.")
+def verify_report_command(bundle: Path, public_key: Path) -> None:
+    """Prove a footprint report: its checkpoint, catalogue and statements, and its figures recomputed."""
+    from footprint.verify_report import check_report  # the indicators load numpy: only for this command
+
+    try:
+        verdict = check_report(read_json(bundle, "bundle"), read_verifier(public_key))
+    except BadInput as exc:
+        _bad_input(str(exc))
+    except VerificationFailed as exc:
+        _failed(str(exc))
+    cp = verdict.checkpoint
+    click.echo(
+        f"OK: {verdict.scope} {verdict.item} at tree size {cp.tree_size} of {cp.origin}: catalogue version "
+        f"{verdict.catalogue_version} and {verdict.statements} statements proven, figures recomputed"
+    )
+
+
 def _engine_for(database_url: str) -> Engine:
     try:
         url = normalise_url(database_url)

@@ -29,7 +29,7 @@ from web.live import routes as live_routes
 from web.live.manager import LiveManager
 from web.pages import student
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
-from web.routes import college, ledger
+from web.routes import college, footprint, ledger
 from web.routes.xapi import resources, statements
 from web.routes.xapi.alternate import AlternateSyntax
 from web.routes.xapi.common import PREFIX, XAPIHeaders
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_session_error_handlers(app)
     install_desk_handlers(app)
     app.include_router(college.router)
+    app.include_router(footprint.router)
     for router in (statements.router, state_router, activity_profile_router, agent_profile_router):
         app.include_router(router)
     app.include_router(resources.router)

@@ -21,6 +21,7 @@ NEW_TYPES = {
     "quiz": "http://adlnet.gov/expapi/activities/assessment",
     "assign": "https://xapi.edlm/profiles/edlm-lms/concepts/activity-types/assignment",
     "bigbluebuttonbn": "http://adlnet.gov/expapi/activities/meeting",
+    "forum": "https://xapi.edlm/profiles/edlm-lms/concepts/activity-types/forum",
 }
 OLD_TYPES = {**NEW_TYPES, "assign": "http://adlnet.gov/expapi/activities/assessment"}
 VERBS = {
@@ -36,6 +37,7 @@ VERBS = {
     "join": ("http://activitystrea.ms/schema/1.0/join", "Joined"),
     "leave": ("http://activitystrea.ms/schema/1.0/leave", "Left"),
     "group_join": ("http://activitystrea.ms/join", "Joined"),
+    "replied": ("http://id.tincanapi.com/verb/replied", "Replied"),
 }
 
 
@@ -320,3 +322,16 @@ class MoodleSite:
         return self._statement(
             f"course-completed|{user.id}|{course.id}", user, "completed", self.course_activity(course), context, at
         )
+
+    def forum_replied(
+        self, user: User, course: Course, forum: Module, discussion: int, post: int, at: datetime
+    ) -> dict[str, Any]:
+        """A forum post (a verb the indicators do not use: kept and counted)."""
+        base = f"{self.url}/mod/forum/discuss.php?d={discussion}"
+        target = self._activity(f"{base}#p{post}", "Re: question", "http://id.tincanapi.com/activitytype/forum-reply")
+        parents = [
+            self._activity(base, f"discussion {discussion}", "http://id.tincanapi.com/activitytype/discussion"),
+            self.module_activity(forum),
+        ]
+        context = self._context("\\mod_forum\\event\\post_created", course, parents)
+        return self._statement(f"post|{user.id}|{post}", user, "replied", target, context, at)

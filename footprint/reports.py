@@ -1,0 +1,214 @@
+"""Indicators and compliance computed at a signed checkpoint, for one college, as reports that name their basis.
+
+Every report states the checkpoint it was computed at (tree size, root hash and the signed note), the
+indicator version and the catalogue version (number and SHA-256): the catalogue in force at a checkpoint is
+the newest version whose ledger leaf the checkpoint's tree holds, and only statements whose leaves it holds
+count (a statement that arrives late counts at its `timestamp`, from the first checkpoint that holds it).
+The same basis and period always give the same figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from footprint.catalogue.index import CatalogueIndex, epoch
+from footprint.catalogue.store import CatalogueVersion, latest_catalogue
+from footprint.compliance.report import ComplianceReport, group_report, learner_report, programme_report
+from footprint.compliance.weather import WeatherDay, weather_day
+from footprint.facts.columns import Facts, load_facts
+from footprint.indicators import INDICATOR_VERSION
+from footprint.indicators.college import CollegeIndicators, college_indicators
+from footprint.indicators.learners import LearnerIndicators, learner_indicators
+from footprint.indicators.owners import facts_of
+from footprint.indicators.period import Period
+from footprint.ledger import Ledger, SignedCheckpoint
+from footprint.ledger.tables import CheckpointRow
+
+DEFAULT_SPAN = timedelta(days=30)
+CACHE_SIZE = 2
+
+
+class FootprintNotFound(LookupError):
+    """No such learner, group, programme or teacher in the catalogue, no catalogue, or no such checkpoint."""
+
+
+class FootprintBadRequest(ValueError):
+    """A period or parameter that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a report was computed from."""
+
+    college_id: str
+    checkpoint: SignedCheckpoint
+    signed_at: datetime
+    catalogue: CatalogueVersion
+    period: Period
+
+    @property
+    def tree_size(self) -> int:
+        return self.checkpoint.checkpoint.tree_size
+
+    def to_json(self) -> dict[str, Any]:
+        cp = self.checkpoint.checkpoint
+        return {
+            "checkpoint": {
+                "origin": cp.origin,
+                "treeSize": cp.tree_size,
+                "rootHash": base64.b64encode(cp.root_hash).decode(),
+                "signedAt": self.signed_at.astimezone(UTC).isoformat(),
+                "note": self.checkpoint.note,
+            },
+            "indicatorVersion": INDICATOR_VERSION,
+            "catalogue": {
+                "version": self.catalogue.version,
+                "sha256": self.catalogue.digest,
+                "ledgerIndex": self.catalogue.ledger_index,
+            },
+            "period": self.period.to_json(),
+        }
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses (and what they hold) as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _signed_at(db: Session, tree_size: int) -> datetime:
+    moment = db.scalar(select(CheckpointRow.signed_at).where(CheckpointRow.tree_size == tree_size))
+    if moment is None:
+        raise FootprintNotFound(f"no signed checkpoint of tree size {tree_size}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def checkpoints(db: Session, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest signed checkpoints (tree size, root, when), for choosing one to compute at."""
+    rows = db.execute(select(CheckpointRow).order_by(CheckpointRow.tree_size.desc()).limit(limit)).scalars()
+    return [
+        {
+            "treeSize": row.tree_size,
+            "rootHash": base64.b64encode(row.root_hash).decode(),
+            "signedAt": (row.signed_at if row.signed_at.tzinfo else row.signed_at.replace(tzinfo=UTC)).isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def default_period(index: CatalogueIndex, until: int) -> int:
+    """The start of the default period: the timetable's first class, else 30 days before its end."""
+    starts = [c.start for c in index.classes] + [epoch(a.due) for a in index.catalogue.assignments]
+    return min(starts) if starts and min(starts) < until else until - int(DEFAULT_SPAN.total_seconds())
+
+
+def basis(
+    db: Session, ledger: Ledger, college_id: str, tree_size: int | None, since: datetime | None, until: datetime | None
+) -> Basis:
+    """The checkpoint (the given tree size, or the newest), the catalogue in force in it, and the period
+    (default: from the timetable's first class to the checkpoint's signing)."""
+    signed = ledger.latest_checkpoint(db) if tree_size is None else ledger.checkpoint_at(db, tree_size)
+    if signed is None:
+        raise FootprintNotFound(
+            "no signed checkpoint" if tree_size is None else f"no signed checkpoint of tree size {tree_size}"
+        )
+    size = signed.checkpoint.tree_size
+    catalogue = latest_catalogue(db, college_id, size)
+    if catalogue is None:
+        raise FootprintNotFound(f"the college had imported no catalogue at tree size {size}")
+    signed_at = _signed_at(db, size)
+    end = epoch(until) if until else epoch(signed_at)
+    start = epoch(since) if since else default_period(CatalogueIndex(catalogue.catalogue), end)
+    if end <= start:
+        raise FootprintBadRequest("until must come after since")
+    return Basis(college_id, signed, signed_at, catalogue, Period(start, end))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A college's indicators at one basis (cached: the same basis always gives the same figures)."""
+
+    basis: Basis
+    index: CatalogueIndex
+    facts: Facts
+    indicators: CollegeIndicators
+    held: dict[str, bool]
+
+
+class ComputationCache:
+    """The last few college-wide computations, by basis (thread-safe; one computation per key at a time)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], Computed]) -> Computed:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+            made = make()
+            self._items[key] = made
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return made
+
+
+CACHE = ComputationCache()
+
+
+def compute(db: Session, where: Basis) -> Computed:
+    """All of the college's indicators at the basis (from the cache when computed before)."""
+    key = (where.college_id, where.tree_size, where.catalogue.version, where.period)
+
+    def make() -> Computed:
+        index = CatalogueIndex(where.catalogue.catalogue)
+        facts = load_facts(db, where.college_id, where.tree_size)
+        indicators = college_indicators(index, facts, where.period)
+        held = {c.class_id: c.held for t in indicators.teachers.values() for c in t.classes}
+        return Computed(where, index, facts, indicators, held)
+
+    return CACHE.get(key, make)
+
+
+def one_learner(db: Session, where: Basis, learner_id: str) -> tuple[LearnerIndicators, Facts]:
+    """One learner's indicators, reading only that learner's facts (what the learner's page needs)."""
+    index = CatalogueIndex(where.catalogue.catalogue)
+    learner = index.learners.get(learner_id)
+    if learner is None:
+        raise FootprintNotFound(f"no learner {learner_id} in catalogue version {where.catalogue.version}")
+    terms = index.learner_terms[learner_id]
+    loaded = load_facts(db, where.college_id, where.tree_size, terms.actors, terms.aliases)
+    own = facts_of(loaded, index, terms)
+    return learner_indicators(index, learner, own, where.period), own
+
+
+def compliance(computed: Computed, scope: str, item: str) -> ComplianceReport:
+    """The compliance report of a programme, group or learner at the computation's basis."""
+    index, period, held = computed.index, computed.basis.period, computed.held
+    known: dict[str, dict[str, Any]] = {"programme": index.programmes, "group": index.groups, "learner": index.learners}
+    if item not in known[scope]:
+        raise FootprintNotFound(f"no {scope} {item} in catalogue version {computed.basis.catalogue.version}")
+    make = {"programme": programme_report, "group": group_report, "learner": learner_report}[scope]
+    return make(index, item, period, held)
+
+
+def weather(computed: Computed, day: date) -> WeatherDay:
+    return weather_day(computed.index, computed.facts, day)

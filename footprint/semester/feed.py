@@ -1,0 +1,57 @@
+"""Feeding a generated semester to the platform through its real HTTP API: the catalogue through the
+footprint API, the statements through the xAPI resource, in batches, in time order, week by week.
+
+`client` is any httpx client whose base URL is the platform and whose `Authorization` holds the college's
+key (a FastAPI TestClient in tests, a real connection otherwise). Re-feeding is harmless: statement ids are
+deterministic (the LRS answers a repeat with nothing new) and an unchanged catalogue stores no new version.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from footprint.semester.behaviour import Semester
+from footprint.semester.plan import College
+
+logger = logging.getLogger(__name__)
+
+XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Fed:
+    catalogue_version: int
+    statements: int
+
+
+class FeedError(RuntimeError):
+    """The platform refused part of the semester (with its answer)."""
+
+
+def feed_catalogue(client: httpx.Client, college: College) -> int:
+    response = client.put("/api/v1/footprint/catalogue", content=college.catalogue.model_dump_json())
+    if response.status_code not in (200, 201):
+        raise FeedError(f"catalogue refused: {response.status_code} {response.text[:500]}")
+    return int(response.json()["version"])
+
+
+def feed_statements(client: httpx.Client, college: College, college_id: str, batch: int = 500) -> int:
+    sent = 0
+    for number, week in enumerate(Semester(college, college_id).weeks()):
+        for start in range(0, len(week), batch):
+            chunk = week[start : start + batch]
+            response = client.post("/xapi/statements", json=chunk, headers=XAPI_HEADERS)
+            if response.status_code != 200:
+                raise FeedError(f"week {number + 1}: statements refused: {response.status_code} {response.text[:500]}")
+            sent += len(chunk)
+        logger.info("week %d fed (%d statements so far)", number + 1, sent)
+    return sent
+
+
+def feed(client: httpx.Client, college: College, college_id: str, batch: int = 500) -> Fed:
+    """The catalogue, then every statement of the semester."""
+    version = feed_catalogue(client, college)
+    return Fed(version, feed_statements(client, college, college_id, batch))

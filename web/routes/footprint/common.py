@@ -1,0 +1,86 @@
+"""What the footprint API's handlers share: the checkpoint a request computes at, errors, JSON and CSV answers.
+
+A request without `treeSize` computes at a checkpoint signed for it when the log has grown since the last
+one (as `GET /ledger/checkpoint` does), so its figures include everything stored before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from footprint.catalogue.checks import CatalogueError
+from footprint.exports import to_csv
+from footprint.reports import Basis, FootprintBadRequest, FootprintNotFound, basis
+from web.deps import Services
+from web.errors import error_response
+from web.routes.college.models import UTCTime
+
+TreeSize = Annotated[
+    int | None,
+    Query(
+        alias="treeSize", ge=1, description="Compute as of this signed checkpoint (default: the newest, signed now)."
+    ),
+]
+Since = Annotated[UTCTime | None, Query(description="Start of the period (default: the timetable's first class).")]
+Until = Annotated[UTCTime | None, Query(description="End of the period (default: when the checkpoint was signed).")]
+Format = Annotated[Literal["json", "csv"], Query(description="`csv` for the table as a spreadsheet.")]
+PRIVATE = {"Cache-Control": "private, no-store"}
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@contextlib.contextmanager
+def footprint_errors() -> Iterator[None]:
+    """Domain errors as the platform's HTTP errors (404 for what this college does not have)."""
+    try:
+        yield
+    except FootprintNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except FootprintBadRequest as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def refused(exc: CatalogueError) -> JSONResponse:
+    return error_response(422, "invalid_catalogue", f"the catalogue was not imported: {exc}", exc.problems)
+
+
+def basis_for(
+    services: Services, college_id: str, tree_size: int | None, since: datetime | None, until: datetime | None
+) -> Basis:
+    """The checkpoint, catalogue and period a request computes at."""
+    if tree_size is None and services.ledger.signer is not None:
+        with services.writing() as db:
+            services.ledger.checkpoint(db)
+    with services.sessions() as db, footprint_errors():
+        return basis(db, services.ledger, college_id, tree_size, since, until)
+
+
+def answer(where: Basis, body: Mapping[str, Any]) -> JSONResponse:
+    """A report: its basis (checkpoint, versions, period) and its figures."""
+    return JSONResponse({**where.to_json(), **body}, headers=PRIVATE)
+
+
+def download(name: str) -> dict[str, str]:
+    """Headers of a download whose file name is built from ids (anything unusual becomes `_`)."""
+    return {**PRIVATE, "Content-Disposition": f'attachment; filename="{SAFE_NAME.sub("_", name)}"'}
+
+
+def csv_answer(rows: Sequence[Mapping[str, Any]], where: Basis, name: str) -> Response:
+    headers = download(f"{name}.csv")
+    return Response(to_csv(rows, where.to_json()), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def page(request: Request, items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """One page of a list, in the college API's list shape."""
+    chosen = items[offset : offset + limit]
+    following = None
+    if offset + len(chosen) < len(items):
+        following = str(request.url.include_query_params(offset=offset + limit))
+    return {"items": chosen, "total": len(items), "limit": limit, "offset": offset, "next": following}

@@ -1,0 +1,341 @@
+"""Footprint API: indicators of learners, groups, programmes and teachers, compliance reports, the
+adverse-weather day report and evidence bundles — each computed at a signed checkpoint and naming it.
+
+Parameters everywhere: `since`, `until` (the period) and `treeSize` (as of that checkpoint). Lists page like
+the rest of the college API and answer `format=csv` with the whole table. Another college's ids are 404:
+they are not in this college's catalogue.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from footprint.evidence import compliance_bundle, learner_bundle
+from footprint.indicators.college import learner_summary
+from footprint.reports import (
+    Computed,
+    FootprintNotFound,
+    checkpoints,
+    compliance,
+    compute,
+    jsonable,
+    one_learner,
+    weather,
+)
+from proctor.sessions.listing import MAX_PAGE
+from web.auth import CredentialDep
+from web.deps import ServicesDep
+from web.routes.footprint.common import (
+    PRIVATE,
+    Format,
+    Since,
+    TreeSize,
+    Until,
+    answer,
+    basis_for,
+    csv_answer,
+    download,
+    footprint_errors,
+    page,
+)
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Scope = Literal["programmes", "groups", "learners"]
+
+
+def _computed(services: ServicesDep, college_id: str, tree_size: int | None, since: Any, until: Any) -> Computed:
+    where = basis_for(services, college_id, tree_size, since, until)
+    with services.sessions() as db, footprint_errors():
+        return compute(db, where)
+
+
+def _not_found(kind: str, item: str, computed: Computed) -> FootprintNotFound:
+    return FootprintNotFound(f"no {kind} {item} in catalogue version {computed.basis.catalogue.version}")
+
+
+@router.get("/checkpoints")
+def list_checkpoints(credential: CredentialDep, services: ServicesDep) -> JSONResponse:
+    """The newest signed checkpoints (`treeSize` values a report can be computed at)."""
+    with services.sessions() as db:
+        return JSONResponse({"items": checkpoints(db)}, headers=PRIVATE)
+
+
+@router.get("/learners")
+def list_learners(
+    request: Request,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    group: Annotated[str | None, Query(description="Only this group's learners.")] = None,
+    format: Format = "json",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """Each learner's headline figures (attendance, logins, materials, assignments, score, mastery)."""
+    computed = _computed(services, credential.college_id, tree_size, since, until)
+    rows = [
+        jsonable(learner_summary(item))
+        for item in computed.indicators.learners.values()
+        if group is None or item.group == group
+    ]
+    if format == "csv":
+        return csv_answer(rows, computed.basis, "learners")
+    return answer(computed.basis, page(request, rows, limit, offset))
+
+
+@router.get("/learners/{learner_id}")
+def get_learner(
+    learner_id: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Annotated[
+        Literal["json", "attendance", "assignments", "materials"],
+        Query(description="json, or one of the learner's tables as CSV."),
+    ] = "json",
+) -> Response:
+    """Every indicator of one learner (computed from that learner's statements only)."""
+    where = basis_for(services, credential.college_id, tree_size, since, until)
+    with services.sessions() as db, footprint_errors():
+        figures, _ = one_learner(db, where, learner_id)
+    data = jsonable(figures)
+    if format != "json":
+        rows = data["attendance"]["classes"] if format == "attendance" else data[format]
+        return csv_answer(rows, where, f"{learner_id}-{format}")
+    return answer(where, data)
+
+
+def _table(kind: str, computed: Computed) -> dict[str, Any]:
+    tables: dict[str, dict[str, Any]] = {
+        "groups": computed.indicators.groups,
+        "programmes": computed.indicators.programmes,
+        "teachers": computed.indicators.teachers,
+    }
+    return tables[kind]
+
+
+def _list(kind: str, request: Request, computed: Computed, format: str, limit: int, offset: int) -> Response:
+    rows = [jsonable(item) for item in _table(kind, computed).values()]
+    for row in rows:  # the list shows each one's figures; members and classes are on its own page
+        row.pop("members", None)
+        row.pop("classes", None)
+        if "summary" in row:
+            row["summary"].pop("weeks", None)
+    if format == "csv":
+        return csv_answer(rows, computed.basis, kind)
+    return answer(computed.basis, page(request, rows, limit, offset))
+
+
+def _one(kind: str, item: str, computed: Computed, format: str) -> Response:
+    found = _table(kind, computed).get(item)
+    if found is None:
+        with footprint_errors():
+            raise _not_found(kind[:-1], item, computed)
+    data = jsonable(found)
+    if format == "csv":
+        rows = data.get("members") or data.get("classes") or data["summary"]["weeks"]
+        return csv_answer(rows, computed.basis, f"{kind[:-1]}-{item}")
+    return answer(computed.basis, data)
+
+
+@router.get("/groups")
+def list_groups(
+    request: Request,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """Each group's figures (sums of its learners' counts, means of their rates)."""
+    return _list(
+        "groups", request, _computed(services, credential.college_id, tree_size, since, until), format, limit, offset
+    )
+
+
+@router.get("/groups/{group_id}")
+def get_group(
+    group_id: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+) -> Response:
+    """A group's figures, attendance by week and its learners' rows (CSV: the learners' table)."""
+    return _one("groups", group_id, _computed(services, credential.college_id, tree_size, since, until), format)
+
+
+@router.get("/programmes")
+def list_programmes(
+    request: Request,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """Each programme's figures over its groups."""
+    return _list(
+        "programmes",
+        request,
+        _computed(services, credential.college_id, tree_size, since, until),
+        format,
+        limit,
+        offset,
+    )
+
+
+@router.get("/programmes/{programme_id}")
+def get_programme(
+    programme_id: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+) -> Response:
+    """A programme's figures and attendance by week (CSV: the weeks)."""
+    return _one("programmes", programme_id, _computed(services, credential.college_id, tree_size, since, until), format)
+
+
+@router.get("/teachers")
+def list_teachers(
+    request: Request,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """Each teacher's classes held live and on time, grading turnaround and feedback."""
+    return _list(
+        "teachers", request, _computed(services, credential.college_id, tree_size, since, until), format, limit, offset
+    )
+
+
+@router.get("/teachers/{teacher_id}")
+def get_teacher(
+    teacher_id: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+) -> Response:
+    """A teacher's figures and every synchronous class (CSV: the classes)."""
+    return _one("teachers", teacher_id, _computed(services, credential.college_id, tree_size, since, until), format)
+
+
+@router.get("/compliance")
+def compliance_overview(
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+) -> Response:
+    """Every programme's compliance status, with each check's value, limit, margin and clause."""
+    computed = _computed(services, credential.college_id, tree_size, since, until)
+    reports = [jsonable(compliance(computed, "programme", p)) for p in computed.index.programmes]
+    if format == "csv":
+        rows = [{"programme": r["id"], **check} for r in reports for check in r["checks"]]
+        for row in rows:
+            row.pop("details", None)
+        return csv_answer(rows, computed.basis, "compliance")
+    return answer(computed.basis, {"items": reports})
+
+
+@router.get("/compliance/{scope}/{item}")
+def compliance_report(
+    scope: Scope,
+    item: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+    format: Format = "json",
+) -> Response:
+    """The compliance report of a programme, group or learner (CSV: its checks)."""
+    computed = _computed(services, credential.college_id, tree_size, since, until)
+    with footprint_errors():
+        report = jsonable(compliance(computed, scope[:-1], item))
+    if format == "csv":
+        rows = [{k: v for k, v in check.items() if k != "details"} for check in report["checks"]]
+        return csv_answer(rows, computed.basis, f"compliance-{scope[:-1]}-{item}")
+    return answer(computed.basis, report)
+
+
+@router.get("/weather-days/{day}")
+def weather_day_report(
+    day: date,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    format: Format = "json",
+) -> Response:
+    """The adverse-weather day report: per class moved online, learners connected, absentees, late work."""
+    computed = _computed(services, credential.college_id, tree_size, None, None)
+    report = jsonable(weather(computed, day))
+    if format == "csv":
+        rows = [{**c, "connected": len(c["connected"]), "absent": " ".join(c["absent"])} for c in report["classes"]]
+        return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}")
+    return answer(computed.basis, report)
+
+
+@router.get("/evidence/learners/{learner_id}")
+def learner_evidence(
+    learner_id: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+) -> JSONResponse:
+    """A learner's indicators with the learner's statements and proofs: `footprint verify report` checks it."""
+    where = basis_for(services, credential.college_id, tree_size, since, until)
+    with services.sessions() as db, footprint_errors():
+        bundle = learner_bundle(db, services.ledger, where, learner_id)
+    return JSONResponse(bundle, headers=download(f"evidence-{learner_id}.json"))
+
+
+@router.get("/evidence/compliance/{scope}/{item}")
+def compliance_evidence(
+    scope: Literal["programmes", "groups"],
+    item: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+) -> JSONResponse:
+    """A programme's or group's compliance report with the statements it rests on and their proofs."""
+    where = basis_for(services, credential.college_id, tree_size, since, until)
+    with services.sessions() as db, footprint_errors():
+        bundle = compliance_bundle(db, services.ledger, where, scope[:-1], item)
+    return JSONResponse(bundle, headers=download(f"evidence-{scope[:-1]}-{item}.json"))
