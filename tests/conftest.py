@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.desk.world import World, build_world
 from tests.fixtures.fetch import fetch_all
 from tests.fixtures.scenarios import Scenario, build_demo
 
@@ -28,3 +29,9 @@ def media() -> Path:
 def demo(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
     """The composed demo exam (present → absent → second person → other person → talking), built once."""
     return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def built_world(tmp_path_factory: pytest.TempPathFactory, demo: Scenario) -> World:
+    """Two colleges with their people, exams and sessions analysed from the demo (tests/desk/world.py), built once."""
+    return build_world(tmp_path_factory.mktemp("desk") / "data", demo)

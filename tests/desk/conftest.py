@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.desk.world import World, build_world, copy_world
-from tests.fixtures.scenarios import Scenario
-
-
-@pytest.fixture(scope="session")
-def built_world(tmp_path_factory: pytest.TempPathFactory, demo: Scenario) -> World:
-    return build_world(tmp_path_factory.mktemp("desk") / "data", demo)
+from tests.desk.world import World, copy_world
 
 
 @pytest.fixture
