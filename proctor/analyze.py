@@ -19,7 +19,8 @@ import cv2
 from footprint import jsonlimits
 from models import REGISTRY
 from proctor.analyzers.faces import FaceDetector
-from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, enroll_reference
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, TimedIdentityCheck, enroll_reference
+from proctor.analyzers.sessionfaces import SessionFace
 from proctor.decode import MIN_RECORDING_S, RecordingInfo, iter_audio, iter_frames, probe
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.events.event import Event
@@ -51,6 +52,10 @@ class AnalysisResult:
     stages: StageCounts
     identity_checked: bool
     model_versions: dict[str, str] = field(default_factory=dict)
+    identity_checks: tuple[TimedIdentityCheck, ...] = ()
+    faces: tuple[SessionFace, ...] = ()
+    """The faces seen at the candidate's place (from the identity checks): kept by the session store, not in
+    report.json."""
 
     def report_json(self) -> dict[str, Any]:
         """The content of report.json."""
@@ -68,6 +73,7 @@ class AnalysisResult:
             "event_totals": totals,
             "technical_events": sum(1 for e in self.events if e.technical),
             "identity_checked": self.identity_checked,
+            "identity_checks": [check.to_json() for check in self.identity_checks],
             "stages": self.stages.__dict__,
             "models": self.model_versions,
             "weights": self.policy.weights.model_dump(mode="json"),
@@ -224,6 +230,8 @@ def analyze_sources(
         stages=result.stages,
         identity_checked=reference is not None,
         model_versions=model_versions(),
+        identity_checks=result.identity_checks,
+        faces=result.faces,
     )
 
 

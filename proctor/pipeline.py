@@ -20,9 +20,10 @@ import numpy as np
 from proctor.analyzers.body import BodyObservation, PoseEstimator
 from proctor.analyzers.faces import FaceBox, FaceDetector
 from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
-from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, compare
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, TimedIdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_quality
+from proctor.analyzers.sessionfaces import SessionFaces
 from proctor.frames import Frame, Image
 from proctor.observations import BodyMotion, VisualObservation
 from proctor.policy import Policy
@@ -94,6 +95,10 @@ class CandidateAnalyzer:
         self._someone_else = False
         self._candidate_seen_s = -1e9
         self._calibrated_shoulders: list[float] = []
+        self.identity_checks: list[TimedIdentityCheck] = []
+        """Every identity check of the session, in time order (a few bytes each: ≈ 1000 in 90 minutes)."""
+        self.faces = SessionFaces(policy.identity.match_distance, reference)
+        """The faces of those checks, summarised with bounded memory."""
 
     def analyze(self, frame: Frame) -> VisualObservation:
         """Run the cascade on one frame at the analysis rate."""
@@ -119,8 +124,11 @@ class CandidateAnalyzer:
         reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
         if self.reference is not None and self._encoder is not None and face is not None:
             if reacquired or t >= self._next_identity_s:
-                identity = compare(self.reference, self._encoder.encode(frame.image, face), self.policy.identity)
+                seen = self._encoder.encode(frame.image, face)
+                identity = compare(self.reference, seen, self.policy.identity)
                 self.counts.identity += 1
+                self.identity_checks.append(TimedIdentityCheck(t, identity.distance, identity.match))
+                self.faces.add(t, seen, frame.image)
                 self._last_identity_s = t
                 self._next_identity_s = t + (self.policy.identity.interval_s if identity.match else MISMATCH_RECHECK_S)
         self._previous_face_count = faces.count

@@ -17,7 +17,8 @@ import numpy as np
 
 from proctor.analyzers.audio import AudioAnalyzer
 from proctor.analyzers.faces import FaceDetector
-from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, TimedIdentityCheck
+from proctor.analyzers.sessionfaces import SessionFace
 from proctor.events.detector import EventDetector, EventListener
 from proctor.events.event import Event, Severity
 from proctor.events.vocabulary import BROWSER, EventType
@@ -95,12 +96,15 @@ class Calibration:
 
 @dataclass(frozen=True)
 class StreamResult:
-    """Every event of the session in time order, the room scans it held, and what the cascade ran."""
+    """Every event of the session in time order, the room scans it held, what the cascade ran, every identity
+    check and the faces they saw."""
 
     events: tuple[Event, ...]
     scans: tuple[ScanReport, ...]
     stages: StageCounts
     end_s: float
+    identity_checks: tuple[TimedIdentityCheck, ...] = ()
+    faces: tuple[SessionFace, ...] = ()
 
 
 class StreamAnalysis:
@@ -254,7 +258,9 @@ class StreamAnalysis:
         end = max(self.end_s, end_s or 0.0)
         found = self.events.finish(end)
         events = tuple(sorted(found, key=lambda e: (e.start_s, e.type.value)))
-        return StreamResult(events, tuple(self._scans), self._candidate.counts, end)
+        candidate = self._candidate
+        checks, faces = tuple(candidate.identity_checks), candidate.faces.faces()
+        return StreamResult(events, tuple(self._scans), candidate.counts, end, checks, faces)
 
     def close(self) -> None:
         """Release the models this session owns (the shared detector is its owner's to close)."""

@@ -3,6 +3,10 @@
 The threshold comes from our own measurement on the face_recognition test photos: the same person
 gives distances 0.33–0.43 (obama, obama2, obama3), another person 0.84 (biden); 0.6 lies between and
 is also dlib's documented operating point (99.38 % on LFW).
+
+The same face in another candidate's session is a serious allegation, so it takes a stricter distance
+(`duplicate_face_distance`, 0.4): the faces seen in two recordings of one person, and their enrolled photos,
+lie 0.03–0.33 apart (means of a session's checks); different people 0.76–0.84, the closest pair measured 0.50.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class IdentityConfig(BaseModel):
         title="Live identity attempts",
         description="Failed identity checks at the start of a live exam before it goes on, marked for the examiner.",
     )
+    duplicate_face_distance: float = Field(
+        0.4,
+        ge=0.2,
+        le=0.6,
+        title="Same face in another session",
+        description=(
+            "Distance at or below which a face seen in one session of an exam is taken to be a face seen in "
+            "another candidate's session, or another candidate's enrolled photo (one person sitting the exam "
+            "for several candidates). Stricter than the match distance: it accuses two candidates."
+        ),
+    )
     min_reference_face_px: int = Field(
         80,
         ge=40,
@@ -82,6 +97,19 @@ class IdentityCheck:
 
     distance: float
     match: bool
+
+
+@dataclass(frozen=True)
+class TimedIdentityCheck:
+    """An identity check as the session keeps it: when (session time), the distance, and whether it matched."""
+
+    at_s: float
+    distance: float
+    match: bool
+
+    def to_json(self) -> dict[str, float | bool]:
+        """As in the analysis report: time to 10 ms, distance to 3 decimals (the threshold's precision and more)."""
+        return {"at_s": round(self.at_s, 2), "distance": round(self.distance, 3), "match": self.match}
 
 
 class FaceEncoder:

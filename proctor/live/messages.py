@@ -2,13 +2,16 @@
 
 To a worker: a session opens, frames and audio windows on the session's timeline, interruptions, room
 scans, and the end. From a worker: a frame is done (a credit back), events as they open and close (with
-their evidence JPEG), identity checks, scan progress and results, the session's final result.
+their evidence JPEG), identity checks, scan progress and results, the session's final result (with the
+faces seen, whose mean embeddings are numpy arrays).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from proctor.analyzers.sessionfaces import SessionFace
 
 
 @dataclass(frozen=True)
@@ -198,12 +201,13 @@ class SessionOpened:
 
 @dataclass(frozen=True)
 class SessionClosed:
-    """The session's analysis is complete: every event, the score and the report."""
+    """The session's analysis is complete: every event, the score, the report and the faces seen."""
 
     session_id: str
     events: list[dict[str, Any]]
     score: float
     report: dict[str, Any]
+    faces: tuple[SessionFace, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -245,10 +245,12 @@ class LiveWorker:
             stages=result.stages,
             identity_checked=self._encoder is not None,
             model_versions=model_versions(),
+            identity_checks=result.identity_checks,
+            faces=result.faces,
         )
         report = {**analysis.report_json(), "source": "live"}
         events = [event_fields(event) for event in result.events]
-        self.outbox(SessionClosed(message.session_id, events, analysis.score.total, report))
+        self.outbox(SessionClosed(message.session_id, events, analysis.score.total, report, result.faces))
 
     def _drop(self, session_id: str) -> None:
         live = self._sessions.pop(session_id, None)

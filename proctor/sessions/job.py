@@ -20,6 +20,7 @@ import numpy as np
 from proctor.analyze import MediaSource, analyze_sources
 from proctor.analyzers.faces import FaceBox
 from proctor.analyzers.identity import FaceEmbedding
+from proctor.analyzers.sessionfaces import SessionFace
 from proctor.policy import policy_from_dict
 
 
@@ -54,13 +55,14 @@ class EvidenceImage:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What the analysis produced: events as JSON, their evidence, score and report."""
+    """What the analysis produced: events as JSON, their evidence, score and report, and the faces seen."""
 
     session_id: str
     events: tuple[dict[str, Any], ...]
     evidence: tuple[EvidenceImage, ...]
     score: float
     report: dict[str, Any]
+    faces: tuple[SessionFace, ...] = ()
 
 
 ProgressSink = Callable[[str, float], None]
@@ -92,4 +94,5 @@ def run_job(job: AnalysisJob, progress: ProgressSink | None = None, every_s: flo
             ok, jpeg = cv2.imencode(".jpg", event.evidence_image, [cv2.IMWRITE_JPEG_QUALITY, 85])
             if ok:
                 evidence.append(EvidenceImage(seq, jpeg.tobytes()))
-    return JobResult(job.session_id, tuple(events), tuple(evidence), result.score.total, result.report_json())
+    report_json = result.report_json()
+    return JobResult(job.session_id, tuple(events), tuple(evidence), result.score.total, report_json, result.faces)
