@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from footprint.ledger import canonical
 from proctor.sessions.errors import NotFoundError
+from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.statements import analysed_statement, session_facts
@@ -69,7 +70,7 @@ class Analyses:
                 row.job_progress = round(min(1.0, max(0.0, share)), 3)
 
     def finish(self, result: JobResult) -> SessionRow | None:
-        """Persist an analysis in one transaction: events, score, ledger record, footprint statement."""
+        """Persist an analysis in one transaction: events, faces seen, score, ledger record, footprint statement."""
         with self.store.sessions() as db:
             row = db.get(SessionRow, result.session_id)
             if row is None or row.job_state != "running":
@@ -85,7 +86,8 @@ class Analyses:
             image.seq: self.store.put_bytes(f"{prefix}/evidence/{image.seq:04d}.jpg", image.jpeg)
             for image in result.evidence
         }
-        with self.store.kept_until_commit(list(keys.values())), self.store.write() as db:
+        photos = store_face_photos(self.store, f"{prefix}/faces", result.faces)
+        with self.store.kept_until_commit([*keys.values(), *photos.values()]), self.store.write() as db:
             row = db.get(SessionRow, result.session_id)
             if row is None or row.job_state != "running" or row.analysis_run + 1 != run:
                 return None
@@ -108,6 +110,7 @@ class Analyses:
                         evidence_key=keys.get(seq),
                     )
                 )
+            db.add_all(face_rows(row.id, run, result.faces, photos))
             row.analysis_run = run
             row.score = result.score
             row.report = result.report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from footprint.ledger import canonical
+from proctor.analyzers.sessionfaces import SessionFace
 from proctor.errors import ProctorError
 from proctor.sessions.errors import StateError
+from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.statements import analysed_statement, session_facts
 from proctor.sessions.store import SessionStore
@@ -331,10 +334,23 @@ class LiveRecords:
                 event.state = "closed"
             return len(dangling)
 
-    def finish(self, session_id: str, events: list[dict[str, Any]], score: float, report: dict[str, Any]) -> SessionRow:
-        """The live analysis is complete: every event final, the score, and the result in the ledger and footprint."""
-        with self.store.write() as db:
+    def finish(
+        self,
+        session_id: str,
+        events: list[dict[str, Any]],
+        score: float,
+        report: dict[str, Any],
+        faces: Sequence[SessionFace] = (),
+    ) -> SessionRow:
+        """The live analysis is complete: every event final, the faces seen, the score, and the result in the ledger
+        and footprint (the faces' photos are stored first, and removed again if the transaction fails)."""
+        photos: dict[int, str] = {}
+        if faces:  # under a folder of their own: a repeated call never removes the photos of an earlier one
+            stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+            photos = store_face_photos(self.store, f"{self._prefix(session_id)}/faces/{stamp}", faces)
+        with self.store.kept_until_commit(list(photos.values())), self.store.write() as db:
             row = self._row(db, session_id)
+            db.add_all(face_rows(row.id, LIVE_RUN, faces, photos))
             stored = {
                 e.seq: e
                 for e in db.scalars(
@@ -393,13 +409,17 @@ class LiveRecords:
     def _evidence(self, session_id: str, event: dict[str, Any], evidence: bytes | None) -> str | None:
         if evidence is None:
             return None
+        prefix = f"{self._prefix(session_id)}/evidence"
+        stamp = datetime.now(UTC).strftime("%H%M%S%f")
+        return self.store.put_bytes(f"{prefix}/{int(event['number']):04d}-{stamp}.jpg", evidence)
+
+    def _prefix(self, session_id: str) -> str:
+        """Where the live session's media is stored."""
         with self.store.sessions() as db:
             row = self._row(db, session_id)
             exam = db.get(ExamRow, row.exam_id)
             college = exam.college_id if exam is not None else "unknown"
-            prefix = f"{college}/{row.exam_id}/{row.id}/live/evidence"
-        stamp = datetime.now(UTC).strftime("%H%M%S%f")
-        return self.store.put_bytes(f"{prefix}/{int(event['number']):04d}-{stamp}.jpg", evidence)
+            return f"{college}/{row.exam_id}/{row.id}/live"
 
     @staticmethod
     def _event_row(row: SessionRow, event: dict[str, Any], key: str | None, state: str) -> EventRow:

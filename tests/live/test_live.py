@@ -12,12 +12,16 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from footprint.ledger.checkpoint import verify
+from footprint.store import make_engine
 from proctor.analyze import analyze_recording
 from proctor.decode import probe
 from proctor.events.vocabulary import TECHNICAL, EventType
 from proctor.policy import policy_from_dict
+from proctor.sessions.tables import SessionFaceRow, SessionRow
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import KEY, LiveMedia, api, enrol
 from tests.servers import SERVER_KEY, LiveServer, free_port, server
@@ -39,7 +43,7 @@ async def play_out(started: float, media: Path) -> None:
 
 
 def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
-    live_server: LiveServer, live_media: LiveMedia, demo: Scenario
+    live_server: LiveServer, live_media: LiveMedia, demo: Scenario, tmp_path: Path
 ) -> None:
     enrolled = enrol(live_server.url, demo)
     seen_while_streaming: list[dict[str, Any]] = []
@@ -107,6 +111,25 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         assert got["end_s"] == pytest.approx(want.end_s, abs=TOLERANCE_S), (got, want)
     technical = [e for e in events_of(live_server, enrolled.session_id) if e["type"] in TECHNICAL]
     assert all(e["start_s"] >= duration - TOLERANCE_S for e in technical), technical  # only after the media ended
+
+    # every identity check is kept in the report (the other person's fail, the candidate's match), and the faces
+    # seen are kept with the session (live_server keeps its SQLite database in tmp_path/data)
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'proctor.db'}")
+    try:
+        with Session(engine) as db:
+            row = db.get(SessionRow, enrolled.session_id)
+            faces = db.scalars(select(SessionFaceRow).where(SessionFaceRow.session_id == enrolled.session_id)).all()
+            checks: list[dict[str, Any]] = row.report["identity_checks"] if row and row.report else []  # type: ignore[assignment]
+    finally:
+        engine.dispose()
+    other = demo.span("identity_mismatch")
+    alone = [(0.0, demo.truth[0].end_s, True), (other.start_s, other.end_s, False), (other.end_s, 1e9, True)]
+    for start, end, match in alone:  # a check is of the frame at its media time
+        inside = [c for c in checks if start <= c["at_s"] < end]
+        assert inside and all(c["match"] is match for c in inside), (start, end, inside)
+    assert sum(face.checks for face in faces) == len(checks) and all(face.photo_key for face in faces)
+    distances = sorted(face.reference_distance or 0.0 for face in faces)
+    assert distances[0] <= 0.35 and distances[-1] >= 0.7  # the candidate's face, and the other person's
 
 
 def test_a_dropped_connection_is_a_technical_gap_in_one_recording(

@@ -632,7 +632,7 @@ class LiveSession:
             return
         stats = self.lane.stats  # frames the analysis could not keep up with are part of the record
         report = closed.report | {"live_frames": {"analysed": stats.sent, "dropped": stats.dropped}}
-        await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, report)
+        await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, report, closed.faces)
         receipt = await self.manager.run(self.manager.receipt, self.id)
         self.status = Status.ANALYSED
         self.broadcast({"type": "finished", "receipt": receipt})
