@@ -3,7 +3,8 @@
 Rules (indicator version 1):
 - A class's statements are meeting statements on its activity (or its registration) from 15 min before
   its start to its end; a `attended` statement (Jisc) up to 6 h after the end decides the status itself.
-- Presence runs from a join (or `initialized`) to the next leave (or `terminated`). A join with no leave
+- Presence runs from a join (or `initialized`) to the next leave (or `terminated`, up to 30 min after the
+  end; presence is counted within the class's times only). A join with no leave
   — a closed tab sends nothing — is closed by the learner's next login (a new sign-in means the old
   browser session ended) or, failing that, by the class's end: the learner is taken as present to the end.
 - Absent: no presence. Late: the first join more than 10 min after the start. Left early: presence ends
@@ -26,6 +27,7 @@ EARLY_JOIN_S = 15 * 60
 LATE_AFTER_S = 10 * 60
 EARLY_LEAVE_S = 10 * 60
 ATTENDED_AFTER_S = 6 * 3600
+LEAVE_AFTER_S = 30 * 60
 TEACHER_ON_TIME_S = 5 * 60
 OPENS = (int(Kind.JOINED), int(Kind.INITIALIZED))
 CLOSES = (int(Kind.LEFT), int(Kind.TERMINATED))
@@ -113,7 +115,11 @@ class Timeline:
 def learner_class(timeline: Timeline, info: ClassInfo) -> ClassAttendance:
     """A learner's attendance of one class, from the learner's timeline."""
     window = timeline.events(info, info.start - EARLY_JOIN_S, info.end + ATTENDED_AFTER_S)
-    moves = [e for e in window if e.at < info.end and e.kind in OPENS + CLOSES]
+    moves = [
+        e
+        for e in window
+        if (e.kind in OPENS and e.at < info.end) or (e.kind in CLOSES and e.at < info.end + LEAVE_AFTER_S)
+    ]
     moves += [Event(at, int(Kind.LOGIN), NO_FLAG, NO_FLAG) for at in timeline.logins_between(info.start, info.end)]
     moves.sort(key=lambda e: (e.at, e.kind))
     present_s, first_join, last_end, open_at, inferred = 0, None, None, None, False
