@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from proctor.events.vocabulary import SCORED, TECHNICAL, EventType
 from proctor.policy import ReviewBands, policy_from_dict
 from proctor.review.access import Reviewer, reviewer_exam
+from proctor.sessions.faces import exam_face_matches
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.tables import CandidateRow, DecisionRow, EventReviewRow, EventRow, SessionRow
 
@@ -51,6 +52,8 @@ class SessionLine:
     identity: str | None
     verdict: str | None
     reviewed_events: int
+    shared_face: bool
+    """A face of this session was seen in another candidate's session, or is another candidate's enrolled photo."""
 
     @property
     def to_review(self) -> bool:
@@ -141,6 +144,7 @@ def exam_overview(db: Session, reviewer: Reviewer, exam_id: str, where: Overview
         .where(SessionRow.exam_id == exam_id)
     ).all()
     counts, verdicts, reviewed = _counts(db, exam_id), _verdicts(db, exam_id), _reviewed(db, exam_id)
+    shared = {side for match in exam_face_matches(db, exam.college_id, exam_id) for side in match.session_ids()}
     scores = sorted(row.score for row, _ in rows if row.score is not None)
     scored_types = {t.value for t in SCORED}
     technical_types = {t.value for t in TECHNICAL}
@@ -162,6 +166,7 @@ def exam_overview(db: Session, reviewer: Reviewer, exam_id: str, where: Overview
                 identity=row.identity,
                 verdict=verdicts.get(row.id),
                 reviewed_events=reviewed.get(row.id, 0),
+                shared_face=row.id in shared,
             )
         )
     lines.sort(key=_review_order)

@@ -21,7 +21,7 @@ from proctor.review.access import Reviewer
 from proctor.review.session_view import SessionView, session_view
 from proctor.review.thumbnails import make_thumbnail, thumbnail
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import CandidateRow, DecisionRow, EventReviewRow, EventRow
+from proctor.sessions.tables import CandidateRow, DecisionRow, EventReviewRow, EventRow, SessionFaceRow
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,10 @@ class ProtocolPictures:
 
     reference: bytes | None
     evidence: dict[int, bytes]
+    faces: dict[int, bytes]
+    """Crops of the faces in the session's face matches, by face row."""
+    references: dict[str, bytes]
+    """Enrolled photos of the other candidates in the face matches, by their session."""
 
 
 def protocol_pictures(store: SessionStore, view: SessionView) -> ProtocolPictures:
@@ -147,17 +151,33 @@ def protocol_pictures(store: SessionStore, view: SessionView) -> ProtocolPicture
                 EventRow.evidence_purged_at.is_(None),
             )
         ).all()
-    reference = None
-    if candidate is not None:
-        try:
-            with store.storage.open(candidate.photo_key) as photo:
-                reference = make_thumbnail(photo.read())
-        except OSError:
-            logger.warning("the reference photo of session %s is no longer kept", view.session_id)
+    reference = _small(store, candidate.photo_key) if candidate is not None else None
     evidence: dict[int, bytes] = {}
     for seq, key in rows:
         try:
             evidence[seq] = thumbnail(store, str(key), view.analysis_run, seq)
         except OSError:
             logger.warning("the evidence of event %d of session %s is no longer kept", seq, view.session_id)
-    return ProtocolPictures(reference, evidence)
+    faces: dict[int, bytes] = {}
+    references: dict[str, bytes] = {}
+    with store.sessions() as db:
+        for match in view.face_matches:
+            for side in (match.first, match.second):
+                face = db.get(SessionFaceRow, side.face_id) if side.face_id is not None else None
+                if face is not None and face.photo_key and face.photo_purged_at is None:
+                    if (crop := _small(store, face.photo_key)) is not None:
+                        faces[face.id] = crop
+                elif side.face_id is None and side.photo_key:
+                    if (photo := _small(store, side.photo_key)) is not None:
+                        references[side.session_id] = photo
+    return ProtocolPictures(reference, evidence, faces, references)
+
+
+def _small(store: SessionStore, key: str) -> bytes | None:
+    """A stored picture, made small for the protocol; None when it is no longer kept."""
+    try:
+        with store.storage.open(key) as picture:
+            return make_thumbnail(picture.read())
+    except OSError:
+        logger.warning("the picture %s is no longer kept", key)
+        return None

@@ -17,6 +17,7 @@ from proctor.events.vocabulary import INFORMATIONAL, TECHNICAL, EventType
 from proctor.policy import ReviewBands, Weights, policy_from_dict
 from proctor.review.access import Reviewer, reviewer_session
 from proctor.review.rescore import analysed_duration
+from proctor.sessions.faces import FaceMatch, session_face_matches
 from proctor.sessions.tables import (
     CandidateRow,
     ChunkRow,
@@ -159,6 +160,8 @@ class SessionView:
     strip: tuple[StripRow, ...]
     milestones: tuple[Milestone, ...]
     identity_checks: tuple[Milestone, ...]
+    face_matches: tuple[FaceMatch, ...]
+    """Faces of this session seen in another candidate's session of the exam, or in their enrolled photo."""
     verdicts: tuple[Verdict, ...]
 
     @property
@@ -319,5 +322,6 @@ def session_view(db: Session, reviewer: Reviewer, session_id: str) -> SessionVie
         strip=strip_rows(events, policy.weights),
         milestones=_milestones(db, row, events),
         identity_checks=_identity_checks(row.report),
+        face_matches=tuple(session_face_matches(db, exam.college_id, row.id)),
         verdicts=_verdicts(db, row.id),
     )

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, SessionRow
+from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, SessionFaceRow, SessionRow
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,14 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                     EventRow.evidence_purged_at.is_(None),
                 )
             ).all()
-            if not chunk_rows and not event_rows:
+            face_rows = db.scalars(
+                select(SessionFaceRow).where(
+                    SessionFaceRow.session_id == session_id,
+                    SessionFaceRow.photo_key.is_not(None),
+                    SessionFaceRow.photo_purged_at.is_(None),
+                )
+            ).all()
+            if not chunk_rows and not event_rows and not face_rows:
                 continue
             for chunk in chunk_rows:
                 keys.append(chunk.storage_key)
@@ -59,6 +66,9 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             for event in event_rows:
                 keys.extend([event.evidence_key] if event.evidence_key else [])
                 event.evidence_purged_at = now
+            for face in face_rows:
+                keys.extend([face.photo_key] if face.photo_key else [])
+                face.photo_purged_at = now
             store.ledger.append(
                 db,
                 "retention_purge",
@@ -69,6 +79,7 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                     "purged_at": now.isoformat(),
                     "chunks": [c.sha256 for c in chunk_rows],
                     "evidence": len(event_rows),
+                    "face_photos": len(face_rows),
                     "retention_days": retention_days,
                 },
             )

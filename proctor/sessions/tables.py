@@ -245,6 +245,8 @@ class SessionFaceRow(Base):
     reference_distance: Mapped[float | None] = mapped_column(Float)
     """Distance of the mean embedding to the candidate's enrolled photo."""
     photo_key: Mapped[str | None] = mapped_column(String(300))
+    photo_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When retention deleted the crop (a face is biometric data: it goes with the recording)."""
 
 
 class ExamWeightingRow(Base):

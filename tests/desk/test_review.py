@@ -236,3 +236,26 @@ def test_the_protocol_names_everyone_and_proves_every_decision(app: TestClient, 
         )
         assert verdict.leaf_index == decision.leaf_index
     assert data.root_hash in flat
+
+
+def test_one_person_under_two_names_is_shown_with_both_pictures(app: TestClient, world_on: World) -> None:
+    world = world_on  # one person: Айгерім's and Иван's recordings, and every enrolled photo (Асқар's too)
+    first, second = world.sessions_a
+    sign_in(app, world.examiner_a.email)
+    page = app.get(f"/desk/sessions/{first}", headers=HTML).text
+    matched = re.findall(r'<li class="match" data-match-session="([^"]+)" data-match-kind="(\w+)"', page)
+    assert {session for session, _ in matched} == {second, world.scheduled_a}  # never the other college's
+    assert set(matched) == {(second, "session_face"), (second, "enrolled_photo"), (world.scheduled_a, "enrolled_photo")}
+    assert RUSSIAN_NAME in page
+    pictures = set(re.findall(r'<img src="(/desk/(?:faces/\d+|sessions/[^/]+/reference))"', page))
+    assert any("/faces/" in p for p in pictures) and f"/desk/sessions/{second}/reference" in pictures
+    for picture in pictures:
+        assert app.get(picture).headers["content-type"] == "image/jpeg"
+    exam = app.get(f"/desk/exams/{world.exam_a}", headers=HTML).text
+    flagged = re.findall(r'<tr data-session-id="([^"]+)"[^>]*>(?:(?!</tr>).)*data-shared-face="true"', exam, re.S)
+    assert set(flagged) == {first, second, world.scheduled_a}
+    other = TestClient(app.app)
+    other.app_state.update(app.app_state)
+    sign_in(other, world.examiner_b.email)
+    for picture in pictures:
+        assert other.get(picture).status_code == 404

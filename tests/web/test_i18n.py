@@ -12,6 +12,7 @@ from proctor.events.event import Severity
 from proctor.events.vocabulary import EventType
 from proctor.policy import PRESETS
 from proctor.review.decisions import ReviewAction
+from proctor.sessions.faces import MatchKind
 from proctor.sessions.lifecycle import VERDICTS, Status
 from web.live.notices import NOTICES
 from web.pages.i18n import LANGUAGES, LOCALE_DIR, PLACEHOLDER, MissingMessage, catalog, choose_language
@@ -37,6 +38,7 @@ def desk_keys_built_from_values() -> set[str]:
     built |= {f"desk.identity.{outcome}" for outcome in ("verified", "unverified", "not_checked")}
     built |= {f"desk.denied.title_{status}" for status in (403, 404, 409, 422)}
     built |= {f"desk.strip.{kind}" for kind in ("room_scan", "identity")}
+    built |= {f"desk.identity.match_{kind.value}" for kind in MatchKind}
     return built
 
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from proctor.review.access import reviewer_session
 from proctor.review.thumbnails import thumbnail
 from proctor.sessions.errors import NotFoundError
-from proctor.sessions.tables import CandidateRow, EventRow
+from proctor.sessions.tables import CandidateRow, EventRow, SessionFaceRow
 from web.desk.auth import ReviewerDep
 from web.platform import PlatformDep
 from web.ranges import range_response
@@ -91,3 +91,23 @@ def reference_photo(session_id: str, reviewer: ReviewerDep, platform: PlatformDe
             return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
     except FileNotFoundError:
         raise NotFoundError("the reference photo is no longer kept") from None
+
+
+@router.get("/faces/{face_id}")
+def face_photo(face_id: int, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+    """The crop of a face the analysis saw in a session (to compare it with another session's)."""
+    with platform.service.sessions() as db:
+        face = db.get(SessionFaceRow, face_id)
+        try:
+            if face is None:
+                raise NotFoundError(f"no face {face_id}")
+            reviewer_session(db, reviewer, face.session_id)  # not found unless the reviewer may see its exam
+        except NotFoundError:
+            raise NotFoundError(f"no face {face_id}") from None  # says nothing of whose it is
+    if face.photo_key is None or face.photo_purged_at is not None:
+        raise NotFoundError(f"the picture of face {face_id} is no longer kept")
+    try:
+        with platform.service.storage.open(face.photo_key) as handle:
+            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+    except FileNotFoundError:
+        raise NotFoundError(f"the picture of face {face_id} is no longer kept") from None

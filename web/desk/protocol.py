@@ -37,6 +37,8 @@ def render_protocol(platform: SessionPlatform, data: ProtocolData, language: str
         v=data.view,
         reference=data_uri(pictures.reference) if pictures.reference else None,
         evidence={seq: data_uri(jpeg) for seq, jpeg in pictures.evidence.items()},
+        faces={face: data_uri(jpeg) for face, jpeg in pictures.faces.items()},
+        references={session: data_uri(jpeg) for session, jpeg in pictures.references.items()},
         lang=language,
         t=texts.text,
         number=texts.number,

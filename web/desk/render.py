@@ -4,6 +4,7 @@ numbers. The desk's texts live in `web/pages/locale/desk/{kk,ru,en}.po`."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,8 @@ from web.pages.student import TEMPLATES
 
 LANGUAGE_COOKIE = "desk_lang"
 NO_STORE = {"Cache-Control": "no-store"}
+GZIP_FROM = 4096
+"""Pages larger than this go compressed to browsers that accept it (only pages: recordings keep their byte ranges)."""
 DESK_POLICY = PAGE_POLICY.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
 """No inline script on desk pages: their data travels as JSON in <script type="application/json">."""
 
@@ -78,7 +81,12 @@ def render(
         data=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
         **values,
     )
-    response = HTMLResponse(page, status_code=status, headers={**NO_STORE, "Content-Security-Policy": DESK_POLICY})
+    headers = {**NO_STORE, "Content-Security-Policy": DESK_POLICY, "Vary": "Accept-Encoding"}
+    body = page.encode()
+    if len(body) > GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=5)  # a long session's page shrinks about tenfold
+        headers["Content-Encoding"] = "gzip"
+    response = HTMLResponse(body, status_code=status, headers=headers)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, path=COOKIE_PATH, samesite="lax")
     return response

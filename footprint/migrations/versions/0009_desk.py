@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("last_s", sa.Float(), nullable=False),
         sa.Column("reference_distance", sa.Float(), nullable=True),
         sa.Column("photo_key", sa.String(300), nullable=True),
+        sa.Column("photo_purged_at", WHEN, nullable=True),
         sa.ForeignKeyConstraint(
             ["session_id"], ["exam_sessions.id"], name=op.f("fk_session_faces_session_id_exam_sessions")
         ),
