@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from footprint.catalogue.checks import check_catalogue
-from footprint.catalogue.model import Catalogue
+from footprint.catalogue.model import TABLES, Catalogue
 from footprint.facts.tables import ID
 from footprint.ledger import Ledger, canonical
 from footprint.store import Base
@@ -64,7 +64,7 @@ class CatalogueVersion:
             "source": self.source,
             "ledgerIndex": self.ledger_index,
             "createdAt": self.created_at.astimezone(UTC).isoformat(),
-            "counts": {table: len(getattr(self.catalogue, table)) for table in self.catalogue.model_fields},
+            "counts": {table: len(getattr(self.catalogue, table)) for table in TABLES},
         }
 
 

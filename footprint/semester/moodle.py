@@ -154,14 +154,12 @@ class MoodleSite:
     # -- events ------------------------------------------------------------------------------------
 
     def logged_in(self, user: User, at: datetime) -> dict[str, Any]:
-        return self._statement(
-            f"login|{user.id}|{at.isoformat()}",
-            user,
-            "login_old" if self.old else "login",
-            self._activity(self.url, self.name, LMS),
-            self._context("\\core\\event\\user_loggedin", None),
-            at,
-        )
+        context = self._context("\\core\\event\\user_loggedin", None)
+        if not self.old:  # the 4.8+ login names no context activities at all
+            del context["contextActivities"]
+        verb = "login_old" if self.old else "login"
+        target = self._activity(self.url, self.name, LMS)
+        return self._statement(f"login|{user.id}|{at.isoformat()}", user, verb, target, context, at)
 
     def course_viewed(self, user: User, course: Course, at: datetime) -> dict[str, Any]:
         context = self._context("\\core\\event\\course_viewed", None)

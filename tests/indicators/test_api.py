@@ -1,0 +1,265 @@
+"""The footprint API over HTTP: catalogue imports (JSON, CSV, bad input refused with nothing written), reports
+naming their checkpoint, `treeSize`, CSV tables, two colleges, and evidence that `footprint verify report`
+checks offline (exit 0 verified, 1 not proven, 2 bad input)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from footprint.accounts import issue_key_for
+from footprint.catalogue.schema import catalogue_schema
+from footprint.cli import cli
+from footprint.store import make_engine, make_session_factory
+from tests.indicators.helpers import ASSIGN, COURSE, ROOM, SITE, TEACHER, W, at, base_catalogue, klass, user
+from web.app import create_app
+from web.settings import Settings
+
+KEY = "footprint-api-key-0123456789"
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+API = "/api/v1/footprint"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as test_client:
+        yield test_client
+
+
+def other_key(settings: Settings) -> dict[str, str]:
+    engine = make_engine(settings.db_url)
+    try:
+        with make_session_factory(engine).begin() as db:
+            return {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms').secret}"}
+    finally:
+        engine.dispose()
+
+
+def semester() -> dict[str, Any]:
+    data = base_catalogue(learners=2)
+    data["classes"] = [klass("C1", at(7, 9)), klass("C2", at(14, 9))]
+    data["assignments"] = [
+        {
+            "id": "A1",
+            "programme": "EM",
+            "discipline": "EM1",
+            "activity": f"{W}/mod/assign/view.php?id=80",
+            "due": at(10, 23).isoformat(),
+        }
+    ]
+    return data
+
+
+def post(client: TestClient, statements: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+    response = client.post("/xapi/statements", json=statements, headers={**XAPI, **(headers or {})})
+    assert response.status_code == 200, response.text
+
+
+def test_catalogue_json_then_csv_tables_become_versions_with_a_schema(client: TestClient) -> None:
+    schema = client.get(f"{API}/catalogue/schema")
+    assert schema.status_code == 200 and schema.json() == catalogue_schema()
+    assert client.get(f"{API}/catalogue").status_code == 404
+    first = client.put(f"{API}/catalogue", json=semester())
+    assert first.status_code == 201 and first.json()["version"] == 1 and first.json()["counts"]["classes"] == 2
+    again = client.put(f"{API}/catalogue", json=semester())
+    assert again.status_code == 200 and again.json()["version"] == 1  # nothing new: no new version
+    classes = (
+        "id;group;teacher;discipline;start;end;mode;activity\n"
+        f"K1;G1;T1;EM1;2026-09-21 09:00;2026-09-21 10:30;synchronous;{W}/mod/bigbluebuttonbn/view.php?id=70\n"
+    )
+    response = client.put(f"{API}/catalogue/classes", content=classes.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 201 and response.json()["version"] == 2
+    learners = f"id,name,group,accounts,aliases\nS1,Learner One,G1,{W}|101 mailto:one@example.kz,One in BBB;Уан\n"
+    response = client.put(
+        f"{API}/catalogue/learners", content=learners.encode(), headers={"Content-Type": "text/csv; charset=utf-8"}
+    )
+    assert response.status_code == 201 and response.json()["counts"]["learners"] == 1
+    current = client.get(f"{API}/catalogue").json()
+    assert (
+        current["version"] == 3 and current["catalogue"]["classes"][0]["start"] == "2026-09-21T09:00:00+05:00"
+    )  # Almaty time
+    assert current["catalogue"]["learners"][0]["accounts"] == [
+        {"homePage": W, "name": "101", "mbox": None},
+        {"homePage": None, "name": None, "mbox": "mailto:one@example.kz"},
+    ]
+    assert current["catalogue"]["learners"][0]["aliases"] == ["One in BBB", "Уан"]
+    assert [v["version"] for v in client.get(f"{API}/catalogue/versions").json()["items"]] == [3, 2, 1]
+    assert client.get(f"{API}/catalogue", params={"version": 1}).json()["counts"]["classes"] == 2
+
+
+BAD_INPUT = [
+    ("", b'{"programmes": [', "application/json", 400, "is not valid JSON"),
+    ("", b"[]", "application/json", 422, "the catalogue must be a JSON object"),
+    ("", "END", "application/json", 422, "classes[0]: class C1 ends before it starts"),
+    ("", "GROUP", "application/json", 422, "class C1: no group 'G9'"),
+    ("", "FIELD", "application/json", 422, "programmes[0].field: Input should be"),
+    ("/classes", b"id,group,teacher,room\n", "text/csv", 422, "unknown column(s) room; columns are id, group"),
+    (
+        "/classes",
+        b"id,group,teacher,discipline,start,end,mode\nC9,G1,T1,EM1,soon,later,synchronous\n",
+        "text/csv",
+        422,
+        "classes.csv line 2 (start): 'soon' is not a date",
+    ),
+    (
+        "/classes",
+        b"id,group,teacher,discipline,start,end,mode\nC9,G1,T1,EM1,2026-09-07T09:00,2026-09-07T10:00,online\n",
+        "text/csv",
+        422,
+        "classes.csv line 2 (mode): Input should be",
+    ),
+    ("/learners", "Ученик".encode("cp1251"), "text/csv", 400, "not UTF-8"),
+    ("/timetables", b"[]", "application/json", 404, "no table 'timetables'"),
+]
+
+
+def test_bad_catalogue_input_is_refused_clearly_and_nothing_is_written(client: TestClient) -> None:
+    assert client.put(f"{API}/catalogue", json=semester()).status_code == 201
+    size = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+    for path, body, content_type, status, message in BAD_INPUT:
+        if body in ("END", "GROUP", "FIELD"):
+            data = copy.deepcopy(semester())
+            if body == "END":
+                data["classes"][0]["end"] = data["classes"][0]["start"]
+            elif body == "GROUP":
+                data["classes"][0]["group"] = "G9"
+            else:
+                data["programmes"][0]["field"] = "astrology"
+            body = json.dumps(data).encode()
+        response = client.put(f"{API}/catalogue{path}", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == status, response.text
+        assert message in response.json()["error"]["message"]
+    assert [v["version"] for v in client.get(f"{API}/catalogue/versions").json()["items"]] == [1]
+    assert int(client.get("/ledger/checkpoint").text.split("\n")[1]) == size  # nothing reached the ledger either
+
+
+def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleges_apart(
+    client: TestClient, settings: Settings
+) -> None:
+    assert client.put(f"{API}/catalogue", json=semester()).status_code == 201
+    post(
+        client,
+        [
+            SITE.meeting("join", user(1), COURSE, ROOM, at(7, 9, 1)),
+            SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55)),
+        ],
+    )
+    older = client.get(f"{API}/learners").json()
+    post(
+        client,
+        [
+            SITE.meeting("join", user(1), COURSE, ROOM, at(14, 9, 2)),
+            SITE.submitted(user(1), COURSE, ASSIGN, at(10, 20)),
+        ],
+    )
+    since, until = at(7, 0).isoformat(), at(21, 0).isoformat()
+    newer = client.get(f"{API}/learners", params={"since": since, "until": until}).json()
+    assert newer["checkpoint"]["treeSize"] > older["checkpoint"]["treeSize"]
+    assert newer["checkpoint"]["note"].startswith("proctor.kz/footprint\n") and newer["indicatorVersion"] == "1"
+    assert newer["catalogue"]["version"] == 1 and newer["period"] == {
+        "since": "2026-09-06T19:00:00Z",
+        "until": "2026-09-20T19:00:00Z",
+    }
+    rows = {row["learner"]: row for row in newer["items"]}
+    assert rows["S1"]["attendance_rate"] == 1.0 and rows["S1"]["on_time"] == 1 and rows["S2"]["attendance_rate"] == 0.0
+    as_of = client.get(
+        f"{API}/learners/S1", params={"treeSize": older["checkpoint"]["treeSize"], "since": since, "until": until}
+    ).json()
+    assert as_of["attendance"]["counts"] == {"present": 1, "late": 0, "left_early": 0, "absent": 1}
+    assert (
+        as_of["assignment_counts"]["missing"] == 1
+        and as_of["checkpoint"]["treeSize"] == older["checkpoint"]["treeSize"]
+    )
+    assert client.get(f"{API}/learners/S1", params={"treeSize": 2}).status_code == 404  # no checkpoint of that size
+    assert client.get(f"{API}/learners/S1", params={"since": until, "until": since}).status_code == 400
+    table = client.get(f"{API}/learners", params={"format": "csv", "since": since, "until": until})
+    assert table.headers["content-type"].startswith("text/csv")
+    lines = [line for line in table.text.splitlines() if not line.startswith("#")]
+    assert lines[0].startswith("learner,name,group,attendance_rate") and lines[1].startswith("S1,Learner 1,G1,1.0")
+    assert f"# checkpoint.treeSize: {newer['checkpoint']['treeSize']}" in table.text
+    assert (
+        client.get(f"{API}/groups/G1", params={"since": since, "until": until}).json()["summary"]["attendance"][
+            "present"
+        ]
+        == 2
+    )
+    assert client.get(f"{API}/teachers/T1", params={"since": since, "until": until}).json()["held"] == 1
+    assert client.get(f"{API}/programmes/EM").json()["groups"] == ["G1"]
+    compliance = client.get(f"{API}/compliance/groups/G1", params={"format": "csv"})
+    assert compliance.status_code == 200 and "tvet.distance_share" in compliance.text
+    assert client.get(f"{API}/compliance").json()["items"][0]["id"] == "EM"
+    assert client.get(f"{API}/weather-days/2026-09-09").json()["totals"]["classes"] == 0
+    other = other_key(settings)
+    assert client.get(f"{API}/learners/S1", headers=other).status_code == 404  # no catalogue there
+    assert client.put(f"{API}/catalogue", json=semester(), headers=other).status_code == 201
+    post(client, [SITE.logged_in(user(1), at(8, 9))], headers=other)
+    theirs = client.get(f"{API}/learners/S1", headers=other, params={"since": since, "until": until}).json()
+    assert theirs["logins"]["logins"] == 1 and theirs["attendance"]["counts"]["absent"] == 2  # none of ours
+    mine = client.get(f"{API}/learners/S1", params={"since": since, "until": until}).json()
+    assert mine["logins"]["logins"] == 0
+    assert (
+        client.get(f"{API}/groups/G9").status_code == 404
+        and client.get(f"{API}/compliance/programmes/XX").status_code == 404
+    )
+    assert client.get(f"{API}/learners", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_evidence_bundles_verify_offline_and_tampering_is_caught(client: TestClient, tmp_path: Path) -> None:
+    data = semester()
+    data["classes"][0]["mode"] = "synchronous"
+    assert client.put(f"{API}/catalogue", json=data).status_code == 201
+    post(
+        client,
+        [
+            SITE.meeting("join", user(1), COURSE, ROOM, at(7, 9, 1)),
+            SITE.logged_in(user(1), at(8, 9)),
+            SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55)),
+        ],
+    )
+    key = tmp_path / "ledger.pub"
+    key.write_text(client.get("/ledger/public-key").text)
+    runner = CliRunner()
+
+    def verify(bundle: dict[str, Any], name: str) -> tuple[int, str]:
+        path = tmp_path / name
+        path.write_text(json.dumps(bundle))
+        result = runner.invoke(cli, ["verify", "report", "--bundle", str(path), "--public-key", str(key)])
+        return result.exit_code, result.output
+
+    bundle = client.get(f"{API}/evidence/learners/S1").json()
+    assert len(bundle["statements"]) == 2
+    code, output = verify(bundle, "learner.json")
+    assert code == 0 and output.startswith("OK: learner S1 at tree size") and "2 statements proven" in output
+    group = client.get(f"{API}/evidence/compliance/groups/G1").json()
+    code, output = verify(group, "group.json")
+    assert code == 0 and "group G1" in output and len(group["statements"]) == 1  # the teacher's join
+    changed = copy.deepcopy(bundle)
+    changed["report"]["logins"]["logins"] = 2
+    code, output = verify(changed, "figure.json")
+    assert code == 1 and "report.logins.logins: the bundle says 2, recomputed 1" in output
+    forged = copy.deepcopy(bundle)
+    forged["statements"][0]["statement"]["timestamp"] = at(8, 9, 30).isoformat()
+    code, output = verify(forged, "statement.json")
+    assert code == 1 and "is not in the log at this checkpoint" in output
+    renamed = copy.deepcopy(bundle)
+    renamed["catalogue"]["document"]["learners"][0]["name"] = "Someone else"
+    assert verify(renamed, "catalogue.json")[0] == 1
+    assert verify({"format": "something else"}, "garbage.json")[0] == 2
+    code, output = verify(
+        {**bundle, "basis": {**bundle["basis"], "checkpoint": {**bundle["basis"]["checkpoint"], "note": "not a note"}}},
+        "note.json",
+    )
+    assert code == 2
+    assert client.get(f"{API}/evidence/learners/S9").status_code == 404
