@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page system-deps models-verify clean
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-desk system-deps models-verify clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -75,6 +75,10 @@ bench-live: fixtures
 ## What the student page costs the candidate's browser (first screen, weight, CPU during the exam); JSON.
 bench-page: fixtures system-deps
 	$(BIN)/python -m benchmarks.student_page
+
+## The examiner desk: session page, thumbnails and protocol PDF for a 90-minute session with 300 events; JSON.
+bench-desk: fixtures system-deps
+	$(BIN)/python -m benchmarks.desk
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache

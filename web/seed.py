@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from footprint.accounts import authenticate
+from footprint.people import Role, UserRow, add_person
 from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
@@ -67,7 +68,10 @@ Try the college API: paste these lines into a terminal while the server runs (th
   {footprint} verify inclusion --statement statement.json --proof proof.json \\
     --checkpoint checkpoint.note --public-key ledger.pub
 API docs: {url}/docs  (Authorize with the key)
+Examiner desk: {url}/desk/login  (e-mail {desk_email}, password: the demo college's key above; then open the
+  exam, review the session with the keyboard, give a verdict, export the protocol PDF)
 """
+DESK_EMAIL = "admin@demo.kz"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, InvalidInputError) as exc:
                 sys.stderr.write(f"error: demo candidate photo {args.photo}: {exc}\n")
                 return 2
+        with services.writing() as db:
+            if db.scalar(select(UserRow.id).where(UserRow.email == DESK_EMAIL)) is None:
+                # the demo's desk account signs in with the demo key (a demo college has no secrets of its own)
+                add_person(db, credential.college_id, DESK_EMAIL, "Demo Admin", Role.ADMIN, settings.bootstrap_api_key)
         footprint = Path(sys.executable).with_name("footprint")
         sys.stdout.write(
             HOW_TO.format(
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 video=shlex.quote(str(args.video.resolve())),
                 key=shlex.quote(settings.bootstrap_api_key),
                 footprint=shlex.quote(str(footprint)),
+                desk_email=DESK_EMAIL,
             )
         )
         return 0

@@ -83,7 +83,7 @@ def test_an_examiner_reviews_a_session_with_the_keyboard(server: tuple[World, Li
     page.click(f"a[href='/desk/sessions/{session}']")
     events = page.locator("li.event[data-event-id]")
     expect(events.first).to_be_visible()
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
     starts = [float(v) for v in events.evaluate_all("items => items.map(li => li.dataset.start)")]
     ids = events.evaluate_all("items => items.map(li => li.dataset.eventId)")
     types = events.evaluate_all("items => items.map(li => li.dataset.eventType)")
@@ -93,7 +93,7 @@ def test_an_examiner_reviews_a_session_with_the_keyboard(server: tuple[World, Li
 
     page.keyboard.press("j")
     assert selected(page) == ids[0]
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
     page.keyboard.press("j")
     assert selected(page) == ids[1]
     page.keyboard.press("d")
@@ -118,7 +118,7 @@ def test_an_examiner_reviews_a_session_with_the_keyboard(server: tuple[World, Li
     assert page.evaluate("document.getElementById('player').playbackRate") == 16
     bar = page.locator(f"#strip rect.bar[data-seq='{ids[0]}']")
     bar.click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
     assert selected(page) == ids[0]
     page.screenshot(path=screenshot_path("desk-review-kk"), full_page=True)
 

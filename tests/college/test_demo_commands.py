@@ -1,18 +1,21 @@
 """The commands the demo seeder prints work when pasted into a new terminal: session, upload, analysis,
-playback, verdict, and the verdict's ledger proof verified offline."""
+playback, verdict, and the verdict's ledger proof verified offline; the printed desk sign-in opens the desk."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fixtures.scenarios import Scenario
 from tests.servers import ROOT, free_port, server
 from tests.servers import SERVER_KEY as KEY
+from web.seed import DEMO_EXAM
 
 
 @pytest.mark.slow
@@ -48,6 +51,16 @@ def test_printed_commands_run_in_a_new_shell(demo: Scenario, tmp_path: Path) -> 
             timeout=300,
             check=False,
         )
+        desk = re.search(r"Examiner desk: (\S+)\s+\(e-mail (\S+), password: the demo college's key", seeded.stdout)
+        assert desk is not None
+        with httpx.Client(follow_redirects=True) as browser:  # the printed sign-in opens the desk on the demo exam
+            form = browser.get(desk.group(1)).text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert token is not None
+            answer = browser.post(
+                desk.group(1), data={"email": desk.group(2), "password": KEY, "csrf_token": token.group(1)}
+            )
+            assert answer.status_code == 200 and DEMO_EXAM in answer.text
     assert pasted.returncode == 0, pasted.stdout[-2000:] + pasted.stderr[-2000:]
     assert pasted.stdout.strip().splitlines()[-1].startswith("OK: leaf"), pasted.stdout[-500:]
     assert "recording.ts" in pasted.stdout and '"verdict": "confirmed"' in pasted.stdout

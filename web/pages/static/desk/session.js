@@ -28,8 +28,13 @@ const events = [...document.querySelectorAll("li.event[data-event-id]")];
 let selected = -1;
 let clipEnd = null;
 
+let quiet = null;
 function say(message) {
   toast.textContent = message;
+  clearTimeout(quiet);
+  quiet = setTimeout(() => {
+    toast.textContent = "";
+  }, 5000);
 }
 
 function seek(seconds) {
