@@ -20,7 +20,7 @@ from footprint.store import make_engine, make_session_factory, migrate
 from web import metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
-from web.desk import actions, login, media, pages, protocol
+from web.desk import actions, login, media, pages, people, protocol
 from web.desk.errors import install_desk_handlers
 from web.errors import install_error_handlers
 from web.headers import SecurityHeaders
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_routes.router)
     app.include_router(metrics.router)
     app.include_router(student.router)
-    for desk_router in (login.router, pages.router, actions.router, media.router, protocol.router):
+    for desk_router in (login.router, pages.router, actions.router, media.router, protocol.router, people.router):
         app.include_router(desk_router)
     app.mount("/assets", StaticFiles(directory=student.STATIC), name="assets")
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)

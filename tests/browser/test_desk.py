@@ -168,6 +168,9 @@ def test_the_desk_pages_in_every_language(server: tuple[World, LiveServer], page
         page.goto(f"{running.url}/desk/exams/{world.exam_a}")  # the language stays chosen
         expect(page.locator("html")).to_have_attribute("lang", language)
         page.screenshot(path=screenshot_path(f"desk-exam-{language}"), full_page=True)
+        page.goto(f"{running.url}/desk/people")
+        expect(page.locator("h1")).to_have_text(texts.text("desk.people.title"))
+        page.screenshot(path=screenshot_path(f"desk-people-{language}"), full_page=True)
     page.set_viewport_size({"width": 900, "height": 900})
     page.goto(f"{running.url}/desk/sessions/{world.sessions_a[1]}?lang=ru")
     page.screenshot(path=screenshot_path("desk-session-900-ru"), full_page=True)

@@ -11,14 +11,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
-from footprint.people import EmailTaken, PeopleError, Person, Role, add_person, people_of, person_of
-from proctor.sessions.errors import NotFoundError
-from proctor.sessions.store import college_exam
-from proctor.sessions.tables import ExamExaminerRow
+from footprint.people import EmailTaken, PeopleError, Person, Role, add_person, people_of
+from proctor.review.assignments import assign, examiners_of, unassign
 from web.auth import CredentialDep
 from web.deps import ServicesDep
 
@@ -74,40 +70,18 @@ def list_users(credential: CredentialDep, services: ServicesDep) -> list[UserPub
         return [_public(person) for person in people_of(db, credential.college_id)]
 
 
-def _exam_and_examiner(db: Session, college_id: str, exam_id: str, user_id: str) -> Person:
-    """The college's exam and examiner (404 for another college's or an unknown one, 422 for an admin)."""
-    try:
-        college_exam(db, college_id, exam_id)
-    except NotFoundError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    person = person_of(db, college_id, user_id)
-    if person is None:
-        raise HTTPException(404, f"no user {user_id}")
-    if person.role != Role.EXAMINER:
-        raise HTTPException(409, f"{person.email} is an {person.role.value}: admins see every exam already")
-    return person
-
-
 @router.get("/exams/{exam_id}/examiners", response_model=list[UserPublic])
 def list_examiners(exam_id: str, credential: CredentialDep, services: ServicesDep) -> list[UserPublic]:
     """The examiners assigned to the exam."""
     with services.sessions() as db:
-        try:
-            college_exam(db, credential.college_id, exam_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        ids = db.scalars(select(ExamExaminerRow.user_id).where(ExamExaminerRow.exam_id == exam_id)).all()
-        people = [person_of(db, credential.college_id, user_id) for user_id in ids]
-    return sorted((_public(p) for p in people if p is not None), key=lambda p: p.email)
+        return [_public(person) for person in examiners_of(db, credential.college_id, exam_id)]
 
 
 @router.put("/exams/{exam_id}/examiners/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def assign_examiner(exam_id: str, user_id: str, credential: CredentialDep, services: ServicesDep) -> Response:
-    """Assign an examiner to the exam (assigning twice changes nothing)."""
+    """Assign an examiner to the exam (assigning twice changes nothing; an admin is 409: admins see every exam)."""
     with services.writing() as db:
-        _exam_and_examiner(db, credential.college_id, exam_id, user_id)
-        if db.get(ExamExaminerRow, (exam_id, user_id)) is None:
-            db.add(ExamExaminerRow(exam_id=exam_id, user_id=user_id))
+        assign(db, credential.college_id, exam_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -115,8 +89,5 @@ def assign_examiner(exam_id: str, user_id: str, credential: CredentialDep, servi
 def unassign_examiner(exam_id: str, user_id: str, credential: CredentialDep, services: ServicesDep) -> Response:
     """Take an examiner off the exam (when not assigned, nothing changes)."""
     with services.writing() as db:
-        _exam_and_examiner(db, credential.college_id, exam_id, user_id)
-        assigned = db.get(ExamExaminerRow, (exam_id, user_id))
-        if assigned is not None:
-            db.delete(assigned)
+        unassign(db, credential.college_id, exam_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
