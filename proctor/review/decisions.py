@@ -70,6 +70,7 @@ class Decisions:
         with self.store.write() as db:
             seen = reviewer_session(db, reviewer, session_id)
             row = seen.session
+            db.refresh(row, with_for_update=True)  # one decision of a session at a time: they are numbered
             event = db.scalars(
                 select(EventRow).where(
                     EventRow.session_id == session_id,

@@ -215,6 +215,7 @@ class SessionService:
             raise InvalidInputError(f"a {verdict} verdict needs its reason")
         with self.store.write() as db:
             row = college_session(db, college_id, session_id)
+            db.refresh(row, with_for_update=True)  # one verdict of a session at a time: they are numbered
             row.status = move(row.status, target).value
             revision = db.scalar(select(func.count(DecisionRow.id)).where(DecisionRow.session_id == session_id)) or 0
             record: dict[str, Any] = {"session": session_id, "verdict": verdict, "examiner": examiner, "note": note}

@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from footprint.store import make_engine, make_session_factory
 from footprint.verify import check_inclusion
 from proctor.events.vocabulary import SCORED
 from proctor.review.access import Reviewer
+from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.protocol import protocol_data
 from proctor.sessions.statements import FLAG_REVIEWED, PROCTORING_RESULT
 from proctor.sessions.tables import EventRow, SessionRow
@@ -262,3 +265,25 @@ def test_one_person_under_two_names_is_shown_with_both_pictures(app: TestClient,
     sign_in(other, world.examiner_b.email)
     for picture in pictures:
         assert other.get(picture).status_code == 404
+
+
+def test_decisions_taken_at_once_are_all_kept(world_on: World) -> None:
+    world = world_on  # two examiners' browsers deciding on one session at the same moment
+    services = build_services(world.settings)
+    try:
+        decisions = Decisions(build_session_service(services))
+        examiner = Reviewer(
+            world.examiner_a.id, world.college_a, RUSSIAN_EXAMINER, world.examiner_a.email, Role.EXAMINER
+        )
+        start = threading.Barrier(6)
+
+        def decide(seq: int) -> int:
+            start.wait()
+            return decisions.review_event(examiner, world.sessions_a[0], seq % 5, ReviewAction.CONFIRMED).ledger_index
+
+        with ThreadPoolExecutor(6) as pool:
+            indexes = list(pool.map(decide, range(6)))
+    finally:
+        services.engine.dispose()
+    assert len(set(indexes)) == 6
+    assert len(ledger_records(world, "event_review")) == 6
