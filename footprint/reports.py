@@ -158,6 +158,10 @@ class ComputationCache:
         self._items: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def get(self, key: tuple[Any, ...], make: Callable[[], Computed]) -> Computed:
         with self._lock:
             found = self._items.get(key)

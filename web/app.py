@@ -27,6 +27,7 @@ from web.headers import SecurityHeaders
 from web.limits import JSONBodyLimits
 from web.live import routes as live_routes
 from web.live.manager import LiveManager
+from web.pages import footprint as footprint_pages
 from web.pages import student
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
 from web.routes import college, footprint, ledger
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_desk_handlers(app)
     app.include_router(college.router)
     app.include_router(footprint.router)
+    app.include_router(footprint_pages.router)
     for router in (statements.router, state_router, activity_profile_router, agent_profile_router):
         app.include_router(router)
     app.include_router(resources.router)

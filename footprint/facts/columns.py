@@ -8,13 +8,14 @@ catalogue strings up with `Facts.term`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from footprint.facts.project import FACT_FIELDS, FACTS, TERM_FIELDS, TERMS, Fact, project
@@ -26,6 +27,19 @@ NO_FLAG = -1
 FLOAT_FIELDS = ("raw", "low", "high", "duration_s")
 FLAG_FIELDS = ("success", "completion", "late", "feedback", "verdict")
 MISSING = -1.0e300  # SQL cannot hand NaN back portably: nulls come as this and become NaN
+SPARSE_NAMES = ("alias", "verb", "instructor", "registration", *FLOAT_FIELDS, *FLAG_FIELDS)
+"""Columns most facts leave empty: read only for the facts that fill one of them."""
+SPARSE_COLUMNS = [FACTS.c[name] for name in SPARSE_NAMES]
+SPARSE = [func.coalesce(column, MISSING) for column in SPARSE_COLUMNS]
+DENSE = [
+    FACTS.c.seq,
+    FACTS.c.kind * 16 + FACTS.c.category,
+    FACTS.c.at,
+    func.coalesce(FACTS.c.actor, MISSING),
+    func.coalesce(FACTS.c.object, MISSING),
+    func.coalesce(FACTS.c.course, MISSING),
+]
+"""What every fact has, kind and category packed into one number: a million facts load as few values."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +86,9 @@ class Facts:
         return {number: text for text, number in self.terms.items()}
 
 
-def _columns(rows: Sequence[Sequence[float]], seqs: Sequence[int], terms: Mapping[str, int]) -> Facts:
-    table = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FACT_FIELDS))
-    values: dict[str, Any] = {"seq": np.asarray(seqs, dtype=np.int64)}
+def _columns(table: NDArray[np.float64], seqs: NDArray[np.int64], terms: Mapping[str, int]) -> Facts:
+    """Facts from a (facts × FACT_FIELDS) table of numbers in which MISSING stands for null."""
+    values: dict[str, Any] = {"seq": seqs.astype(np.int64)}
     for position, name in enumerate(FACT_FIELDS):
         column = table[:, position]
         if name in FLOAT_FIELDS:
@@ -115,22 +129,40 @@ def load_facts(
     """The college's facts inside the tree of `tree_size` leaves, voided ones left out; with `actors` (terms),
     only the facts of those actors and of meeting statements naming one of `aliases`."""
     terms = college_terms(db, college_id)
-    query = select(FACTS.c.seq, *(FACTS.c[name] for name in FACT_FIELDS)).where(
-        FACTS.c.college_id == college_id, FACTS.c.ledger_index < tree_size, FACTS.c.kind != int(Kind.VOIDED)
-    )
+    where = [FACTS.c.college_id == college_id, FACTS.c.ledger_index < tree_size, FACTS.c.kind != int(Kind.VOIDED)]
     if actors is not None:
         actor_ids = [terms[t] for t in actors if t in terms]
         alias_ids = [terms[t] for t in aliases if t in terms]
-        query = query.where(or_(FACTS.c.actor.in_(actor_ids), FACTS.c.alias.in_(alias_ids)))
+        where.append(or_(FACTS.c.actor.in_(actor_ids), FACTS.c.alias.in_(alias_ids)))
+    dense = _fetch(db, select(*DENSE).where(*where), len(DENSE))
+    sparse = _fetch(
+        db, select(FACTS.c.seq, *SPARSE).where(*where, or_(*(c.is_not(None) for c in SPARSE_COLUMNS))), len(SPARSE) + 1
+    )
+    table = np.full((dense.shape[0], len(FACT_FIELDS)), MISSING)
+    seqs = dense[:, 0].astype(np.int64)
+    table[:, FACT_FIELDS.index("kind")] = dense[:, 1] // 16
+    table[:, FACT_FIELDS.index("category")] = dense[:, 1] % 16
+    for position, name in enumerate(("at", "actor", "object", "course"), start=2):
+        table[:, FACT_FIELDS.index(name)] = dense[:, position]
+    rows = np.searchsorted(seqs, sparse[:, 0].astype(np.int64))  # seqs come in order
+    for position, name in enumerate(SPARSE_NAMES, start=1):
+        table[rows, FACT_FIELDS.index(name)] = sparse[:, position]
     voided = voided_seqs(db, college_id, tree_size)
-    seqs: list[int] = []
-    rows: list[tuple[float, ...]] = []
-    for row in db.execute(query.order_by(FACTS.c.ledger_index)):
-        if row[0] in voided:
-            continue
-        seqs.append(row[0])
-        rows.append(tuple(MISSING if value is None else value for value in row[1:]))
-    return _columns(rows, seqs, terms)
+    if voided:
+        kept = ~np.isin(seqs, np.fromiter(voided, dtype=np.int64))
+        table, seqs = table[kept], seqs[kept]
+    return _columns(table, seqs, terms)
+
+
+def _fetch(db: Session, query: Any, width: int) -> NDArray[np.float64]:
+    """Rows of numbers straight from the driver's cursor into one array (no per-row objects on the way)."""
+    result = db.connection().execute(query.order_by(FACTS.c.seq))
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
 
 
 def facts_from_statements(statements: Iterable[Mapping[str, Any]], college_id: str) -> Facts:
@@ -144,7 +176,7 @@ def facts_from_statements(statements: Iterable[Mapping[str, Any]], college_id: s
     kept = [s for s in items if str(s.get("id", "")).lower() not in voided]
     projected: list[Fact] = [project(s, college_id) for s in kept]
     terms: dict[str, int] = {}
-    rows: list[tuple[float, ...]] = []
+    rows: list[list[float]] = []
     for fact in projected:
         row: list[float] = []
         for name in FACT_FIELDS:
@@ -152,6 +184,7 @@ def facts_from_statements(statements: Iterable[Mapping[str, Any]], college_id: s
             if name in TERM_FIELDS and value is not None:
                 value = terms.setdefault(value, len(terms) + 1)
             row.append(MISSING if value is None else float(value))
-        rows.append(tuple(row))
-    facts = _columns(rows, list(range(1, len(rows) + 1)), terms)
+        rows.append(row)
+    table = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FACT_FIELDS))
+    facts = _columns(table, np.arange(1, len(rows) + 1, dtype=np.int64), terms)
     return facts.pick(facts.kind != Kind.VOIDED)

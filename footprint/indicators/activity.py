@@ -17,6 +17,8 @@ from footprint.indicators.period import DAY_S, Period, iso, weekend_and_night
 from footprint.vocabulary import Category, Kind, module_id
 
 VIEW_CAP_S = 30 * 60
+COMPLETED, UNCOMPLETED = int(Kind.COMPLETED), int(Kind.UNCOMPLETED)
+VIEWED, LAUNCHED = int(Kind.VIEWED), int(Kind.LAUNCHED)
 
 
 @dataclass(frozen=True)
@@ -85,31 +87,38 @@ def _time_on(facts: Facts) -> np.ndarray:
     return out
 
 
+def completed_objects(facts: Facts, mask: np.ndarray) -> set[int]:
+    """Objects whose latest completion event (completed without a score, or uncompleted) completes them."""
+    kinds = facts.kind[mask]
+    completes = (kinds == COMPLETED) & np.isnan(facts.high[mask]) & (facts.completion[mask] != 0)
+    events = np.flatnonzero(completes | (kinds == UNCOMPLETED))
+    if not events.size:
+        return set()
+    order = events[np.argsort(facts.at[mask][events], kind="stable")][::-1]  # newest first
+    objects = facts.object[mask][order]
+    _, newest = np.unique(objects, return_index=True)
+    done = objects[newest][kinds[order][newest] == COMPLETED]
+    return {int(number) for number in done}
+
+
 def materials(facts: Facts, disciplines: list[Discipline], period: Period) -> list[Materials]:
     """Viewed / launched / completed materials and time on them, per discipline with an LMS course."""
-    inside = period.contains(facts.at)
+    inside = period.contains(facts.at) & (facts.category == Category.MODULE)
     credited = _time_on(facts)
     results = []
     for discipline in disciplines:
         course = facts.term(discipline.course)
         if not discipline.course:
             continue
-        mask = inside & (facts.course == course) & (course != 0) & (facts.category == Category.MODULE)
-        objects, kinds, at = facts.object[mask], facts.kind[mask], facts.at[mask]
-        scored, completion = ~np.isnan(facts.high[mask]), facts.completion[mask]
-        state: dict[int, bool] = {}
-        for i in np.argsort(at, kind="stable"):  # the latest of completed / uncompleted decides
-            if kinds[i] == Kind.COMPLETED and not scored[i] and completion[i] != 0:
-                state[int(objects[i])] = True
-            elif kinds[i] == Kind.UNCOMPLETED:
-                state[int(objects[i])] = False
-        completed = {number for number, done in state.items() if done}
+        mask = inside & (facts.course == course) & (course != 0)
+        objects, kinds = facts.object[mask], facts.kind[mask]
+        completed = completed_objects(facts, mask)
         listed = {facts.term(module_id(m)) for m in discipline.materials}
         results.append(
             Materials(
                 discipline=discipline.code,
-                viewed=len(set(objects[kinds == Kind.VIEWED].tolist())),
-                launched=len(set(objects[kinds == Kind.LAUNCHED].tolist())),
+                viewed=int(np.unique(objects[kinds == VIEWED]).size),
+                launched=int(np.unique(objects[kinds == LAUNCHED]).size),
                 completed=len(completed),
                 listed=len(discipline.materials) if discipline.materials else None,
                 progress=round(len(completed & listed) / len(discipline.materials), 4)

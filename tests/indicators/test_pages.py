@@ -1,0 +1,95 @@
+"""The desk's footprint pages over HTTP: only a college's signed-in admins see them (anonymous visitors, API keys
+and examiners get 403), each page names its checkpoint and how to verify it, in the chosen language, and the
+CSV exports carry the same figures as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from footprint.accounts import authenticate, issue_key_for
+from footprint.people import Role, add_person
+from footprint.semester.college import build_college
+from footprint.semester.feed import feed
+from footprint.semester.plan import SemesterPlan
+from tests.desk.desk_client import HTML, sign_in
+from web.app import build_services, create_app
+from web.settings import Settings
+
+KEY = "footprint-pages-key-0123456789"
+PASSWORD = "a long enough password"
+PLAN = SemesterPlan(learners=24, group_size=3, weeks=8, views_per_session=1)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
+    services = build_services(settings)
+    try:
+        with services.writing() as db:
+            credential = authenticate(db, KEY)
+            assert credential is not None
+            add_person(db, credential.college_id, "admin@college.kz", "Admin", Role.ADMIN, PASSWORD)
+            add_person(db, credential.college_id, "examiner@college.kz", "Examiner", Role.EXAMINER, PASSWORD)
+            other = issue_key_for(db, "Other College", "lms")
+            add_person(db, other.credential.college_id, "admin@other.kz", "Other Admin", Role.ADMIN, PASSWORD)
+    finally:
+        services.engine.dispose()
+    with TestClient(create_app(settings)) as test_client:
+        feed(with_key(test_client), build_college(PLAN), credential.college_id)
+        yield test_client, settings
+
+
+def with_key(client: TestClient) -> TestClient:
+    client.headers["Authorization"] = f"Bearer {KEY}"
+    return client
+
+
+def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_language(
+    client: tuple[TestClient, Settings],
+) -> None:
+    http, _settings = client
+    assert http.get("/desk/footprint", headers=HTML).status_code == 403  # an API key is no desk sign-in
+    del http.headers["Authorization"]
+    assert http.get("/desk/footprint", headers=HTML).status_code == 403
+    sign_in(http, "examiner@college.kz", PASSWORD)
+    assert http.get("/desk/footprint", headers=HTML).status_code == 403
+    http.cookies.clear()
+    sign_in(http, "admin@college.kz", PASSWORD)
+    until = datetime.combine(PLAN.start + timedelta(weeks=PLAN.weeks), datetime.min.time(), UTC).date().isoformat()
+    page = http.get("/desk/footprint", params={"lang": "en", "until": until}, headers=HTML)
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "Computed at a signed checkpoint" in text and "footprint verify report --bundle evidence.json" in text
+    assert text.count('<svg class="chart"') == 5  # a gauge per programme and the weeks' attendance
+    assert "annex 2 §5" in text and "ELEC-3" in text and 'class="badge badge-fail"' in text
+    assert "/api/v1/footprint/evidence/compliance/programmes/ELEC?treeSize=" in text
+    russian = http.get("/desk/footprint/groups/SOFT-2", params={"lang": "ru", "until": until}, headers=HTML)
+    assert (
+        russian.status_code == 200 and "Нарушение" in russian.text and "Посещаемость синхронных занятий" in russian.text
+    )
+    learner = http.get("/desk/footprint/learners/S0001", params={"lang": "kk", "until": until}, headers=HTML)
+    assert learner.status_code == 200 and "Кезең хронологиясы" in learner.text and 'id="timeline-title"' in learner.text
+    assert "/api/v1/footprint/evidence/learners/S0001?treeSize=" in learner.text
+    college = build_college(PLAN)
+    assert college.weather_day is not None
+    weather = http.get(
+        f"/desk/footprint/weather/{college.weather_day.isoformat()}", params={"lang": "en"}, headers=HTML
+    )
+    assert (
+        weather.status_code == 200
+        and "Classes moved online" in weather.text
+        and "head&#39;s order № 112-Ө" in weather.text
+    )
+    assert http.get("/desk/footprint/learners/S9999", headers=HTML).status_code == 404
+    exported = http.get("/desk/footprint/export/learners.csv", params={"until": until})
+    assert exported.status_code == 200 and exported.text.count("\nS0") == 24
+    http.cookies.clear()
+    sign_in(http, "admin@other.kz", PASSWORD)
+    empty = http.get("/desk/footprint", params={"lang": "en"}, headers=HTML)
+    assert empty.status_code == 404 and "had imported no catalogue" in empty.text  # none of the first college's
+    assert http.get("/desk/footprint/groups/ELEC-1", headers=HTML).status_code == 404
