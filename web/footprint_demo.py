@@ -27,9 +27,9 @@ from web.deps import Services
 
 logger = logging.getLogger(__name__)
 
-DEMO_LEARNERS = 48
-DEMO_GROUP_SIZE = 6
-DEMO_VIEWS_PER_SESSION = 6
+DEMO_LEARNERS = 40
+DEMO_GROUP_SIZE = 5
+DEMO_VIEWS_PER_SESSION = 5
 START_TIMEOUT_S = 60.0
 
 DONE = """

@@ -21,6 +21,7 @@ from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
 from web.app import build_services
+from web.footprint_demo import seed_footprint
 from web.platform import build_session_service
 from web.settings import SettingsError, load_settings
 
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 desk_email=DESK_EMAIL,
             )
         )
+        sys.stdout.write(seed_footprint(services, credential, settings.bootstrap_api_key))
         return 0
     finally:
         services.engine.dispose()
