@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-desk system-deps models-verify clean
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk system-deps models-verify clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -71,6 +71,10 @@ bench: fixtures
 ## Live sessions: real aiortc clients streaming to a real server on loopback (about five minutes).
 bench-live: fixtures
 	$(BIN)/python -m benchmarks.live
+
+## Footprint indicators and compliance for a generated semester of 500 learners (~1 M statements; built once into .cache/bench).
+bench-footprint: $(STAMP)
+	$(BIN)/python -m benchmarks.footprint_indicators
 
 ## What the student page costs the candidate's browser (first screen, weight, CPU during the exam); JSON.
 bench-page: fixtures system-deps
