@@ -87,7 +87,8 @@ class Timeline:
         self.by_object: dict[int, list[Event]] = {}
         self.by_registration: dict[int, list[Event]] = {}
         self.logins: list[int] = sorted(int(t) for t in facts.at[facts.kind == Kind.LOGIN])
-        meeting = np.flatnonzero(facts.category == Category.MEETING)
+        # meeting statements, and attendance records whatever their object's type (the Jisc recipe names none)
+        meeting = np.flatnonzero((facts.category == Category.MEETING) | (facts.kind == Kind.ATTENDED))
         order = meeting[np.argsort(facts.at[meeting], kind="stable")]
         for i in order:
             event = Event(int(facts.at[i]), int(facts.kind[i]), int(facts.completion[i]), int(facts.late[i]))

@@ -89,8 +89,7 @@ def klass(ident: str, start: datetime, minutes: int = 90, mode: str = "synchrono
         "start": start.isoformat(),
         "end": (start + timedelta(minutes=minutes)).isoformat(),
         "mode": mode,
-        "activity": ROOM_IRI,
-        **extra,
+        **{"activity": ROOM_IRI, **extra},
     }
 
 
@@ -122,7 +121,7 @@ def attended(learner: int, activity: str, when: datetime, completion: bool, late
         {
             "actor": SITE.actor(user(learner)),
             "verb": {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en": "attended"}},
-            "object": {"id": activity, "definition": {"type": "http://adlnet.gov/expapi/activities/meeting"}},
+            "object": {"id": activity},  # the recipe's class event: no meeting type
             "result": result,
             "timestamp": when.isoformat(),
         }

@@ -86,8 +86,13 @@ def test_attendance_of_one_class_from_join_leave_attended_and_the_missing_leave_
 
 def test_attended_with_completion_false_is_absent_and_classes_outside_the_period_do_not_count() -> None:
     data = base_catalogue(learners=1)
-    data["classes"] = [klass("C1", at(7, 9)), klass("C2", at(14, 9)), klass("IN", at(8, 9), mode="in_person")]
-    statements = [attended(1, ROOM_IRI, at(7, 10, 45), completion=False)]
+    register = f"{W}/mod/attendance/view.php?id=5"  # a register, not a meeting: its records still count
+    data["classes"] = [
+        klass("C1", at(7, 9), activity=register),
+        klass("C2", at(14, 9)),
+        klass("IN", at(8, 9), mode="in_person"),
+    ]
+    statements = [attended(1, register, at(7, 10, 45), completion=False)]
     result = compute(data, statements, at(7, 0), at(14, 0))
     classes = result.learners["S1"].attendance.classes
     assert [(c.class_id, c.status, c.source) for c in classes] == [("C1", "absent", "attended")]
