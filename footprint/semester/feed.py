@@ -1,17 +1,17 @@
 """Feeding a generated semester to the platform through its real HTTP API: the catalogue through the
 footprint API, the statements through the xAPI resource, in batches, in time order, week by week.
 
-`client` is any httpx client whose base URL is the platform and whose `Authorization` holds the college's
-key (a FastAPI TestClient in tests, a real connection otherwise). Re-feeding is harmless: statement ids are
+`client` is any HTTP client (httpx, FastAPI's TestClient) whose base URL is the platform and whose
+`Authorization` holds the college's key. Re-feeding is harmless: statement ids are
 deterministic (the LRS answers a repeat with nothing new) and an unchanged catalogue stores no new version.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-import httpx
+from typing import Any, Protocol
 
 from footprint.semester.behaviour import Semester
 from footprint.semester.plan import College
@@ -27,18 +27,36 @@ class Fed:
     statements: int
 
 
+class Answer(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class Client(Protocol):
+    """What the feed needs of an HTTP client: httpx's, or FastAPI's TestClient (httpx2) in tests."""
+
+    def put(self, url: str, *, content: str) -> Answer: ...
+
+    def post(self, url: str, *, json: Any, headers: Mapping[str, str]) -> Answer: ...
+
+
 class FeedError(RuntimeError):
     """The platform refused part of the semester (with its answer)."""
 
 
-def feed_catalogue(client: httpx.Client, college: College) -> int:
+def feed_catalogue(client: Client, college: College) -> int:
     response = client.put("/api/v1/footprint/catalogue", content=college.catalogue.model_dump_json())
     if response.status_code not in (200, 201):
         raise FeedError(f"catalogue refused: {response.status_code} {response.text[:500]}")
     return int(response.json()["version"])
 
 
-def feed_statements(client: httpx.Client, college: College, college_id: str, batch: int = 500) -> int:
+def feed_statements(client: Client, college: College, college_id: str, batch: int = 500) -> int:
     sent = 0
     for number, week in enumerate(Semester(college, college_id).weeks()):
         for start in range(0, len(week), batch):
@@ -51,7 +69,7 @@ def feed_statements(client: httpx.Client, college: College, college_id: str, bat
     return sent
 
 
-def feed(client: httpx.Client, college: College, college_id: str, batch: int = 500) -> Fed:
+def feed(client: Client, college: College, college_id: str, batch: int = 500) -> Fed:
     """The catalogue, then every statement of the semester."""
     version = feed_catalogue(client, college)
     return Fed(version, feed_statements(client, college, college_id, batch))
