@@ -3,10 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk system-deps models-verify clean
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk system-deps models-verify clean cluster cluster-stop bench-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -83,6 +83,17 @@ bench-page: fixtures system-deps
 ## The examiner desk: session page, thumbnails and protocol PDF for a 90-minute session with 300 events; JSON.
 bench-desk: fixtures system-deps
 	$(BIN)/python -m benchmarks.desk
+
+## PostgreSQL + a Ray head + a Ray worker node + two platform nodes + HAProxy, on loopback (.cache/cluster).
+cluster: $(STAMP) system-deps
+	$(BIN)/python -m deploy.cluster start
+
+cluster-stop: $(STAMP)
+	$(BIN)/python -m deploy.cluster stop
+
+## Batch analysis throughput: 1 and 2 local workers, Ray on 1 and 2 worker nodes; JSON (several minutes).
+bench-cluster: fixtures system-deps
+	$(BIN)/python -m benchmarks.cluster
 
 clean:
 	rm -rf $(VENV) .cache out .mypy_cache .ruff_cache .pytest_cache

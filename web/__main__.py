@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from footprint.accounts import CollegeRow, create_college, issue_key_for
 from footprint.people import PeopleError, Role, add_person
+from web import logs
 from web.app import build_services, create_app
 from web.settings import Settings, SettingsError, load_settings
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create-admin":
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         return create_admin(settings, args.college, args.email, args.full_name, args.password_stdin)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.node, settings.log_level, settings.log_format)
     url = settings.base_url
     if settings.bootstrap_api_key:
         key = shlex.quote(settings.bootstrap_api_key)
@@ -114,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     logger.info(HOW_TO, {"url": url, "try_it": try_it})
     if not settings.bootstrap_api_key:
         logger.warning("no PROCTOR_BOOTSTRAP_API_KEY set: no credentials exist yet, so every xAPI call gets 401")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through the node's structured log (web/logs.py)
+    )
     return 0
 
 

@@ -17,16 +17,18 @@ from footprint import accounts
 from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
 from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.store import make_engine, make_session_factory, migrate
-from web import metrics, redaction
+from web import health, metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.deps import Services
 from web.desk import actions, login, media, pages, people, protocol
 from web.desk.errors import install_desk_handlers
 from web.errors import install_error_handlers
 from web.headers import SecurityHeaders
+from web.health import NodeHeader
 from web.limits import JSONBodyLimits
 from web.live import routes as live_routes
 from web.live.manager import LiveManager
+from web.live.pinning import PinCookie
 from web.pages import footprint as footprint_pages
 from web.pages import student
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
@@ -87,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:
-            state = {"services": services, "platform": platform, "live": live, "metrics": metrics.build_registry(live)}
+            registry = metrics.build_registry(live, services, platform)
+            state = {"services": services, "platform": platform, "live": live, "metrics": registry}
             yield state
         finally:
             await live.close()
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(live_routes.router)
     app.include_router(metrics.router)
+    app.include_router(health.router)
     app.include_router(student.router)
     for desk_router in (login.router, pages.router, actions.router, media.router, protocol.router, people.router):
         app.include_router(desk_router)
@@ -130,4 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(PinCookie, secure=config.base_url.startswith("https://"))  # keeps live sessions on their node
+    app.add_middleware(NodeHeader, node=config.node)
     return app

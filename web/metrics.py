@@ -2,24 +2,39 @@
 
 Only aggregates over every college (no session, candidate or college appears in a label). Each app
 has its own registry, read at scrape time from the live objects, so nothing is counted twice and
-several apps in one process (tests) do not collide.
+several apps in one process (tests) do not collide. The job queue, the ledger and the checkpoints are
+read from the database, so every node reports the same figures for them; the analysis and live
+figures are this node's own.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from footprint.ledger.tables import CheckpointRow, HeadRow
+from proctor.sessions.tables import SessionRow
 
 if TYPE_CHECKING:
+    from web.deps import Services
     from web.live.manager import LiveManager
+    from web.platform import SessionPlatform
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["operations"])
+
+JOB_STATES = ("queued", "running", "done", "failed")
+ANALYSIS_BUCKETS_S = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class LiveCollector(Collector):
@@ -42,9 +57,74 @@ class LiveCollector(Collector):
         )
 
 
-def build_registry(live: LiveManager) -> CollectorRegistry:
+class JobsCollector(Collector):
+    """Analysis jobs: the queue of the whole platform (from the database), and what this node analysed."""
+
+    def __init__(self, services: Services, platform: SessionPlatform) -> None:
+        self.services = services
+        self.platform = platform
+
+    def collect(self) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("proctor_jobs", "Analysis jobs by state (all nodes).", labels=["state"])
+        try:
+            with self.services.sessions() as db:
+                counts = dict(
+                    db.execute(
+                        select(SessionRow.job_state, func.count())
+                        .where(SessionRow.job_state.in_(JOB_STATES))
+                        .group_by(SessionRow.job_state)
+                    ).all()
+                )
+            for state in JOB_STATES:
+                jobs.add_metric([state], counts.get(state, 0))
+            yield jobs
+        except Exception:  # the database is away: the node's own figures still go out
+            logger.warning("metrics: the job queue could not be read", exc_info=True)
+        stats = self.platform.worker.stats
+        yield GaugeMetricFamily("proctor_analysis_running", "Analysis jobs running on this node.", stats.running)
+        outcomes = CounterMetricFamily(
+            "proctor_analysis_jobs", "Analysis jobs this node ended, by outcome.", labels=["outcome"]
+        )
+        for outcome in ("done", "failed", "lost"):
+            outcomes.add_metric([outcome], getattr(stats, outcome))
+        yield outcomes
+        yield CounterMetricFamily(
+            "proctor_analysis_recorded_seconds", "Seconds of recording this node analysed.", stats.recorded_s
+        )
+        durations = list(stats.analysis_s)
+        buckets = [(f"{bound:g}", sum(1 for d in durations if d <= bound)) for bound in ANALYSIS_BUCKETS_S]
+        buckets.append(("+Inf", len(durations)))
+        histogram = HistogramMetricFamily("proctor_analysis_seconds", "Wall seconds of each analysis on this node.")
+        histogram.add_metric([], buckets, sum(durations))
+        yield histogram
+
+
+class LedgerCollector(Collector):
+    """The ledger's size and the age of its latest signed checkpoint."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with self.services.sessions() as db:
+                size = db.scalar(select(HeadRow.size).where(HeadRow.id == 1)) or 0
+                signed = db.scalar(select(func.max(CheckpointRow.signed_at)))
+        except Exception:
+            logger.warning("metrics: the ledger could not be read", exc_info=True)
+            return
+        yield GaugeMetricFamily("proctor_ledger_size", "Entries in the ledger.", size)
+        if signed is not None:
+            signed = signed if signed.tzinfo is not None else signed.replace(tzinfo=UTC)  # SQLite gives naive UTC
+            age = max(0.0, (datetime.now(UTC) - signed).total_seconds())
+            yield GaugeMetricFamily("proctor_checkpoint_age_seconds", "Seconds since the latest checkpoint.", age)
+
+
+def build_registry(live: LiveManager, services: Services, platform: SessionPlatform) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(LiveCollector(live))
+    registry.register(JobsCollector(services, platform))
+    registry.register(LedgerCollector(services))
     return registry
 
 

@@ -1,7 +1,9 @@
 """The exam-session platform inside the web app: session service, analysis worker and webhooks.
 
 Built in the app's lifespan next to the LRS services and reached through `PlatformDep`; the analysis
-runs in worker processes, so requests only move bytes and rows.
+runs in worker processes — local ones, or Ray actors when `PROCTOR_RAY_ADDRESS` is set — so requests
+only move bytes and rows. Several nodes may run on one PostgreSQL: the job queue is the database, and
+the retention job runs on one node at a time (web/once.py).
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from footprint.xapi.statements import store_statements
+from proctor.jobs import Executor, LocalExecutor
 from proctor.recording.storage import LocalStorage
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.notify import WebhookNotifier
@@ -27,6 +32,8 @@ from web.deps import Services
 from web.desk.auth import DeskDenied
 from web.desk.errors import desk_refusal, is_desk_page
 from web.errors import error_response
+from web.once import on_one_node
+from web.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,9 @@ class SessionPlatform:
     service: SessionService
     worker: AnalysisWorker
     notifier: WebhookNotifier
+    engine: Engine
+    staging: Path
+    """This node's own folder for uploads being received (never the shared media store)."""
 
     def close(self) -> None:
         self.worker.stop()
@@ -63,14 +73,29 @@ def build_session_service(services: Services) -> SessionService:
 
     return SessionService(
         services.sessions,
-        LocalStorage(settings.data_dir / "media"),
+        LocalStorage(settings.media_path),
         services.ledger,
         ServiceConfig(
-            base_url=settings.base_url, chunk_s=settings.chunk_seconds, retention_days=settings.retention_days
+            base_url=settings.base_url,
+            chunk_s=settings.chunk_seconds,
+            retention_days=settings.retention_days,
+            scratch_dir=settings.data_dir / "scratch",
         ),
         statement_sink=record_statement,
         writer=services.writing,
     )
+
+
+def build_executor(settings: Settings) -> Executor:
+    """Ray actors when `PROCTOR_RAY_ADDRESS` is set, else `PROCTOR_ANALYSIS_WORKERS` local processes."""
+    if settings.ray_address is None:
+        return LocalExecutor(settings.analysis_workers)
+    from proctor.jobs.ray_cluster import RayExecutor, RayOptions  # Ray is imported only when it is used
+
+    options = RayOptions(
+        settings.ray_address, settings.analysis_workers, settings.ray_cpus_per_job, settings.ray_gpus_per_job
+    )
+    return RayExecutor(options)
 
 
 def start_platform(services: Services) -> SessionPlatform:
@@ -82,18 +107,31 @@ def start_platform(services: Services) -> SessionPlatform:
     def analysed(row: SessionRow) -> None:
         notifier.notify(row.id, "session.analysed")
 
-    worker = AnalysisWorker(service, settings.analysis_workers, on_analysed=analysed)
+    worker = AnalysisWorker(
+        service,
+        on_analysed=analysed,
+        executor=build_executor(settings),
+        node=settings.node,
+        lease_s=settings.job_lease_s,
+    )
     worker.start()
-    return SessionPlatform(service, worker, notifier)
+    staging = settings.data_dir / "incoming"
+    staging.mkdir(parents=True, exist_ok=True)
+    return SessionPlatform(service, worker, notifier, services.engine, staging)
 
 
 RETENTION_INTERVAL_S = 3600.0
 
 
 def retention_round(platform: SessionPlatform) -> None:
-    """One run of the retention job: purge media past the retention period; a failure is logged, not raised."""
+    """One run of the retention job: purge media past the retention period; a failure is logged, not raised.
+    One node at a time runs it; another node's round meanwhile is skipped."""
     try:
-        report = platform.service.purge_expired()
+        with on_one_node(platform.engine, "retention") as mine:
+            if not mine:
+                logger.info("retention round skipped: another node is running it")
+                return
+            report = platform.service.purge_expired()
     except Exception:  # a failed round must not stop the next one
         logger.exception("retention round failed")
         return

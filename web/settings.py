@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +96,48 @@ class Settings(BaseSettings):
         description="Version reported on responses to requests that name none (they are refused with 400).",
     )
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", title="Log level", description="Logging.")
+    log_format: Literal["text", "json"] = Field(
+        "text", title="Log format", description="text: one line per record; json: one JSON object per line."
+    )
+    node_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        title="Node name",
+        description="This platform node's name in logs, metrics and the job table; default HOSTNAME:PORT. Keep it "
+        "the same across restarts: a restarted node takes back its own jobs at once.",
+    )
+    media_dir: Path | None = Field(
+        None,
+        title="Media folder",
+        description="Where recordings, evidence and pictures are kept; default `media/` in the data folder. With "
+        "several nodes: a shared folder mounted at the same path on every node and Ray worker.",
+    )
+    ray_address: str | None = Field(
+        None,
+        min_length=1,
+        title="Ray cluster",
+        description="HOST:PORT of a Ray cluster's head (or `auto`): analysis jobs then run on its actors; unset, on "
+        "local processes.",
+    )
+    ray_cpus_per_job: float = Field(
+        1.0, gt=0, le=64, title="CPUs per job", description="CPUs each Ray analysis actor asks for."
+    )
+    ray_gpus_per_job: float = Field(
+        0.0,
+        ge=0,
+        le=8,
+        title="GPUs per job",
+        description="GPUs (or a share of one) each Ray analysis actor asks for; set it where the Ray nodes have GPUs.",
+    )
+    job_lease_s: float = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        title="Job lease",
+        description="Seconds a node vouches for a running analysis job; another node re-queues it after that.",
+    )
 
     @model_validator(mode="after")
     def _no_default_url_clash(self) -> Settings:
@@ -121,6 +164,16 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         """The ledger signing key file actually used."""
         return self.signing_key_file or self.data_dir / "ledger.key"
+
+    @property
+    def node(self) -> str:
+        """This node's name actually used."""
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def media_path(self) -> Path:
+        """The media folder actually used."""
+        return self.media_dir or self.data_dir / "media"
 
     @property
     def base_url(self) -> str:

@@ -1,16 +1,20 @@
 """The analysis job: a pure function of (recording chunks, reference embedding, policy) → results.
 
-It runs in a worker process (the models are loaded there, never on the web server's event loop);
-its inputs and outputs are plain picklable values so the job can be retried or moved elsewhere.
+It runs in a worker process (the models are loaded there, never on the web server's event loop) — a
+process of the local pool or a Ray actor on another machine; its inputs and outputs are plain picklable
+values (the chunks by storage key, the store by `StorageSpec`) so the job can be retried or moved
+elsewhere. A worker keeps `WarmModels` across jobs, so the models are loaded once per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +22,19 @@ import cv2
 import numpy as np
 
 from proctor.analyze import MediaSource, analyze_sources
-from proctor.analyzers.faces import FaceBox
-from proctor.analyzers.identity import FaceEmbedding
+from proctor.analyzers.faces import FaceBox, FaceDetector, FacesConfig
+from proctor.analyzers.identity import FaceEmbedding, FaceEncoder
 from proctor.analyzers.sessionfaces import SessionFace
 from proctor.policy import policy_from_dict
+from proctor.recording.storage import StorageSpec, open_storage
 
 
 @dataclass(frozen=True)
 class JobSource:
-    """One chunk file on the session timeline, and the rotation that turns its frames upright."""
+    """One chunk on the session timeline, and the rotation that turns its frames upright."""
 
     path: str
+    """The chunk's storage key when the job names its store (`AnalysisJob.storage`), else a local file."""
     start_s: float
     rotation: int = 0
 
@@ -43,6 +49,10 @@ class AnalysisJob:
     policy: dict[str, Any]
     duration_s: float
     """Length of the session's timeline (the end of its last chunk), for the share done."""
+    storage: StorageSpec | None = None
+    """The store holding the chunks; None when the sources are local files (tests, the CLI)."""
+    claim: str = ""
+    """The start of the job this is (see `Analyses.claim`): a result is kept only while the claim holds."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,8 @@ class JobResult:
     score: float
     report: dict[str, Any]
     faces: tuple[SessionFace, ...] = ()
+    worker: str = ""
+    """Where it ran (`local:HOST:PID`, `ray:NODE:PID`)."""
 
 
 ProgressSink = Callable[[str, float], None]
@@ -71,8 +83,39 @@ ProgressSink = Callable[[str, float], None]
 PROGRESS_EVERY_S = 2.0
 
 
-def run_job(job: AnalysisJob, progress: ProgressSink | None = None, every_s: float = PROGRESS_EVERY_S) -> JobResult:
-    """Analyse a session's chunks (called in a worker process); `progress` hears the share done every `every_s`."""
+class WarmModels:
+    """The models a worker process keeps between jobs: the face encoder (dlib) and a face detector per
+    detector configuration; the per-session models (head pose, body) are made for each job."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._encoder: FaceEncoder | None = None
+        self._detectors: dict[FacesConfig, FaceDetector] = {}
+
+    def encoder(self) -> FaceEncoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = FaceEncoder()
+            return self._encoder
+
+    def detector(self, config: FacesConfig) -> FaceDetector:
+        with self._lock:
+            if config not in self._detectors:
+                self._detectors[config] = FaceDetector(config)
+            return self._detectors[config]
+
+
+def run_job(
+    job: AnalysisJob,
+    progress: ProgressSink | None = None,
+    every_s: float = PROGRESS_EVERY_S,
+    models: WarmModels | None = None,
+    worker: str = "",
+) -> JobResult:
+    """Analyse a session's chunks (called in a worker process); `progress` hears the share done every `every_s`.
+
+    With `models`, the models warm from earlier jobs are used (and kept warm for the next); `worker` names
+    this process in the result."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", module="google.protobuf")
     policy = policy_from_dict(job.policy, source="exam policy")
@@ -85,8 +128,16 @@ def run_job(job: AnalysisJob, progress: ProgressSink | None = None, every_s: flo
             last = time.monotonic()
             progress(job.session_id, done_s / job.duration_s)
 
-    sources = [MediaSource(Path(s.path), s.start_s, s.rotation) for s in job.sources]
-    result = analyze_sources(sources, reference, policy, progress=report)
+    detector = models.detector(policy.faces) if models is not None else None
+    encoder = models.encoder() if models is not None else None
+    with contextlib.ExitStack() as files:
+        if job.storage is None:
+            paths = [Path(s.path) for s in job.sources]
+        else:
+            storage = open_storage(job.storage)
+            paths = [files.enter_context(storage.as_file(s.path)) for s in job.sources]
+        sources = [MediaSource(path, s.start_s, s.rotation) for path, s in zip(paths, job.sources, strict=True)]
+        result = analyze_sources(sources, reference, policy, progress=report, detector=detector, encoder=encoder)
     events, evidence = [], []
     for seq, event in enumerate(result.events):
         events.append(event.to_json())
@@ -95,4 +146,5 @@ def run_job(job: AnalysisJob, progress: ProgressSink | None = None, every_s: flo
             if ok:
                 evidence.append(EvidenceImage(seq, jpeg.tobytes()))
     report_json = result.report_json()
-    return JobResult(job.session_id, tuple(events), tuple(evidence), result.score.total, report_json, result.faces)
+    done = JobResult(job.session_id, tuple(events), tuple(evidence), result.score.total, report_json, result.faces)
+    return replace(done, worker=worker) if worker else done

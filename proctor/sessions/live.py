@@ -318,7 +318,7 @@ class LiveRecords:
                 stored.state = "closed"
             row.live_last_s = max(row.live_last_s or 0.0, float(event["end_s"]))
         if replaced is not None:
-            self.store.storage.local_path(replaced).unlink(missing_ok=True)
+            self.store.storage.delete(replaced)
 
     def close_dangling(self, session_id: str) -> int:
         """After a restart: events left open by the server that died end where the stored media ended."""

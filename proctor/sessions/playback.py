@@ -7,9 +7,9 @@ opened before the answer starts, so a purge that runs meanwhile cannot cut a pla
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from proctor.errors import RecordingError
 from proctor.recording.playback import Piece, build_playback, playback_format, video_codec_of
+from proctor.recording.storage import Storage
 from proctor.sessions.errors import NotFoundError
 from proctor.sessions.store import SessionStore, college_exam, college_session
 from proctor.sessions.tables import ChunkRow, RecordingRunRow
@@ -27,6 +28,19 @@ from proctor.sessions.tables import ChunkRow, RecordingRunRow
 logger = logging.getLogger(__name__)
 
 BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PlannedPiece:
+    """A piece of the recording by storage keys, before its files are fetched."""
+
+    keys: tuple[str, ...]
+    start_s: float
+    rotation: int = 0
+
+    def on_disk(self, storage: Storage, files: contextlib.ExitStack) -> Piece:
+        """The piece as local files, held until `files` closes."""
+        return Piece(tuple(files.enter_context(storage.as_file(key)) for key in self.keys), self.start_s, self.rotation)
 
 
 @dataclass
@@ -80,26 +94,27 @@ class Playbacks:
         chunks = [c for c in chunks if (runs[c.run_id].track if c.run_id is not None else "camera") == track]
         if not chunks:
             raise NotFoundError(f"no recording ({track}) is kept for this session")
-        pieces: list[Piece] = []
+        planned: list[PlannedPiece] = []
         by_run: dict[int, list[ChunkRow]] = {}
         for chunk in chunks:
             if chunk.run_id is None:
-                pieces.append(Piece((storage.local_path(chunk.storage_key),), chunk.start_s, chunk.rotation))
+                planned.append(PlannedPiece((chunk.storage_key,), chunk.start_s, chunk.rotation))
             else:
                 by_run.setdefault(chunk.run_id, []).append(chunk)
         for run_id, parts in by_run.items():
             parts.sort(key=lambda c: c.part or 0)
-            pieces.append(Piece(tuple(storage.local_path(c.storage_key) for c in parts), runs[run_id].start_s))
-        pieces.sort(key=lambda p: p.start_s)
+            planned.append(PlannedPiece(tuple(c.storage_key for c in parts), runs[run_id].start_s))
+        planned.sort(key=lambda p: p.start_s)
         digest = hashlib.sha256("|".join(f"{c.sha256}@{c.start_s:.3f}" for c in chunks).encode()).hexdigest()[:24]
         prefix = f"{exam.college_id}/{exam.id}/{session_id}/playback" + ("" if track == "camera" else f"-{track}")
         with self._lock(session_id):
             try:
-                with tempfile.TemporaryDirectory(dir=storage.root) as scratch:
-                    fmt = playback_format(video_codec_of(pieces[0], Path(scratch)))
-                key = f"{prefix}/{digest}.{fmt.suffix}"
-                if not storage.local_path(key).exists():
-                    self._build(pieces, key, prefix)
+                with contextlib.ExitStack() as files, self.store.scratch() as scratch:
+                    pieces = [piece.on_disk(storage, files) for piece in planned]
+                    fmt = playback_format(video_codec_of(pieces[0], scratch))
+                    key = f"{prefix}/{digest}.{fmt.suffix}"
+                    if not storage.exists(key):
+                        self._build(pieces, key, prefix, scratch)
                 handle = storage.open(key)
             except FileNotFoundError as exc:
                 raise NotFoundError("the recording was purged while it was being opened") from exc
@@ -109,16 +124,15 @@ class Playbacks:
         handle.seek(0)
         return Playback(fmt.media_type, handle, size)
 
-    def _build(self, pieces: list[Piece], key: str, prefix: str) -> None:
+    def _build(self, pieces: list[Piece], key: str, prefix: str, scratch: Path) -> None:
         storage = self.store.storage
         storage.delete_prefix(prefix)  # an older playback file of fewer pieces
-        with tempfile.TemporaryDirectory(dir=storage.root) as scratch:
-            out = Path(scratch) / "playback"
-            build_playback(pieces, out)
-            try:
-                storage.put(key, out)
-            except FileExistsError:
-                pass  # built at the same time elsewhere: the same pieces, the same bytes
+        out = scratch / "playback"
+        build_playback(pieces, out)
+        try:
+            storage.put(key, out)
+        except FileExistsError:
+            pass  # built at the same time elsewhere: the same pieces, the same bytes
         logger.info("playback %s built from %d pieces", key, len(pieces))
 
     def _lock(self, session_id: str) -> threading.Lock:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,24 +88,21 @@ class Recordings:
             raise InvalidInputError(str(exc)) from exc
         upload_id = str(uuid.uuid4())
         prefix = f"{college_id}/{exam.id}/{session_id}/recording/{upload_id}"
-        staging = Path(tempfile.mkdtemp(prefix=".upload.", dir=self.store.storage.root))
         keys: list[str] = []
-        try:
+        with self.store.scratch() as staging:
             try:
                 chunks = segment_recording(upload.path, staging / "chunks", self.store.config.chunk_s, 0, upload.name)
             except RecordingError as exc:
                 raise InvalidInputError(str(exc)) from exc
-            for chunk in chunks:
-                keys.append(self.store.storage.put(f"{prefix}/{chunk.path.name}", chunk.path).key)
-            with self.store.kept_until_commit(keys):
+            with self.store.kept_until_commit(keys):  # a failure part-way removes the chunks stored so far
+                for chunk in chunks:
+                    keys.append(self.store.storage.put(f"{prefix}/{chunk.path.name}", chunk.path).key)
                 replay = self._commit(college_id, session_id, upload, upload_id, chunks, info.rotation, keys)
             if replay is not None:  # an identical upload committed while this one was being copied
                 for key in keys:
-                    self.store.storage.local_path(key).unlink(missing_ok=True)
+                    self.store.storage.delete(key)
                 return replay
             return Accepted(upload_id, len(chunks), replayed=False)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(
         self,
@@ -191,7 +186,7 @@ class Recordings:
         )
         with self.store.kept_until_commit([key]), self.store.write() as db:
             if self._kept_part(db, session_id, part):
-                self.store.storage.local_path(key).unlink(missing_ok=True)
+                self.store.storage.delete(key)
                 return False
             run = db.scalars(
                 select(RecordingRunRow).where(RecordingRunRow.session_id == session_id, RecordingRunRow.run == part.run)
@@ -201,7 +196,7 @@ class Recordings:
                 db.add(run)
                 db.flush()
             elif run.track != part.track:
-                self.store.storage.local_path(key).unlink(missing_ok=True)
+                self.store.storage.delete(key)
                 raise StateError(f"recording {part.run} holds the {run.track}, not the {part.track}")
             top = db.scalar(select(func.max(ChunkRow.seq)).where(ChunkRow.session_id == session_id))
             seq = 0 if top is None else top + 1

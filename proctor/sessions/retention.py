@@ -1,7 +1,9 @@
 """Retention: recordings and evidence past the retention period are deleted, and the ledger says so.
 
 The rows are marked and the purge is appended to the ledger in one transaction; only after it
-commits are the files deleted, so a failed run never leaves rows that point at missing media.
+commits are the files deleted, so a failed run never leaves rows that point at missing media. Deleting
+is repeated on every round for expired sessions, so files left by a node that died between the commit
+and the deletion go on the next round (on any node: one node at a time runs the job, see web/platform).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                 )
             ).all()
             if not chunk_rows and not event_rows and not face_rows:
+                # purged before; a node that died right after that commit may have left files behind
+                store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
                 continue
             for chunk in chunk_rows:
                 keys.append(chunk.storage_key)
@@ -84,9 +88,9 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                 },
             )
         for key in keys:  # only once the purge is recorded
-            store.storage.local_path(key).unlink(missing_ok=True)
-        for derived in ("playback", "thumbs"):  # made from what was purged
-            store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}/{derived}")
+            store.storage.delete(key)
+        # what is made from the purged media (playback, thumbnails), and anything a run that died left behind
+        store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)

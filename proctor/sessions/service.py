@@ -24,7 +24,7 @@ from proctor.analyzers.identity import FaceEncoder, enroll_reference
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.images import decode_photo
 from proctor.policy import PRESETS, policy_from_dict
-from proctor.recording.storage import LocalStorage
+from proctor.recording.storage import Storage
 from proctor.sessions.analyses import Analyses
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import VERDICTS, Status, move
@@ -54,7 +54,7 @@ class SessionService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        storage: LocalStorage,
+        storage: Storage,
         ledger: Ledger,
         config: ServiceConfig,
         statement_sink: StatementSink | None = None,
@@ -73,7 +73,7 @@ class SessionService:
         return self.store.sessions
 
     @property
-    def storage(self) -> LocalStorage:
+    def storage(self) -> Storage:
         return self.store.storage
 
     @property

@@ -3,8 +3,6 @@ ledger, the settings — and the lookups that make another college's objects not
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from footprint.ledger import Ledger
-from proctor.recording.storage import LocalStorage
+from proctor.recording.storage import Storage, scratch_folder
 from proctor.sessions.errors import NotFoundError
 from proctor.sessions.tables import ExamRow, SessionRow
 
@@ -32,6 +30,8 @@ class ServiceConfig:
     base_url: str
     chunk_s: float = 10.0
     retention_days: int = 365
+    scratch_dir: Path | None = None
+    """This node's own folder for staging and remuxing (None: the system's temporary folder); never shared."""
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,19 @@ class SessionStore:
 
     sessions: sessionmaker[Session]
     write: Writer
-    storage: LocalStorage
+    storage: Storage
     ledger: Ledger
     config: ServiceConfig
     statement_sink: StatementSink | None = None
 
     def put_bytes(self, key: str, data: bytes) -> str:
-        """Store bytes under `key` (atomically, through a temporary file whose descriptor is closed)."""
-        handle, name = tempfile.mkstemp(dir=self.storage.root, prefix=".put.")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            self.storage.put(key, Path(name))
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        """Store bytes under `key` (atomically) and return the key."""
+        self.storage.put_bytes(key, data)
         return key
+
+    def scratch(self) -> AbstractContextManager[Path]:
+        """A private temporary folder on this node, removed after the block."""
+        return scratch_folder(self.config.scratch_dir)
 
     @contextmanager
     def kept_until_commit(self, keys: list[str]) -> Iterator[list[str]]:
@@ -64,7 +61,7 @@ class SessionStore:
             yield keys
         except BaseException:
             for key in keys:
-                self.storage.local_path(key).unlink(missing_ok=True)
+                self.storage.delete(key)
             raise
 
 

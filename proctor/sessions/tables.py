@@ -76,6 +76,14 @@ class SessionRow(Base):
     job_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     job_progress: Mapped[float | None] = mapped_column(Float)
     """Share of the recording analysed by the running job (0–1), written every few seconds."""
+    job_node: Mapped[str | None] = mapped_column(String(128))
+    """The platform node that holds the running job (any node re-queues it once its lease has run out)."""
+    job_claim: Mapped[str | None] = mapped_column(String(36))
+    """Names one start of the job: a result is kept only from the start that still holds the job."""
+    job_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Until when the holding node vouches for the running job; it renews the lease while the job runs."""
+    job_worker: Mapped[str | None] = mapped_column(String(200))
+    """Where the job runs or last ran: `local:HOST:PID` or `ray:NODE:PID`."""
     analysis_run: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, object] | None] = mapped_column(JSON)

@@ -1,169 +1,215 @@
-"""The analysis worker: runs queued session analyses in worker processes, off the web server's loop.
+"""The analysis worker of one platform node: claims queued jobs from the database and runs them on an
+executor — local worker processes, or actors on a Ray cluster — `executor.slots` at a time.
 
-On start it re-queues every session whose job was queued or running when the server stopped, so a
-restart loses nothing; the service persists each result once (a duplicate run is ignored). The
-dispatcher thread never dies of a failure: when even recording a job's failure fails (the database
-is down), it logs, waits with backoff and tries the job again. Worker processes exit on their own when
-the server that started them dies, so a killed server leaves no orphan analysing on.
+The queue is the database (see `Analyses`), so several nodes share it: each claims what it has room
+for, renews the leases of the jobs it runs, and re-queues the running jobs of a node that stopped
+renewing (it died). On start a node re-queues the jobs it held itself before it restarted. A job whose
+worker was lost goes back to the queue (and is given up after `MAX_ATTEMPTS` starts); a job that fails
+by itself is recorded as failed. No thread dies of a failure: when the database is away, the threads
+log, back off and try again. Every result is persisted once (see `Analyses.finish`).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import queue
+import socket
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from proctor.nativelog import silence_native_stderr
-from proctor.orphans import exit_with_parent
-from proctor.sessions.job import AnalysisJob, JobResult, run_job
+from proctor.jobs.executor import Executor, JobFailed, LocalExecutor, WorkerLost
+from proctor.logcontext import about_session
+from proctor.sessions.job import AnalysisJob
 from proctor.sessions.service import SessionService
 from proctor.sessions.tables import SessionRow
 
 logger = logging.getLogger(__name__)
 
 OnAnalysed = Callable[[SessionRow], None]
+T = TypeVar("T")
 
 MAX_BACKOFF_S = 60.0
-
-_progress: Any = None  # the worker process's queue back to the server (set by the pool initializer)
-
-
-def _worker_init(progress: Any, parent_pid: int) -> None:
-    """In each worker process: keep the progress queue, and exit as soon as the server process is gone."""
-    global _progress
-    _progress = progress
-    silence_native_stderr()  # the models' native start-up notices would fill the server's log
-    exit_with_parent(parent_pid)
+LEASE_S = 30.0
+POLL_S = 1.0
 
 
-def _report(session_id: str, share: float) -> None:
-    if _progress is not None:
-        _progress.put((session_id, share))
+@dataclass
+class WorkerStats:
+    """What this node's worker has done since it started (read by /metrics)."""
 
-
-def _run_in_worker(job: AnalysisJob) -> JobResult:
-    return run_job(job, _report)
+    done: int = 0
+    failed: int = 0
+    lost: int = 0
+    running: int = 0
+    analysis_s: list[float] = field(default_factory=list)
+    """Wall seconds of each job this node finished (for the histogram)."""
+    recorded_s: float = 0.0
+    """Seconds of recording analysed."""
 
 
 class AnalysisWorker:
-    """One dispatcher thread feeding a pool of `processes` analysis processes (spawned, not forked)."""
+    """Dispatcher threads (one per executor slot) and a lease keeper, for one platform node."""
 
-    def __init__(self, service: SessionService, processes: int = 1, on_analysed: OnAnalysed | None = None) -> None:
+    def __init__(
+        self,
+        service: SessionService,
+        processes: int = 1,
+        on_analysed: OnAnalysed | None = None,
+        *,
+        executor: Executor | None = None,
+        node: str | None = None,
+        lease_s: float = LEASE_S,
+        poll_s: float = POLL_S,
+    ) -> None:
         self.service = service
-        self.processes = processes
+        self.executor = executor or LocalExecutor(processes)
         self.on_analysed = on_analysed
-        self._context = multiprocessing.get_context("spawn")
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._progress: Any = self._context.Queue()
-        self._pool: ProcessPoolExecutor | None = None
+        self.node = node or socket.gethostname()
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.stats = WorkerStats()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self._idle = threading.Condition()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
         self._busy = 0
 
     def start(self, resume: bool = True) -> None:
-        """Start the processes and threads; with `resume`, re-queue the jobs left queued or running."""
-        self._pool = self._new_pool()
+        """Start the threads; with `resume`, first re-queue the jobs this node held when it stopped."""
+        if resume:
+            self._retry("re-queue this node's jobs", lambda: self.service.analyses.requeue_lost(self.node))
         self._threads = [
-            threading.Thread(target=self._run, name="analysis-dispatcher", daemon=True),
-            threading.Thread(target=self._record_progress, name="analysis-progress", daemon=True),
+            threading.Thread(target=self._dispatch, args=(slot,), name=f"analysis-{slot}", daemon=True)
+            for slot in range(self.executor.slots)
         ]
+        self._threads.append(threading.Thread(target=self._keep_leases, name="analysis-leases", daemon=True))
         for thread in self._threads:
             thread.start()
-        for session_id in self.service.analyses.pending() if resume else []:
-            logger.info("resuming analysis of session %s", session_id)
-            self.submit(session_id)
+        logger.info("analysis worker of node %s started: %s", self.node, self.executor.describe())
 
     def submit(self, session_id: str) -> None:
-        with self._idle:
-            self._busy += 1
-        self._queue.put(session_id)
+        """A job was queued (it is in the database already): look for work now rather than at the next poll."""
+        logger.debug("session %s queued for analysis", session_id)
+        self._wake.set()
+
+    def healthy(self) -> bool:
+        return not self._stopping.is_set() and self.executor.healthy()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every submitted job has finished (for tests and orderly shutdown)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+        """Block until no job is queued or running and this worker is idle (for tests and orderly shutdown)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
+            with self._lock:
+                busy = self._busy
+            if busy == 0:
+                try:
+                    if not self.service.analyses.pending():
+                        return True
+                except Exception:  # the database is away: not idle yet
+                    logger.debug("could not read the job queue while waiting for it to empty")
+            self._wake.set()
+            time.sleep(0.2)
+        return False
 
     def stop(self) -> None:
+        """Stop the threads and the workers; jobs running now go back to the queue for another node."""
         self._stopping.set()
-        self._queue.put(None)
-        self._progress.put(None)
+        self._wake.set()
+        self.executor.close()
         for thread in self._threads:
             thread.join(timeout=30)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._progress.close()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            self.processes, mp_context=self._context, initializer=_worker_init, initargs=(self._progress, os.getpid())
-        )
+    # -- the threads --------------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            session_id = self._queue.get()
-            if session_id is None:
-                return
-            try:
-                self._run_until_recorded(session_id)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
-
-    def _run_until_recorded(self, session_id: str) -> None:
-        """Run a job until its result or its failure is recorded; backs off while the database is down."""
-        attempt = 0
+    def _dispatch(self, slot: int) -> None:
         while not self._stopping.is_set():
+            with self._lock:
+                self._busy += 1
             try:
-                self._analyse(session_id)
+                job = self._retry("claim a job", lambda: self.service.analyses.claim(self.node, self.lease_s))
+                if job is not None:
+                    self._run(slot, job)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            if job is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def _run(self, slot: int, job: AnalysisJob) -> None:
+        analyses = self.service.analyses
+        with about_session(job.session_id):
+            logger.info("analysing session %s (%.0f s of recording) on slot %d", job.session_id, job.duration_s, slot)
+            started = time.monotonic()
+            with self._lock:
+                self.stats.running += 1
+            try:
+                result = self.executor.run(slot, job, lambda share, where: self._progress(job, share, where))
+            except WorkerLost as exc:
+                stopping = self._stopping.is_set()
+                logger.error("analysis of session %s interrupted: %s; it goes back to the queue", job.session_id, exc)
+                self._count("lost")
+                self._retry("give the job back", lambda: analyses.release(job.session_id, job.claim, refund=stopping))
+                self._wake.set()
+                return
+            except JobFailed as exc:
+                logger.warning("analysis of session %s failed: %s", job.session_id, exc)
+                self._count("failed")
+                reason = str(exc)
+                self._retry("record the failure", lambda: analyses.fail(job.session_id, reason, job.claim))
                 return
             except Exception:
-                logger.exception("analysis of session %s failed", session_id)
-            try:
-                self.service.analyses.fail(session_id, "internal error; see the server log")
+                logger.exception("analysis of session %s failed", job.session_id)
+                self._count("failed")
+                failure = "internal error; see the server log"
+                self._retry("record the failure", lambda: analyses.fail(job.session_id, failure, job.claim))
                 return
+            finally:
+                with self._lock:
+                    self.stats.running -= 1
+            row = self._retry("record the result", lambda: analyses.finish(result, job.claim))
+            with self._lock:
+                self.stats.done += 1
+                self.stats.analysis_s.append(time.monotonic() - started)
+                self.stats.recorded_s += job.duration_s
+            logger.info("analysis of session %s done on %s", job.session_id, result.worker or "this node")
+            if row is not None and self.on_analysed is not None:
+                self.on_analysed(row)
+
+    def _progress(self, job: AnalysisJob, share: float, where: str) -> None:
+        try:
+            self.service.analyses.progress(job.session_id, share, job.claim, where)
+        except Exception:  # progress is a courtesy: never let it stop the job
+            logger.exception("could not record the progress of session %s", job.session_id)
+
+    def _keep_leases(self) -> None:
+        """Renew this node's leases and re-queue the jobs of nodes that stopped renewing theirs."""
+        every = max(0.5, self.lease_s / 3)
+        while not self._stopping.wait(every):
+            try:
+                self.service.analyses.renew(self.node, self.lease_s)
+                if self.service.analyses.requeue_lost():
+                    self._wake.set()
             except Exception:
+                logger.exception("could not renew the leases of node %s", self.node)
+
+    def _count(self, outcome: str) -> None:
+        with self._lock:
+            setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+
+    def _retry(self, what: str, action: Callable[[], T]) -> T | None:
+        """Run a database step until it succeeds (backing off while the database is away); None if stopped."""
+        attempt = 0
+        while True:
+            try:
+                return action()
+            except Exception:
+                if self._stopping.is_set():
+                    logger.exception("could not %s while stopping", what)
+                    return None
                 delay = min(MAX_BACKOFF_S, 2.0**attempt)
                 attempt += 1
-                logger.exception("could not record the failure of session %s; retrying in %.0f s", session_id, delay)
+                logger.exception("could not %s; the database may be away, retrying in %.0f s", what, delay)
                 self._stopping.wait(delay)
-
-    def _analyse(self, session_id: str) -> None:
-        job = self.service.analyses.start(session_id)
-        if job is None or self._pool is None:
-            return
-        try:
-            result = self._pool.submit(_run_in_worker, job).result()
-        except BrokenProcessPool:
-            # a process died under the job (killed, out of memory): new processes, and the job again —
-            # `start` gives up after MAX_ATTEMPTS, so a file that kills its analyser cannot loop forever
-            logger.error("an analysis process died during session %s; starting new ones", session_id)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            self._analyse(session_id)
-            return
-        except Exception as exc:
-            logger.warning("analysis of session %s failed: %s", session_id, exc)
-            self.service.analyses.fail(session_id, str(exc))
-            return
-        row = self.service.analyses.finish(result)
-        if row is not None and self.on_analysed is not None:
-            self.on_analysed(row)
-
-    def _record_progress(self) -> None:
-        while True:
-            item = self._progress.get()
-            if item is None:
-                return
-            session_id, share = item
-            try:
-                self.service.analyses.progress(session_id, share)
-            except Exception:  # progress is a courtesy: never let it stop the thread
-                logger.exception("could not record the progress of session %s", session_id)

@@ -56,7 +56,7 @@ async def upload_recording(
     limit = settings.max_recording_bytes
     await run_in_threadpool(_check_session, platform, credential.college_id, session_id)  # 404 before the body
     async with form_file(request, "file", limit) as form:
-        staged = await save_upload(form.file, platform.service.storage.root / ".incoming", limit)
+        staged = await save_upload(form.file, platform.staging, limit)
         name = display_name(form.file.filename)
     upload = Upload(staged.path, staged.sha256, staged.size, name, idempotency_key)
     try:

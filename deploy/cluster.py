@@ -1,0 +1,274 @@
+"""`python -m deploy.cluster start|stop|status`: the platform as several machines would run it, on one machine.
+
+    PostgreSQL ── one database for every node (jobs, sessions, ledger)
+    Ray head (1 CPU) + Ray worker node (1 CPU) ── analysis actors, models loaded once per actor
+    platform node-1, node-2 (`python -m web`) ── stateless; shared media folder and ledger key
+    HAProxy ── the one address clients use: round robin, live sessions pinned by their token
+
+Everything listens on 127.0.0.1 only and lives in one folder (default `.cache/cluster`): the state file
+`cluster.json`, every process's log, the media, PostgreSQL's data. `stop` stops each process by the id
+it was started with. The tests of tests/cluster/ start the same cluster through `start()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from string import Template
+
+from deploy import postgres
+from deploy.processes import alive, answers, free_port, spawn, stop_group, wait_until
+from deploy.raynode import LOOPBACK_ENV
+
+logger = logging.getLogger("deploy.cluster")
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = "cluster.json"
+DEFAULT_KEY = "cluster-demo-key-0123456789"
+RAY_START_S = 120.0
+NODE_START_S = 180.0
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What to start."""
+
+    folder: Path
+    platform_nodes: int = 2
+    ray_workers: int = 1
+    ray_cpus: int = 1
+    """CPUs each Ray node offers (the head and every worker node)."""
+    actors_per_node: int = 1
+    """Analysis actors each platform node drives (`PROCTOR_ANALYSIS_WORKERS`)."""
+    api_key: str = DEFAULT_KEY
+    job_lease_s: float = 10.0
+    checkpoint_interval_s: float = 2.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Process:
+    """A started process: its name, id (also its process group's), port and log."""
+
+    name: str
+    pid: int
+    log: str
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Cluster:
+    """A running cluster, as written to `cluster.json`."""
+
+    folder: str
+    database_url: str
+    postgres_port: int
+    ray_address: str
+    ray_temp: str
+    media: str
+    api_key: str
+    balancer: Process
+    ray: list[Process] = field(default_factory=list)
+    nodes: list[Process] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Where clients go (the load balancer)."""
+        return self.balancer.url
+
+    def node(self, name: str) -> Process:
+        return next(node for node in self.nodes if node.name == name)
+
+    def save(self) -> None:
+        Path(self.folder, STATE).write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> Cluster:
+        data = json.loads((folder / STATE).read_text())
+        data["balancer"] = Process(**data["balancer"])
+        data["ray"] = [Process(**p) for p in data["ray"]]
+        data["nodes"] = [Process(**p) for p in data["nodes"]]
+        return cls(**data)
+
+    def describe(self) -> str:
+        lines = [
+            f"proctor.kz cluster in {self.folder} (loopback only)",
+            f"  load balancer (HAProxy)  {self.url}   ← clients use this; API key {self.api_key}",
+        ]
+        lines += [f"  platform {node.name:<15} {node.url}   log {node.log}" for node in self.nodes]
+        lines += [f"  ray {p.name:<20} pid {p.pid}   log {p.log}" for p in self.ray]
+        lines += [
+            f"  Ray cluster              {self.ray_address}",
+            f"  PostgreSQL               {self.database_url}",
+            f"  shared media folder      {self.media}",
+            "  stop with: make cluster-stop   (python -m deploy.cluster stop)",
+        ]
+        return "\n".join(lines)
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of every cluster process: ours without `PROCTOR_*`, on loopback, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
+    return {**env, **LOOPBACK_ENV, **extra}
+
+
+def _start_ray(spec: ClusterSpec, folder: Path, temp: Path) -> tuple[str, list[Process]]:
+    python, env = sys.executable, _environment({})
+    port = free_port()
+    common = [f"--num-cpus={spec.ray_cpus}", "--num-gpus=0", "--object-store-memory=100000000", "--block"]
+    head = folder / "logs" / "ray-head.log"
+    head_cmd = [python, "-m", "deploy.raynode", "start", "--head", f"--port={port}", "--include-dashboard=false"]
+    head_cmd += ["--disable-usage-stats", f"--temp-dir={temp}", *common]
+    processes = [Process("head", spawn(head_cmd, head, env, ROOT), str(head), port)]
+    address = f"127.0.0.1:{port}"
+    _wait_for_ray(processes[0])
+    for number in range(1, spec.ray_workers + 1):
+        log = folder / "logs" / f"ray-worker-{number}.log"
+        command = [python, "-m", "deploy.raynode", "start", f"--address={address}", *common]
+        processes.append(Process(f"worker-{number}", spawn(command, log, env, ROOT), str(log)))
+    for worker in processes[1:]:
+        _wait_for_ray(worker)
+    return address, processes
+
+
+def _wait_for_ray(node: Process) -> None:
+    log = Path(node.log)
+
+    def started() -> bool:
+        return "Ray runtime started" in log.read_text(errors="replace")
+
+    wait_until(started, RAY_START_S, f"Ray {node.name}", node.pid, log)
+
+
+def _prepare_database(database_url: str, node_env: dict[str, str]) -> None:
+    """Migrate the database, write the ledger key and the demo college once, before the nodes start together."""
+    from web.app import build_services
+    from web.settings import load_settings
+
+    settings = load_settings({k: v for k, v in node_env.items() if k.startswith("PROCTOR_")})
+    build_services(settings).engine.dispose()
+
+
+def _haproxy(folder: Path, port: int, nodes: list[Process]) -> Process:
+    servers = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} check" for n in nodes)
+    tracking = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} track nodes/{n.name}" for n in nodes)
+    template = Template((Path(__file__).parent / "haproxy.cfg.in").read_text())
+    config = folder / "haproxy.cfg"
+    config.write_text(template.substitute(listen=f"127.0.0.1:{port}", servers=servers, live_servers=tracking))
+    log = folder / "logs" / "haproxy.log"
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    checked = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True, check=False)
+    if checked.returncode:
+        raise RuntimeError(f"the HAProxy configuration {config} is refused: {checked.stderr or checked.stdout}")
+    return Process("haproxy", spawn([haproxy, "-db", "-f", str(config)], log), str(log), port)
+
+
+def start(spec: ClusterSpec) -> Cluster:
+    """Start the whole cluster in `spec.folder` and return it once every part answers."""
+    folder = spec.folder.resolve()
+    if (folder / STATE).exists():
+        raise RuntimeError(f"a cluster is already described in {folder}: stop it first")
+    folder.mkdir(parents=True, exist_ok=True)
+    media, keys = folder / "media", folder / "keys"
+    media.mkdir(exist_ok=True)
+    keys.mkdir(exist_ok=True)
+    pg_port = free_port()
+    ray_temp = Path("/tmp") / f"proctor-ray-{hashlib.sha256(str(folder).encode()).hexdigest()[:10]}"
+    balancer = Process("haproxy", 0, str(folder / "logs" / "haproxy.log"), free_port())
+    cluster = Cluster(str(folder), "", pg_port, "", str(ray_temp), str(media), spec.api_key, balancer)
+    try:
+        cluster.database_url = postgres.start(folder / "postgres", pg_port)
+        cluster.save()
+        cluster.ray_address, cluster.ray = _start_ray(spec, folder, ray_temp)
+        cluster.save()
+        shared = {
+            "PROCTOR_DATABASE_URL": cluster.database_url,
+            "PROCTOR_MEDIA_DIR": str(media),
+            "PROCTOR_SIGNING_KEY_FILE": str(keys / "ledger.key"),
+            "PROCTOR_PUBLIC_URL": balancer.url,
+            "PROCTOR_BOOTSTRAP_API_KEY": spec.api_key,
+            "PROCTOR_RAY_ADDRESS": cluster.ray_address,
+            "PROCTOR_ANALYSIS_WORKERS": str(spec.actors_per_node),
+            "PROCTOR_JOB_LEASE_S": f"{spec.job_lease_s:g}",
+            "PROCTOR_CHECKPOINT_INTERVAL_S": f"{spec.checkpoint_interval_s:g}",
+            **spec.extra_env,
+        }
+        _prepare_database(cluster.database_url, {**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})
+        for number in range(1, spec.platform_nodes + 1):
+            name, port = f"node-{number}", free_port()
+            env = _environment(
+                {**shared, "PROCTOR_NODE_ID": name, "PROCTOR_PORT": str(port), "PROCTOR_DATA_DIR": str(folder / name)}
+            )
+            log = folder / "logs" / f"{name}.log"
+            cluster.nodes.append(Process(name, spawn([sys.executable, "-m", "web"], log, env, ROOT), str(log), port))
+            cluster.save()
+        for node in cluster.nodes:
+            wait_until(answers(f"{node.url}/readyz"), NODE_START_S, f"platform {node.name}", node.pid, Path(node.log))
+        cluster.balancer = _haproxy(folder, balancer.port, cluster.nodes)
+        cluster.save()
+        wait_until(
+            answers(f"{cluster.url}/readyz"), 30, "the load balancer", cluster.balancer.pid, Path(cluster.balancer.log)
+        )
+    except BaseException:
+        stop(folder)
+        raise
+    return cluster
+
+
+def stop(folder: Path) -> None:
+    """Stop every process of the cluster described in `folder` (by the ids it was started with)."""
+    folder = folder.resolve()
+    if not (folder / STATE).exists():
+        return
+    cluster = Cluster.load(folder)
+    for process in [cluster.balancer, *cluster.nodes, *reversed(cluster.ray)]:
+        if process.pid and alive(process.pid):
+            stop_group(process.pid)
+    with contextlib.suppress(RuntimeError):
+        postgres.stop(folder / "postgres")
+    shutil.rmtree(cluster.ray_temp, ignore_errors=True)
+    (folder / STATE).unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.cluster", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--folder", type=Path, default=ROOT / ".cache" / "cluster")
+    parser.add_argument("--nodes", type=int, default=2, help="platform nodes (default 2)")
+    parser.add_argument("--ray-workers", type=int, default=1, help="Ray worker nodes besides the head (default 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "stop":
+        stop(args.folder)
+        logger.info("cluster in %s stopped", args.folder)
+        return 0
+    if args.command == "status":
+        if not (args.folder / STATE).exists():
+            logger.info("no cluster in %s", args.folder)
+            return 1
+        cluster = Cluster.load(args.folder.resolve())
+        logger.info("%s", cluster.describe())
+        down = [p.name for p in [cluster.balancer, *cluster.nodes, *cluster.ray] if not alive(p.pid)]
+        logger.info("not running: %s", ", ".join(down) if down else "none")
+        return 0
+    cluster = start(ClusterSpec(args.folder, platform_nodes=args.nodes, ray_workers=args.ray_workers))
+    logger.info("%s", cluster.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
