@@ -22,7 +22,7 @@ from footprint.compliance.report import group_report, held_classes, programme_re
 from footprint.facts.columns import Facts, load_facts
 from footprint.indicators.owners import facts_of
 from footprint.ledger import Ledger
-from footprint.reports import Basis, FootprintNotFound, jsonable, one_learner
+from footprint.reports import Basis, FootprintNotFound, index_of, jsonable, one_learner
 from footprint.vocabulary import Category
 from footprint.xapi.statements import STATEMENTS
 
@@ -86,7 +86,7 @@ def teachers_meeting_facts(db: Session, where: Basis, index: CatalogueIndex) -> 
 
 def compliance_bundle(db: Session, ledger: Ledger, where: Basis, scope: str, item: str) -> dict[str, Any]:
     """A group's or programme's compliance report with the teachers' meeting statements and their proofs."""
-    index = CatalogueIndex(where.catalogue.catalogue)
+    index = index_of(where.catalogue)
     known = index.groups if scope == "group" else index.programmes
     if item not in known:
         raise FootprintNotFound(f"no {scope} {item} in catalogue version {where.catalogue.version}")

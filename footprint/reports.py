@@ -111,6 +111,23 @@ def checkpoints(db: Session, limit: int = 50) -> list[dict[str, Any]]:
     ]
 
 
+INDEX_CACHE = 8
+_indexes: OrderedDict[str, CatalogueIndex] = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def index_of(version: CatalogueVersion) -> CatalogueIndex:
+    """The lookups of a catalogue version, built once per process (a version never changes)."""
+    with _indexes_lock:
+        found = _indexes.get(version.digest)
+        if found is None:
+            found = _indexes[version.digest] = CatalogueIndex(version.catalogue)
+            while len(_indexes) > INDEX_CACHE:
+                _indexes.popitem(last=False)
+        _indexes.move_to_end(version.digest)
+        return found
+
+
 def default_period(index: CatalogueIndex, until: int) -> int:
     """The start of the default period: the timetable's first class, else 30 days before its end."""
     starts = [c.start for c in index.classes] + [epoch(a.due) for a in index.catalogue.assignments]
@@ -133,7 +150,7 @@ def basis(
         raise FootprintNotFound(f"the college had imported no catalogue at tree size {size}")
     signed_at = _signed_at(db, size)
     end = epoch(until) if until else epoch(signed_at)
-    start = epoch(since) if since else default_period(CatalogueIndex(catalogue.catalogue), end)
+    start = epoch(since) if since else default_period(index_of(catalogue), end)
     if end <= start:
         raise FootprintBadRequest("until must come after since")
     return Basis(college_id, signed, signed_at, catalogue, Period(start, end))
@@ -183,7 +200,7 @@ def compute(db: Session, where: Basis) -> Computed:
     key = (where.college_id, where.tree_size, where.catalogue.version, where.period)
 
     def make() -> Computed:
-        index = CatalogueIndex(where.catalogue.catalogue)
+        index = index_of(where.catalogue)
         facts = load_facts(db, where.college_id, where.tree_size)
         indicators = college_indicators(index, facts, where.period)
         held = {c.class_id: c.held for t in indicators.teachers.values() for c in t.classes}
@@ -194,7 +211,7 @@ def compute(db: Session, where: Basis) -> Computed:
 
 def one_learner(db: Session, where: Basis, learner_id: str) -> tuple[LearnerIndicators, Facts]:
     """One learner's indicators, reading only that learner's facts (what the learner's page needs)."""
-    index = CatalogueIndex(where.catalogue.catalogue)
+    index = index_of(where.catalogue)
     learner = index.learners.get(learner_id)
     if learner is None:
         raise FootprintNotFound(f"no learner {learner_id} in catalogue version {where.catalogue.version}")

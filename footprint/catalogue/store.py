@@ -8,6 +8,8 @@ newest one whose leaf the checkpoint's tree holds, and a report's catalogue can 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,9 +83,41 @@ def digest_of(catalogue: Catalogue) -> str:
     return hashlib.sha256(document_of(catalogue)).hexdigest()
 
 
-def _version(row: CatalogueRow) -> CatalogueVersion:
+PARSED_CACHE = 8
+_parsed: OrderedDict[str, Catalogue] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def _catalogue(db: Session, row_id: int, digest: str) -> Catalogue:
+    """A stored version's catalogue, parsed once per process (versions never change: the digest names one)."""
+    with _parsed_lock:
+        found = _parsed.get(digest)
+        if found is not None:
+            _parsed.move_to_end(digest)
+            return found
+    document = db.scalar(select(CatalogueRow.document).where(CatalogueRow.id == row_id))
+    parsed = Catalogue.model_validate_json(document or "{}")
+    with _parsed_lock:
+        _parsed[digest] = parsed
+        while len(_parsed) > PARSED_CACHE:
+            _parsed.popitem(last=False)
+    return parsed
+
+
+HEAD = (
+    CatalogueRow.id,
+    CatalogueRow.college_id,
+    CatalogueRow.version,
+    CatalogueRow.digest,
+    CatalogueRow.source,
+    CatalogueRow.ledger_index,
+    CatalogueRow.created_at,
+)
+
+
+def _version(db: Session, row: Any) -> CatalogueVersion:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    catalogue = Catalogue.model_validate_json(row.document)
+    catalogue = _catalogue(db, row.id, row.digest)
     return CatalogueVersion(row.college_id, row.version, row.digest, row.source, row.ledger_index, created, catalogue)
 
 
@@ -113,23 +147,24 @@ def save_catalogue(
     )
     db.add(row)
     db.flush()
-    return _version(row), True
+    stored = CatalogueVersion(college_id, version, digest, source, entry.index, row.created_at, catalogue)
+    return stored, True
 
 
 def latest_catalogue(db: Session, college_id: str, tree_size: int | None = None) -> CatalogueVersion | None:
     """The college's newest catalogue version, or the newest one a tree of `tree_size` leaves holds."""
-    query = select(CatalogueRow).where(CatalogueRow.college_id == college_id)
+    query = select(*HEAD).where(CatalogueRow.college_id == college_id)
     if tree_size is not None:
         query = query.where(CatalogueRow.ledger_index < tree_size)
-    row = db.scalars(query.order_by(CatalogueRow.version.desc()).limit(1)).first()
-    return None if row is None else _version(row)
+    row = db.execute(query.order_by(CatalogueRow.version.desc()).limit(1)).first()
+    return None if row is None else _version(db, row)
 
 
 def catalogue_version(db: Session, college_id: str, version: int) -> CatalogueVersion | None:
-    row = db.scalars(
-        select(CatalogueRow).where(CatalogueRow.college_id == college_id, CatalogueRow.version == version)
+    row = db.execute(
+        select(*HEAD).where(CatalogueRow.college_id == college_id, CatalogueRow.version == version)
     ).first()
-    return None if row is None else _version(row)
+    return None if row is None else _version(db, row)
 
 
 def catalogue_versions(db: Session, college_id: str) -> list[dict[str, Any]]:

@@ -129,14 +129,18 @@ def load_facts(
     """The college's facts inside the tree of `tree_size` leaves, voided ones left out; with `actors` (terms),
     only the facts of those actors and of meeting statements naming one of `aliases`."""
     terms = college_terms(db, college_id)
-    where = [FACTS.c.college_id == college_id, FACTS.c.ledger_index < tree_size, FACTS.c.kind != int(Kind.VOIDED)]
-    if actors is not None:
+    base = [FACTS.c.college_id == college_id, FACTS.c.kind != int(Kind.VOIDED)]
+    if actors is None:
+        searches = [[*base, FACTS.c.ledger_index < tree_size]]
+    else:  # one indexed search per column (an OR of the two, or the ledger index, would scan the college)
+        inside = (FACTS.c.ledger_index + 0) < tree_size
         actor_ids = [terms[t] for t in actors if t in terms]
         alias_ids = [terms[t] for t in aliases if t in terms]
-        where.append(or_(FACTS.c.actor.in_(actor_ids), FACTS.c.alias.in_(alias_ids)))
-    dense = _fetch(db, select(*DENSE).where(*where), len(DENSE))
-    sparse = _fetch(
-        db, select(FACTS.c.seq, *SPARSE).where(*where, or_(*(c.is_not(None) for c in SPARSE_COLUMNS))), len(SPARSE) + 1
+        searches = [[*base, inside, FACTS.c.actor.in_(actor_ids)], [*base, inside, FACTS.c.alias.in_(alias_ids)]]
+    filled = or_(*(column.is_not(None) for column in SPARSE_COLUMNS))
+    dense = _merge([_fetch(db, select(*DENSE).where(*where), len(DENSE)) for where in searches])
+    sparse = _merge(
+        [_fetch(db, select(FACTS.c.seq, *SPARSE).where(*where, filled), len(SPARSE) + 1) for where in searches]
     )
     table = np.full((dense.shape[0], len(FACT_FIELDS)), MISSING)
     seqs = dense[:, 0].astype(np.int64)
@@ -152,6 +156,15 @@ def load_facts(
         kept = ~np.isin(seqs, np.fromiter(voided, dtype=np.int64))
         table, seqs = table[kept], seqs[kept]
     return _columns(table, seqs, terms)
+
+
+def _merge(parts: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """Rows of several searches as one table in seq order, each fact once."""
+    if len(parts) == 1:
+        return parts[0]
+    table = np.concatenate(parts)
+    _, first = np.unique(table[:, 0], return_index=True)
+    return table[first]
 
 
 def _fetch(db: Session, query: Any, width: int) -> NDArray[np.float64]:

@@ -15,7 +15,6 @@ from babel.dates import format_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from footprint.catalogue.index import CatalogueIndex
 from footprint.compliance.checks import CheckResult
 from footprint.compliance.report import learner_report
 from footprint.exports import to_csv
@@ -28,6 +27,7 @@ from footprint.reports import (
     FootprintNotFound,
     compliance,
     compute,
+    index_of,
     jsonable,
     one_learner,
     weather,
@@ -387,7 +387,7 @@ def learner_page(
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
     t = _texts(request)
-    index = CatalogueIndex(where.catalogue.catalogue)
+    index = index_of(where.catalogue)
     report = learner_report(index, learner_id, where.period, {})  # its distance share needs no class held or not
     days = max(1, (where.period.until - where.period.since) // 86400)
     rows = [t("footprint.timeline.classes"), t("footprint.timeline.assignments"), t("footprint.timeline.attestation")]
