@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -192,7 +192,7 @@ def fact_rows(
     """Rows of `footprint_facts` for (seq, ledger index, fact) triples, strings replaced by term ids."""
     rows = []
     for seq, ledger_index, fact in items:
-        row: dict[str, Any] = dict(zip(FACT_FIELDS, astuple(fact), strict=True))
+        row: dict[str, Any] = dict(vars(fact))  # not dataclasses.astuple: it deep-copies, a third of the cost
         for name in TERM_FIELDS:
             text = row[name]
             row[name] = None if text is None else terms[text]
