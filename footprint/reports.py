@@ -168,27 +168,42 @@ class Computed:
 
 
 class ComputationCache:
-    """The last few college-wide computations, by basis (thread-safe; one computation per key at a time)."""
+    """The last few college-wide computations, by basis. Thread-safe: one computation per key at a time, and a
+    college's computation never waits for another's."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
+        self._making: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def get(self, key: tuple[Any, ...], make: Callable[[], Computed]) -> Computed:
+    def _found(self, key: tuple[Any, ...]) -> Computed | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
+            return found
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], Computed]) -> Computed:
+        found = self._found(key)
+        if found is not None:
+            return found
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # a second request for the same basis waits for the first one's result
+            found = self._found(key)
+            if found is not None:
                 return found
             made = make()
-            self._items[key] = made
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            with self._lock:
+                self._items[key] = made
+                self._making.pop(key, None)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
             return made
 
 
