@@ -204,7 +204,7 @@ def build_college(plan: SemesterPlan) -> College:
                     "start": datetime.combine(weather, time(0, 0), ZONE).isoformat(),
                     "end": datetime.combine(weather, time(23, 59), ZONE).isoformat(),
                     "documents": [{"kind": "head_order", "number": "112-Ө", "date": weather.isoformat()}],
-                    "approver": "Director",
+                    "approver": "Директор Б. Оспанов",
                     "shift": 1,
                 }
             )
@@ -271,7 +271,7 @@ def _personal(
                         "date": (plan.start + timedelta(weeks=2)).isoformat(),
                     }
                 ],
-                "approver": "Deputy director",
+                "approver": "Директордың орынбасары Д. Ким",
             }
         )
         found.append(
@@ -292,7 +292,7 @@ def _personal(
                         "date": (plan.start + timedelta(weeks=7, days=1)).isoformat(),
                     },
                 ],
-                "approver": "Director",
+                "approver": "Директор Б. Оспанов",
             }
         )
     if breach and spec.id == "ELEC" and plan.weeks > 10:
@@ -309,7 +309,7 @@ def _personal(
                         "date": (plan.start + timedelta(weeks=9)).isoformat(),
                     }
                 ],
-                "approver": "Director",
+                "approver": "Директор Б. Оспанов",
             }
         )
     return found
