@@ -111,7 +111,7 @@ class Mark:
 
 
 def timeline(
-    rows: Sequence[str], marks: Sequence[Mark], weekly: Sequence[int], days: int, title: str, description: str
+    rows: Sequence[str], marks: Sequence[Mark], weekly: Sequence[int], days: float, title: str, description: str
 ) -> Markup:
     """A learner's period: logins per week as bars on the first row, then a row of marks per kind of event."""
     width, left, row_h, top = 720, 140, 34, 8
@@ -131,8 +131,11 @@ def timeline(
         bar = (row_h - 8) * count / most
         x = left + week * 7 * scale + 1
         tip = el("title", str(count))
-        parts.append(el("rect", tip, x=x, y=top + row_h - bar, width=max(1.0, 7 * scale - 2), height=bar, fill=ACCENT))
-    for week in range(0, days // 7 + 1):
+        span = min(7.0, days - week * 7)  # the period's last week may be short
+        parts.append(
+            el("rect", tip, x=x, y=top + row_h - bar, width=max(1.0, span * scale - 2), height=bar, fill=ACCENT)
+        )
+    for week in range(0, int(days // 7) + 1):
         x = left + week * 7 * scale
         parts.append(el("line", x1=x, x2=x, y1=top, y2=bottom, stroke=LINE, stroke_dasharray="2 3"))
         parts.append(el("text", str(week + 1), x=x + 2, y=height - 6, font_size=10, fill=MUTED))

@@ -389,7 +389,7 @@ def learner_page(
     t = _texts(request)
     index = index_of(where.catalogue)
     report = learner_report(index, learner_id, where.period, {})  # its distance share needs no class held or not
-    days = max(1, (where.period.until - where.period.since) // 86400)
+    days = max(1.0, (where.period.until - where.period.since) / 86400)
     rows = [t("footprint.timeline.classes"), t("footprint.timeline.assignments"), t("footprint.timeline.attestation")]
     chart = timeline(
         rows,
