@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await run_in_threadpool(start_platform, services)
         # the first retention round runs before the server answers: nothing past retention is ever served
         await run_in_threadpool(retention_round, platform)
-        live = LiveManager(platform.service, config.live_workers, config.ice_server_list)
+        live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=config.node)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:

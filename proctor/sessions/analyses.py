@@ -14,9 +14,9 @@ import hashlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select, update
 
 from footprint.ledger import canonical
 from proctor.sessions.errors import NotFoundError, StateError
@@ -24,7 +24,7 @@ from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.statements import analysed_statement, session_facts
-from proctor.sessions.store import SessionStore, college_session
+from proctor.sessions.store import SessionStore, college_exam, college_session
 from proctor.sessions.tables import CandidateRow, ChunkRow, EventRow, ExamRow, SessionRow, utcnow
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,15 @@ logger = logging.getLogger(__name__)
 RUNNING = ("queued", "running")
 MAX_ATTEMPTS = 3
 """Starts of one job (restarts and lost processes included) before it is given up as failed."""
+CLAIM_BATCH = 8
+QUEUED: dict[str, object] = {
+    "job_state": "queued",
+    "job_node": None,
+    "job_claim": None,
+    "job_lease_until": None,
+    "job_progress": None,
+}
+"""The job columns of a queued job."""
 
 
 class Analyses:
@@ -48,106 +57,119 @@ class Analyses:
     def claim(self, node: str, lease_s: float) -> AnalysisJob | None:
         """Take the oldest queued job for `node` under a lease of `lease_s`; None when nothing is queued.
 
-        On PostgreSQL the row is locked with SKIP LOCKED, so nodes claiming at once take different jobs; on
-        SQLite the single writer serialises claims."""
+        Taking is one conditional UPDATE (queued → running): of nodes claiming the same job at once, exactly
+        one changes the row; the others move on to the next queued job."""
         while True:
-            with self.store.write() as db:
-                row = db.scalars(
-                    select(SessionRow)
-                    .where(SessionRow.job_state == "queued")
-                    .order_by(SessionRow.created_at, SessionRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if row is None:
-                    return None
-                job = self._begin(db, row, node, lease_s)
-            if job is not None:
-                return job
+            with self.store.sessions() as db:
+                waiting = list(
+                    db.scalars(
+                        select(SessionRow.id)
+                        .where(SessionRow.job_state == "queued")
+                        .order_by(SessionRow.created_at, SessionRow.id)
+                        .limit(CLAIM_BATCH)
+                    )
+                )
+            if not waiting:
+                return None
+            for session_id in waiting:
+                job = self._take(session_id, ("queued",), node, lease_s)
+                if job is not None:
+                    return job
 
     def start(self, session_id: str, node: str | None = None, lease_s: float | None = None) -> AnalysisJob | None:
         """Claim this session's job if it is queued or running (None if nothing to do). Without a node and a
         lease the job is held by nobody: any node's worker takes it over at once (tests, a restart)."""
-        with self.store.write() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.id == session_id).with_for_update()).first()
-            if row is None or row.job_state not in RUNNING:
-                return None
-            return self._begin(db, row, node, lease_s)
+        return self._take(session_id, RUNNING, node, lease_s)
 
-    def _begin(self, db: Session, row: SessionRow, node: str | None, lease_s: float | None) -> AnalysisJob | None:
-        """Mark the job running under a new claim and describe it; a job without input or past its attempts fails."""
-        chunks = db.scalars(select(ChunkRow).where(ChunkRow.session_id == row.id).order_by(ChunkRow.seq)).all()
-        candidate = db.get(CandidateRow, row.candidate_id)
-        exam = db.get(ExamRow, row.exam_id)
-        if candidate is None or exam is None or not chunks:
-            row.job_state, row.job_error = "failed", "nothing to analyse"
-            return None
-        if row.job_attempts >= MAX_ATTEMPTS:
-            row.job_state = "failed"
-            row.job_error = f"the analysis was started {row.job_attempts} times without finishing; upload again"
-            logger.warning("analysis of session %s given up after %d starts", row.id, row.job_attempts)
-            return None
-        now = utcnow()
-        row.job_state = "running"
-        row.job_attempts += 1
-        row.job_started_at = now
-        row.job_progress = 0.0
-        row.job_node = node
-        row.job_claim = str(uuid.uuid4())
-        row.job_lease_until = now + timedelta(seconds=lease_s) if node is not None and lease_s else None
-        row.job_worker = None
-        sources = tuple(JobSource(c.storage_key, c.start_s, c.rotation) for c in chunks)
-        duration = max(c.start_s + c.duration_s for c in chunks)
-        storage = self.store.storage.spec
-        return AnalysisJob(
-            row.id, sources, candidate.embedding, dict(exam.policy), duration, storage=storage, claim=row.job_claim
-        )
+    def _take(
+        self, session_id: str, states: tuple[str, ...], node: str | None, lease_s: float | None
+    ) -> AnalysisJob | None:
+        """Mark the job running under a new claim (if it is in one of `states`) and describe it; a job without
+        input, or started too often, fails instead. None when another claimer changed the row first."""
+        now, claim = utcnow(), str(uuid.uuid4())
+        with self.store.write() as db:
+            taken = db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, SessionRow.job_state.in_(states))
+                .values(
+                    job_state="running",
+                    job_claim=claim,
+                    job_node=node,
+                    job_lease_until=now + timedelta(seconds=lease_s) if node is not None and lease_s else None,
+                    job_attempts=SessionRow.job_attempts + 1,
+                    job_started_at=now,
+                    job_progress=0.0,
+                    job_worker=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(taken) != 1:
+                return None
+            row = db.get(SessionRow, session_id)
+            assert row is not None  # the UPDATE just matched it
+            chunks = db.scalars(select(ChunkRow).where(ChunkRow.session_id == row.id).order_by(ChunkRow.seq)).all()
+            candidate = db.get(CandidateRow, row.candidate_id)
+            exam = db.get(ExamRow, row.exam_id)
+            if candidate is None or exam is None or not chunks:
+                row.job_state, row.job_error, row.job_lease_until = "failed", "nothing to analyse", None
+                return None
+            if row.job_attempts > MAX_ATTEMPTS:
+                row.job_attempts -= 1
+                row.job_state, row.job_lease_until = "failed", None
+                row.job_error = f"the analysis was started {row.job_attempts} times without finishing; upload again"
+                logger.warning("analysis of session %s given up after %d starts", row.id, row.job_attempts)
+                return None
+            sources = tuple(JobSource(c.storage_key, c.start_s, c.rotation) for c in chunks)
+            duration = max(c.start_s + c.duration_s for c in chunks)
+            spec = self.store.storage.spec
+            return AnalysisJob(row.id, sources, candidate.embedding, dict(exam.policy), duration, spec, claim)
 
     def renew(self, node: str, lease_s: float) -> int:
         """Extend the lease of every job `node` holds; returns how many it holds."""
         with self.store.write() as db:
-            result = db.execute(
+            renewed = db.execute(
                 update(SessionRow)
                 .where(SessionRow.job_node == node, SessionRow.job_state == "running")
                 .values(job_lease_until=utcnow() + timedelta(seconds=lease_s))
                 .execution_options(synchronize_session=False)
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            return _rowcount(renewed)
 
     def requeue_lost(self, node: str | None = None) -> list[str]:
         """Queue again the running jobs nobody vouches for: lease run out, or never leased (started outside a
         worker); with `node`, also those this node held before it restarted. Returns their sessions."""
-        lost = or_(SessionRow.job_lease_until.is_(None), SessionRow.job_lease_until < utcnow())
+        now = utcnow()
+        lost = or_(SessionRow.job_lease_until.is_(None), SessionRow.job_lease_until < now)
         if node is not None:
             lost = or_(lost, SessionRow.job_node == node)
-        with self.store.write() as db:
-            rows = db.scalars(
-                select(SessionRow).where(SessionRow.job_state == "running", lost).with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                logger.warning(
-                    "re-queueing the analysis of session %s: its node %s no longer holds it", row.id, row.job_node
+        with self.store.sessions() as db:
+            seen = db.execute(select(SessionRow.id, SessionRow.job_node).where(SessionRow.job_state == "running", lost))
+            candidates = [(session_id, holder) for session_id, holder in seen]
+        requeued = []
+        for session_id, holder in candidates:
+            with self.store.write() as db:  # the same condition again: a lease renewed meanwhile is kept
+                changed = db.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == session_id, SessionRow.job_state == "running", lost)
+                    .values(**QUEUED)
+                    .execution_options(synchronize_session=False)
                 )
-                self._requeue(row)
-            return [row.id for row in rows]
+            if _rowcount(changed) == 1:
+                logger.warning("re-queueing the analysis of session %s: node %s no longer holds it", session_id, holder)
+                requeued.append(session_id)
+        return requeued
 
     def release(self, session_id: str, claim: str, *, refund: bool = False) -> bool:
         """Give a claimed job back to the queue (its worker was lost): the next claim runs it again. With
         `refund` (the node is stopping; the job did nothing wrong) the start is not counted."""
         with self.store.write() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.id == session_id).with_for_update()).first()
-            if row is None or row.job_state != "running" or row.job_claim != claim:
-                return False
-            self._requeue(row)
-            if refund:
-                row.job_attempts = max(0, row.job_attempts - 1)
-            return True
-
-    @staticmethod
-    def _requeue(row: SessionRow) -> None:
-        row.job_state = "queued"
-        row.job_node = row.job_claim = row.job_lease_until = None
-        row.job_progress = None
+            changed = db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, SessionRow.job_state == "running", SessionRow.job_claim == claim)
+                .values(**QUEUED, job_attempts=SessionRow.job_attempts - (1 if refund else 0))
+                .execution_options(synchronize_session=False)
+            )
+            return _rowcount(changed) == 1
 
     def reanalyse(self, college_id: str, session_id: str) -> SessionRow:
         """Queue a new analysis run of a session's kept uploaded recording (its events so far stay as they are);
@@ -166,20 +188,42 @@ class Analyses:
             if any(chunk.run_id is not None for chunk in chunks):
                 raise StateError("a live session's recording is not analysed again (its live analysis stands)")
             row.status = move(row.status, Status.SUBMITTED).value
-            row.job_state = "queued"
+            for column, value in QUEUED.items():
+                setattr(row, column, value)
             row.job_attempts = 0
             row.job_error = None
-            self._requeue(row)
             return row
+
+    def reanalyse_exam(self, college_id: str, exam_id: str) -> tuple[list[str], int]:
+        """Queue a new analysis run of every analysed session of an exam that has a kept upload (bulk
+        re-analysis, e.g. after a model update); returns the queued sessions and how many were left out."""
+        with self.store.sessions() as db:
+            college_exam(db, college_id, exam_id)
+            sessions = list(
+                db.scalars(select(SessionRow.id).where(SessionRow.exam_id == exam_id).order_by(SessionRow.id))
+            )
+        queued: list[str] = []
+        for session_id in sessions:
+            try:
+                row = self.reanalyse(college_id, session_id)
+            except StateError:
+                continue
+            if row.job_state == "queued":
+                queued.append(session_id)
+        return queued, len(sessions) - len(queued)
 
     def progress(self, session_id: str, share: float, claim: str | None = None, worker: str | None = None) -> None:
         """Record how much of a running job's recording is analysed (0–1), and where it runs."""
+        values: dict[str, object] = {"job_progress": round(min(1.0, max(0.0, share)), 3)}
+        if worker:
+            values["job_worker"] = worker
         with self.store.write() as db:
-            row = db.get(SessionRow, session_id)
-            if row is not None and row.job_state == "running" and (claim is None or row.job_claim == claim):
-                row.job_progress = round(min(1.0, max(0.0, share)), 3)
-                if worker:
-                    row.job_worker = worker
+            db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, *_holding(claim))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
     def finish(self, result: JobResult, claim: str | None = None) -> SessionRow | None:
         """Persist an analysis in one transaction: events, faces seen, score, ledger record, footprint statement.
@@ -194,19 +238,30 @@ class Analyses:
             exam = db.get(ExamRow, row.exam_id)
             if exam is None:
                 raise NotFoundError(f"exam of session {row.id} is gone")
-            prefix = f"{exam.college_id}/{exam.id}/{row.id}/run{run}"
+            # a folder of this attempt's own: another finisher of the same run never touches its files
+            prefix = f"{exam.college_id}/{exam.id}/{row.id}/run{run}/{(claim or uuid.uuid4().hex)[:8]}"
         storage = self.store.storage
-        storage.delete_prefix(prefix)  # leftovers of a run that crashed before committing
+        storage.delete_prefix(prefix)  # leftovers of this claim's earlier try that crashed before committing
         keys = {
             image.seq: self.store.put_bytes(f"{prefix}/evidence/{image.seq:04d}.jpg", image.jpeg)
             for image in result.evidence
         }
         photos = store_face_photos(self.store, f"{prefix}/faces", result.faces)
-        with self.store.kept_until_commit([*keys.values(), *photos.values()]), self.store.write() as db:
-            # the row lock makes a second finisher on another node wait, then see the job done
-            row = db.scalars(select(SessionRow).where(SessionRow.id == result.session_id).with_for_update()).first()
-            if row is None or not _holds(row, claim) or row.analysis_run + 1 != run:
+        stored = [*keys.values(), *photos.values()]
+        with self.store.kept_until_commit(stored), self.store.write() as db:
+            # the run is taken by one conditional UPDATE (the first statement: on PostgreSQL a second finisher
+            # waits for the row, then finds it taken; on SQLite it is the write lock)
+            taken = db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == result.session_id, SessionRow.analysis_run == run - 1, *_holding(claim))
+                .values(analysis_run=run)
+                .execution_options(synchronize_session=False)
+            )
+            row = db.get(SessionRow, result.session_id) if _rowcount(taken) == 1 else None
+            if row is None:
                 logger.info("a duplicate result of session %s was not kept", result.session_id)
+                for key in stored:
+                    storage.delete(key)
                 return None
             counts: dict[str, int] = {}
             for seq, event in enumerate(result.events):
@@ -228,7 +283,6 @@ class Analyses:
                     )
                 )
             db.add_all(face_rows(row.id, run, result.faces, photos))
-            row.analysis_run = run
             row.score = result.score
             row.report = result.report
             row.status = move(row.status, Status.ANALYSED).value
@@ -259,15 +313,29 @@ class Analyses:
     def fail(self, session_id: str, error: str, claim: str | None = None) -> None:
         """Record that a job failed (only while `claim`, if given, still holds it)."""
         with self.store.write() as db:
-            row = db.get(SessionRow, session_id)
-            if row is not None and (claim is None or row.job_claim == claim):
-                row.job_state, row.job_error = "failed", error[:2000]
-                row.job_lease_until = None
+            condition = [SessionRow.job_claim == claim] if claim is not None else []
+            db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session_id, *condition)
+                .values(job_state="failed", job_error=error[:2000], job_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _holds(row: SessionRow, claim: str | None) -> bool:
     """The job is running, under `claim` when one is given."""
     return row.job_state == "running" and (claim is None or row.job_claim == claim)
+
+
+def _holding(claim: str | None) -> list[ColumnElement[bool]]:
+    """The same as SQL conditions."""
+    running = SessionRow.job_state == "running"
+    return [running] if claim is None else [running, SessionRow.job_claim == claim]
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def eta_s(started_at: datetime | None, share: float | None, now: datetime | None = None) -> float | None:

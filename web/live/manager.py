@@ -33,8 +33,12 @@ for noisy in ("aioice", "aiortc"):
 class LiveManager:
     """Live sessions of this process; built in the app's lifespan (it needs the running event loop)."""
 
-    def __init__(self, service: SessionService, processes: int, ice_servers: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, service: SessionService, processes: int, ice_servers: list[dict[str, Any]], node: str = ""
+    ) -> None:
         self.service = service
+        self.node = node
+        """The platform node holding these sessions (the load balancer pins each session to one node)."""
         self.records: LiveRecords = service.live
         self.ice_servers = ice_servers
         self.rtc_configuration = RTCConfiguration([RTCIceServer(**server) for server in ice_servers])

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from proctor.logcontext import about_session
 from proctor.sessions.errors import StateError
 from proctor.sessions.live import ConsentRequired, SessionGone, TokenRefused
 from proctor.sessions.recordings import RecordingPart
@@ -83,7 +84,8 @@ async def offer(body: Offer, token: TokenDep, live: LiveDep) -> Answer:
     except (TokenRefused, SessionGone) as exc:
         raise refusal(exc) from exc
     try:
-        answer = await session.connect(RTCSessionDescription(body.sdp, body.type))
+        with about_session(session.id):
+            answer = await session.connect(RTCSessionDescription(body.sdp, body.type))
     except OfferError as exc:
         raise HTTPException(400, str(exc)) from exc
     except ConsentMissing as exc:
@@ -179,14 +181,15 @@ async def control(socket: WebSocket) -> None:
         return
     await session.attach(socket)
     try:
-        while True:
-            try:
-                message: Any = json.loads(await socket.receive_text())
-            except ValueError:
-                await socket.send_json({"type": "error", "message": "messages are JSON objects"})
-                continue
-            if isinstance(message, dict):
-                await session.on_client(message)
+        with about_session(session.id):  # the session's log lines name it
+            while True:
+                try:
+                    message: Any = json.loads(await socket.receive_text())
+                except ValueError:
+                    await socket.send_json({"type": "error", "message": "messages are JSON objects"})
+                    continue
+                if isinstance(message, dict):
+                    await session.on_client(message)
     except WebSocketDisconnect:
         pass
     finally:

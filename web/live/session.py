@@ -284,6 +284,7 @@ class LiveSession:
         return {
             "type": "welcome",
             "session_id": self.id,
+            "node": self.manager.node,
             "state": self.status.value,
             "session_time_s": round(self.now_s(), 3) if self.origin is not None else None,
             "exam": {"title": self.ticket.exam_title, "content_url": self.ticket.content_url},

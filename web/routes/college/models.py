@@ -176,6 +176,14 @@ class EventPublic(BaseModel):
     )
 
 
+class ReanalysisQueued(BaseModel):
+    """What a bulk re-analysis queued."""
+
+    exam_id: str
+    queued: list[str] = Field(description="Sessions whose recording is analysed again (a new analysis run each).")
+    skipped: int = Field(description="Sessions left out: not analysed yet, judged, live, or without a kept upload.")
+
+
 class VerdictCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

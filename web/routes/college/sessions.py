@@ -20,7 +20,7 @@ from web.auth import CredentialDep
 from web.deps import SettingsDep
 from web.platform import PlatformDep, SessionPlatform
 from web.ranges import range_response
-from web.routes.college.models import DecisionPublic, EventPublic, SessionPublic, VerdictCreate
+from web.routes.college.models import DecisionPublic, EventPublic, ReanalysisQueued, SessionPublic, VerdictCreate
 from web.routes.college.uploads import discard, display_name, form_file, save_upload
 
 router = APIRouter(tags=["college"])
@@ -120,6 +120,30 @@ def _session(platform: SessionPlatform, college_id: str, session_id: str) -> Ses
             identity=row.identity,
             consent=row.consent,
         )
+
+
+@router.post(
+    "/sessions/{session_id}/analysis",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SessionPublic,
+    responses={409: {"description": "A verdict stands, or no uploaded recording is kept."}},
+)
+def reanalyse_session(session_id: str, credential: CredentialDep, platform: PlatformDep) -> SessionPublic:
+    """Analyse the session's kept recording again, as a new analysis run (the events of earlier runs stay);
+    the job runs on whichever node or Ray worker is free."""
+    platform.service.analyses.reanalyse(credential.college_id, session_id)
+    platform.worker.submit(session_id)
+    return _session(platform, credential.college_id, session_id)
+
+
+@router.post("/exams/{exam_id}/analysis", status_code=status.HTTP_202_ACCEPTED, response_model=ReanalysisQueued)
+def reanalyse_exam(exam_id: str, credential: CredentialDep, platform: PlatformDep) -> ReanalysisQueued:
+    """Bulk re-analysis: every analysed session of the exam with a kept upload gets a new analysis run, spread
+    over the cluster's workers (judged and live sessions are left as they are)."""
+    queued, skipped = platform.service.analyses.reanalyse_exam(credential.college_id, exam_id)
+    for session_id in queued:
+        platform.worker.submit(session_id)
+    return ReanalysisQueued(exam_id=exam_id, queued=queued, skipped=skipped)
 
 
 @router.get("/sessions/{session_id}/events", response_model=list[EventPublic])
