@@ -182,6 +182,7 @@ def start(spec: ClusterSpec) -> Cluster:
     if (folder / STATE).exists():
         raise RuntimeError(f"a cluster is already described in {folder}: stop it first")
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # PostgreSQL runs as its own user (when we are root) and must reach its folder
     media, keys = folder / "media", folder / "keys"
     media.mkdir(exist_ok=True)
     keys.mkdir(exist_ok=True)
@@ -235,8 +236,8 @@ def stop(folder: Path) -> None:
         return
     cluster = Cluster.load(folder)
     for process in [cluster.balancer, *cluster.nodes, *reversed(cluster.ray)]:
-        if process.pid and alive(process.pid):
-            stop_group(process.pid)
+        if process.pid:
+            stop_group(process.pid, grace_s=20.0 if alive(process.pid) else 0.0)
     with contextlib.suppress(RuntimeError):
         postgres.stop(folder / "postgres")
     shutil.rmtree(cluster.ray_temp, ignore_errors=True)

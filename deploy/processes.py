@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""The processes this process started, kept until they are stopped (and reaped)."""
+
 
 def free_port() -> int:
     """A TCP port free on loopback now."""
@@ -31,6 +34,7 @@ def spawn(
         process = subprocess.Popen(
             list(command), cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
+    _CHILDREN[process.pid] = process
     return process.pid
 
 
@@ -45,6 +49,11 @@ def alive(pid: int) -> bool:
 
 def reap(pid: int) -> None:
     """Collect the exit status of a child of this process (no-op for others)."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
 
@@ -59,6 +68,9 @@ def stop_group(pid: int, grace_s: float = 20.0) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)  # the group started with the process (start_new_session): pgid == pid
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=30)
     reap(pid)
 
 
