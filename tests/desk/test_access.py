@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from footprint.signins import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_EMAIL
 from footprint.store import make_engine
-from proctor.sessions.tables import DecisionRow, EventReviewRow
+from proctor.sessions.tables import DecisionRow, EventReviewRow, SessionFaceRow
 from tests.desk.desk_client import HTML, login_token, sign_in
 from tests.desk.world import KAZAKH_NAME, PASSWORD, World
 from web.app import create_app
@@ -33,9 +33,23 @@ def fresh(client: TestClient) -> TestClient:
     return browser
 
 
+def first_face(world: World) -> int:
+    engine = make_engine(world.settings.db_url)
+    try:
+        with engine.connect() as db:
+            face = db.scalar(
+                select(func.min(SessionFaceRow.id)).where(SessionFaceRow.session_id == world.sessions_a[0])
+            )
+    finally:
+        engine.dispose()
+    assert face is not None
+    return int(face)
+
+
 def resources(world: World) -> dict[str, str]:
     session = world.sessions_a[0]
     return {
+        "face picture": f"/desk/faces/{first_face(world)}",
         "exam page": f"/desk/exams/{world.exam_a}",
         "session page": f"/desk/sessions/{session}",
         "recording": f"/desk/sessions/{session}/recording",
