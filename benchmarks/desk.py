@@ -12,7 +12,6 @@ an identity check every 5 s, decisions on a third of the events), served by the 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
 import random

@@ -49,6 +49,11 @@ def selected(page: Page) -> str | None:
     return page.evaluate("document.querySelector('li.event[aria-current=true]')?.dataset.eventId ?? null")
 
 
+def wait_until_at(page: Page, seconds: float) -> None:
+    """Wait for the player to stand at `seconds` (half a second either way)."""
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {seconds}) < 0.5")
+
+
 def current_time(page: Page) -> float:
     return float(page.evaluate("document.getElementById('player').currentTime"))
 
@@ -93,7 +98,7 @@ def test_an_examiner_reviews_a_session_with_the_keyboard(server: tuple[World, Li
 
     page.keyboard.press("j")
     assert selected(page) == ids[0]
-    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
+    wait_until_at(page, max(0.0, starts[0] - 2))
     page.keyboard.press("j")
     assert selected(page) == ids[1]
     page.keyboard.press("d")
@@ -118,7 +123,7 @@ def test_an_examiner_reviews_a_session_with_the_keyboard(server: tuple[World, Li
     assert page.evaluate("document.getElementById('player').playbackRate") == 16
     bar = page.locator(f"#strip rect.bar[data-seq='{ids[0]}']")
     bar.click()
-    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {max(0.0, starts[0] - 2)}) < 0.5")
+    wait_until_at(page, max(0.0, starts[0] - 2))
     assert selected(page) == ids[0]
     page.screenshot(path=screenshot_path("desk-review-kk"), full_page=True)
 
