@@ -306,7 +306,7 @@ class Analyses:
             if self.store.statement_sink is not None:
                 facts = session_facts(db, row, self.store.config.base_url)
                 duration = float(result.report.get("analysed_duration_s", 0.0))
-                statement = analysed_statement(facts, result.score, counts, duration)
+                statement = analysed_statement(facts, result.score, counts, duration, run=run)
                 self.store.statement_sink(db, facts.college_id, statement)
             return row
 

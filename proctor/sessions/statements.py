@@ -89,11 +89,17 @@ def _statement_id(facts: SessionFacts, kind: str, revision: int) -> str:
 
 
 def analysed_statement(
-    facts: SessionFacts, score: float, event_counts: Mapping[str, int], duration_s: float, at: datetime | None = None
+    facts: SessionFacts,
+    score: float,
+    event_counts: Mapping[str, int],
+    duration_s: float,
+    at: datetime | None = None,
+    *,
+    run: int = 1,
 ) -> dict[str, Any]:
-    """The `attempted` statement of an analysed session."""
+    """The `attempted` statement of an analysed session's analysis run `run` (each run its own statement)."""
     return {
-        "id": _statement_id(facts, "analysed", 0),
+        "id": _statement_id(facts, "analysed", run - 1),
         "actor": _actor(facts),
         "verb": ATTEMPTED,
         "object": _object(facts),

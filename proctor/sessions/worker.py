@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from proctor.jobs.executor import Executor, JobFailed, LocalExecutor, WorkerLost
 from proctor.logcontext import about_session
 from proctor.sessions.job import AnalysisJob
@@ -79,7 +81,7 @@ class AnalysisWorker:
     def start(self, resume: bool = True) -> None:
         """Start the threads; with `resume`, first re-queue the jobs this node held when it stopped."""
         if resume:
-            self._retry("re-queue this node's jobs", lambda: self.service.analyses.requeue_lost(self.node))
+            self._retry("re-queue this node's jobs", lambda: self.service.analyses.requeue_lost(self.node), always=True)
         self._threads = [
             threading.Thread(target=self._dispatch, args=(slot,), name=f"analysis-{slot}", daemon=True)
             for slot in range(self.executor.slots)
@@ -128,7 +130,9 @@ class AnalysisWorker:
             with self._lock:
                 self._busy += 1
             try:
-                job = self._retry("claim a job", lambda: self.service.analyses.claim(self.node, self.lease_s))
+                job = self._retry(
+                    "claim a job", lambda: self.service.analyses.claim(self.node, self.lease_s), always=True
+                )
                 if job is not None:
                     self._run(slot, job)
             finally:
@@ -151,25 +155,40 @@ class AnalysisWorker:
                 stopping = self._stopping.is_set()
                 logger.error("analysis of session %s interrupted: %s; it goes back to the queue", job.session_id, exc)
                 self._count("lost")
-                self._retry("give the job back", lambda: analyses.release(job.session_id, job.claim, refund=stopping))
+                self._retry(
+                    "give the job back",
+                    lambda: analyses.release(job.session_id, job.claim, refund=stopping),
+                    always=True,
+                )
                 self._wake.set()
                 return
             except JobFailed as exc:
                 logger.warning("analysis of session %s failed: %s", job.session_id, exc)
                 self._count("failed")
                 reason = str(exc)
-                self._retry("record the failure", lambda: analyses.fail(job.session_id, reason, job.claim))
+                self._retry("record the failure", lambda: analyses.fail(job.session_id, reason, job.claim), always=True)
                 return
             except Exception:
                 logger.exception("analysis of session %s failed", job.session_id)
                 self._count("failed")
                 failure = "internal error; see the server log"
-                self._retry("record the failure", lambda: analyses.fail(job.session_id, failure, job.claim))
+                self._retry(
+                    "record the failure", lambda: analyses.fail(job.session_id, failure, job.claim), always=True
+                )
                 return
             finally:
                 with self._lock:
                     self.stats.running -= 1
-            row = self._retry("record the result", lambda: analyses.finish(result, job.claim))
+            try:
+                row = self._retry("record the result", lambda: analyses.finish(result, job.claim))
+            except Exception:
+                logger.exception("the result of session %s could not be kept", job.session_id)
+                self._count("failed")
+                failure = "the result could not be kept; see the server log"
+                self._retry(
+                    "record the failure", lambda: analyses.fail(job.session_id, failure, job.claim), always=True
+                )
+                return
             with self._lock:
                 self.stats.done += 1
                 self.stats.analysis_s.append(time.monotonic() - started)
@@ -199,13 +218,16 @@ class AnalysisWorker:
         with self._lock:
             setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
 
-    def _retry(self, what: str, action: Callable[[], T]) -> T | None:
-        """Run a database step until it succeeds (backing off while the database is away); None if stopped."""
+    def _retry(self, what: str, action: Callable[[], T], *, always: bool = False) -> T | None:
+        """Run a database step until it succeeds, backing off while the database is away (None if stopped).
+        Other errors are raised, unless `always` (a dispatcher loop that must never die)."""
         attempt = 0
         while True:
             try:
                 return action()
-            except Exception:
+            except Exception as exc:
+                if not always and not _transient(exc):
+                    raise
                 if self._stopping.is_set():
                     logger.exception("could not %s while stopping", what)
                     return None
@@ -213,3 +235,10 @@ class AnalysisWorker:
                 attempt += 1
                 logger.exception("could not %s; the database may be away, retrying in %.0f s", what, delay)
                 self._stopping.wait(delay)
+
+
+def _transient(exc: Exception) -> bool:
+    """An error of reaching the database (worth waiting out), not of what was asked of it."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -1,0 +1,88 @@
+"""Structured logs: every line names the node and the session it is about; health checks stay out of the log;
+the new settings of a multi-node deployment are checked at start."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from proctor.logcontext import about_session
+from web.logs import TEXT_FORMAT, JsonFormatter, NodeAndSession, QuietHealthChecks
+from web.settings import SettingsError, load_settings
+
+
+def record(message: str, *args: object, name: str = "proctor.sessions.worker") -> logging.LogRecord:
+    return logging.LogRecord(name, logging.INFO, __file__, 1, message, args, None)
+
+
+def test_lines_name_the_node_and_the_session() -> None:
+    node = NodeAndSession("node-2")
+    with about_session("5bdf880e"):
+        inside = record("analysing session %s", "5bdf880e")
+        assert node.filter(inside)
+    outside = record("checkpoint at tree size %d", 11)
+    assert node.filter(outside)
+    line = json.loads(JsonFormatter().format(inside))
+    assert {k: line[k] for k in ("level", "node", "session", "logger", "message")} == {
+        "level": "INFO",
+        "node": "node-2",
+        "session": "5bdf880e",
+        "logger": "proctor.sessions.worker",
+        "message": "analysing session 5bdf880e",
+    }
+    assert line["time"].endswith("+00:00")
+    text = logging.Formatter(TEXT_FORMAT).format(outside)
+    assert " node=node-2 session=- proctor.sessions.worker: checkpoint at tree size 11" in text
+
+
+def test_failures_keep_their_traceback_in_json() -> None:
+    try:
+        raise RuntimeError("the database went away")
+    except RuntimeError:
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "could not claim a job", (), sys.exc_info())
+    NodeAndSession("node-1").filter(failed)
+    line = json.loads(JsonFormatter().format(failed))
+    assert "RuntimeError: the database went away" in line["exception"] and line["session"] == "-"
+
+
+def test_successful_health_checks_stay_out_of_the_access_log() -> None:
+    quiet = QuietHealthChecks()
+    access = '%s - "%s %s HTTP/%s" %d'
+    assert not quiet.filter(record(access, "127.0.0.1:5", "GET", "/readyz", "1.1", 200, name="uvicorn.access"))
+    assert not quiet.filter(record(access, "127.0.0.1:5", "GET", "/healthz", "1.1", 200, name="uvicorn.access"))
+    assert quiet.filter(record(access, "127.0.0.1:5", "GET", "/readyz", "1.1", 503, name="uvicorn.access"))
+    assert quiet.filter(record(access, "127.0.0.1:5", "GET", "/api/v1/exams", "1.1", 200, name="uvicorn.access"))
+
+
+def test_settings_of_a_node_in_a_cluster() -> None:
+    settings = load_settings({"PROCTOR_PORT": "9001"})
+    assert settings.node == f"{socket.gethostname()}:9001" and settings.media_path == Path("data/media")
+    assert settings.ray_address is None and settings.log_format == "text"
+    clustered = load_settings(
+        {
+            "PROCTOR_NODE_ID": "node-2",
+            "PROCTOR_MEDIA_DIR": "/srv/proctor-media",
+            "PROCTOR_RAY_ADDRESS": "10.0.0.5:6379",
+            "PROCTOR_RAY_GPUS_PER_JOB": "0.25",
+            "PROCTOR_JOB_LEASE_S": "20",
+            "PROCTOR_LOG_FORMAT": "json",
+        }
+    )
+    assert (clustered.node, clustered.media_path, clustered.ray_gpus_per_job) == (
+        "node-2",
+        Path("/srv/proctor-media"),
+        0.25,
+    )
+    for bad in (
+        {"PROCTOR_NODE_ID": "node 2"},
+        {"PROCTOR_JOB_LEASE_S": "1"},
+        {"PROCTOR_RAY_CPUS_PER_JOB": "0"},
+        {"PROCTOR_LOG_FORMAT": "xml"},
+    ):
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            load_settings(bad)
