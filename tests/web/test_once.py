@@ -41,6 +41,7 @@ def test_one_node_at_a_time_and_the_next_after_it(postgres_url: str) -> None:
                     text(
                         "SELECT pg_terminate_backend(pid) FROM pg_locks"
                         " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     )
                 )
                 admin.commit()
