@@ -21,7 +21,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footprint.catalogue.checks import time_problems, time_zones
 from footprint.catalogue.index import CatalogueIndex, epoch
+from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR
 from footprint.catalogue.store import CatalogueVersion, latest_catalogue
 from footprint.compliance.report import ComplianceReport, group_report, learner_report, programme_report
 from footprint.compliance.weather import WeatherDay, weather_day
@@ -35,6 +37,9 @@ from footprint.ledger import Ledger, SignedCheckpoint
 from footprint.ledger.tables import CheckpointRow
 
 DEFAULT_SPAN = timedelta(days=30)
+MAX_SPAN = timedelta(days=6 * 366)
+"""The longest period a report covers: a whole TVET study period (up to about four years) or a bachelor's with
+room to spare. A report over centuries would only cost memory (one row per week) and overflow calendars."""
 CACHE_SIZE = 2
 
 
@@ -129,9 +134,38 @@ def index_of(version: CatalogueVersion) -> CatalogueIndex:
 
 
 def default_period(index: CatalogueIndex, until: int) -> int:
-    """The start of the default period: the timetable's first class, else 30 days before its end."""
+    """The start of the default period: the timetable's first class (at most `MAX_SPAN` before its end), else
+    30 days before its end."""
     starts = [c.start for c in index.classes] + [epoch(a.due) for a in index.catalogue.assignments]
-    return min(starts) if starts and min(starts) < until else until - int(DEFAULT_SPAN.total_seconds())
+    if not starts or min(starts) >= until:
+        return until - int(DEFAULT_SPAN.total_seconds())
+    return max(min(starts), until - int(MAX_SPAN.total_seconds()))
+
+
+def check_moment(name: str, moment: datetime | date) -> None:
+    """A period's bound (or a day) must lie in the years a catalogue may name."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise FootprintBadRequest(f"{name} must lie in the years {FIRST_YEAR}–{LAST_YEAR}, not {moment.isoformat()}")
+
+
+def check_period(start: int, end: int) -> None:
+    if end <= start:
+        raise FootprintBadRequest("until must come after since")
+    if end - start > MAX_SPAN.total_seconds():
+        days = (end - start) // 86400
+        raise FootprintBadRequest(f"a period covers at most {MAX_SPAN.days} days (six years); this one covers {days}")
+
+
+def usable(version: CatalogueVersion) -> None:
+    """A stored catalogue version the computations can use (one stored before import checks refused bad times)."""
+    problems = time_problems(version.catalogue)
+    if version.catalogue.timezone not in time_zones():
+        problems.append(f"timezone {version.catalogue.timezone!r} is not an IANA time zone")
+    if problems:
+        found = "; ".join(problems[:5])
+        raise FootprintBadRequest(
+            f"catalogue version {version.version} cannot be used ({found}): import a corrected one"
+        )
 
 
 def basis(
@@ -148,11 +182,14 @@ def basis(
     catalogue = latest_catalogue(db, college_id, size)
     if catalogue is None:
         raise FootprintNotFound(f"the college had imported no catalogue at tree size {size}")
+    usable(catalogue)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None:
+            check_moment(name, moment)
     signed_at = _signed_at(db, size)
     end = epoch(until) if until else epoch(signed_at)
     start = epoch(since) if since else default_period(index_of(catalogue), end)
-    if end <= start:
-        raise FootprintBadRequest("until must come after since")
+    check_period(start, end)
     return Basis(college_id, signed, signed_at, catalogue, Period(start, end))
 
 
@@ -247,4 +284,5 @@ def compliance(computed: Computed, scope: str, item: str) -> ComplianceReport:
 
 
 def weather(computed: Computed, day: date) -> WeatherDay:
+    check_moment("the day", day)
     return weather_day(computed.index, computed.facts, day)

@@ -5,11 +5,13 @@ Every problem is listed (up to `MAX_PROBLEMS`) with where it is, so a college fi
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import date
 
-from footprint.catalogue.model import Account, Catalogue
+from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR, Account, Catalogue
 from footprint.xapi.canonical import agent_key
 
 MAX_PROBLEMS = 50
@@ -33,6 +35,41 @@ def account_key(account: Account) -> str:
     return key or ""
 
 
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zones this machine knows (`Asia/Almaty`, `UTC` …; not a folder such as `Asia`)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _moments(catalogue: Catalogue) -> Iterator[tuple[str, date]]:
+    """Every date and time the catalogue holds, with where it is."""
+    for number, item in enumerate(catalogue.classes):
+        yield f"classes[{number}] ({item.id}).start", item.start
+        yield f"classes[{number}] ({item.id}).end", item.end
+    for number, task in enumerate(catalogue.assignments):
+        yield f"assignments[{number}] ({task.id}).due", task.due
+    for number, episode in enumerate(catalogue.episodes):
+        yield f"episodes[{number}] ({episode.id}).start", episode.start
+        yield f"episodes[{number}] ({episode.id}).end", episode.end
+        for position, document in enumerate(episode.documents):
+            yield f"episodes[{number}] ({episode.id}).documents[{position}].date", document.date
+    for number, approved in enumerate(catalogue.approved_lists):
+        yield f"approved_lists[{number}].order.date", approved.order.date
+        if approved.valid_from is not None:
+            yield f"approved_lists[{number}].valid_from", approved.valid_from
+        if approved.valid_until is not None:
+            yield f"approved_lists[{number}].valid_until", approved.valid_until
+
+
+def time_problems(catalogue: Catalogue) -> list[str]:
+    """Dates and times outside the years the platform computes with (a class in year 1 is a typing error)."""
+    return [
+        f"{where}: {moment.isoformat()} is outside the years {FIRST_YEAR}–{LAST_YEAR}"
+        for where, moment in _moments(catalogue)
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR
+    ]
+
+
 def _duplicates(kind: str, ids: Iterable[str]) -> list[str]:
     return [f"{kind} {item!r} is listed {count} times" for item, count in Counter(ids).items() if count > 1]
 
@@ -40,10 +77,9 @@ def _duplicates(kind: str, ids: Iterable[str]) -> list[str]:
 def check_catalogue(catalogue: Catalogue) -> None:
     """Raise CatalogueError listing every broken reference or duplicate in the catalogue."""
     problems: list[str] = []
-    try:
-        zoneinfo.ZoneInfo(catalogue.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.append(f"timezone {catalogue.timezone!r} is not an IANA time zone")
+    if catalogue.timezone not in time_zones():
+        problems.append(f"timezone {catalogue.timezone!r} is not an IANA time zone such as Asia/Almaty")
+    problems += time_problems(catalogue)
     programmes = {p.id: p for p in catalogue.programmes}
     problems += _duplicates("programme", (p.id for p in catalogue.programmes))
     for programme in catalogue.programmes:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from footprint.catalogue.checks import time_zones
+
 MAX_ROWS = 200_000
 
 
@@ -163,10 +165,7 @@ def _shape(table: str, row: dict[str, Any]) -> dict[str, Any]:
 def read_csv(table: str, text: str, timezone: str) -> tuple[list[dict[str, Any]], list[int]]:
     """Rows of a CSV table as JSON-shaped objects, and the file line each row starts on."""
     columns = CSV_TABLES[table]
-    try:
-        zone = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone = zoneinfo.ZoneInfo(timezone if timezone in time_zones() else "UTC")
     text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ",")

@@ -17,6 +17,9 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^
 Text = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$")]
 IRI = Annotated[str, StringConstraints(min_length=3, max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")]
 Hours = Annotated[float, Field(ge=0, le=100_000)]
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+"""Dates and times of a catalogue, and the periods reports cover, lie in these years (checked at import)."""
 
 Level = Literal["tvet", "higher"]
 Form = Literal["full_time", "extramural", "evening", "external", "online"]

@@ -1,6 +1,6 @@
-"""The footprint API over HTTP: catalogue imports (JSON, CSV, bad input refused with nothing written), reports
-naming their checkpoint, `treeSize`, CSV tables, two colleges, and evidence that `footprint verify report`
-checks offline (exit 0 verified, 1 not proven, 2 bad input)."""
+"""The footprint API over HTTP, on SQLite and PostgreSQL: catalogue imports (JSON, CSV, bad input refused with
+nothing written), reports naming their checkpoint, `treeSize`, bounded periods, CSV tables, two colleges, and
+evidence that `footprint verify report` checks offline (exit 0 verified, 1 not proven, 2 bad input)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ API = "/api/v1/footprint"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path, database_url=db_url, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING"
+    )
 
 
 @pytest.fixture
@@ -105,6 +107,8 @@ BAD_INPUT: list[tuple[str, bytes | str, str, int, str]] = [
     ("", "END", "application/json", 422, "classes[0]: class C1 ends before it starts"),
     ("", "GROUP", "application/json", 422, "class C1: no group 'G9'"),
     ("", "FIELD", "application/json", 422, "programmes[0].field: Input should be"),
+    ("", "ZONE", "application/json", 422, "timezone 'Asia' is not an IANA time zone"),
+    ("", "YEAR", "application/json", 422, "classes[0] (C1).start: 0001-01-01T00:00:00+05:00 is outside the years"),
     ("/classes", b"id,group,teacher,room\n", "text/csv", 422, "unknown column(s) room; columns are id, group"),
     (
         "/classes",
@@ -130,12 +134,16 @@ def test_bad_catalogue_input_is_refused_clearly_and_nothing_is_written(client: T
     size = int(client.get("/ledger/checkpoint").text.split("\n")[1])
     for path, given, content_type, status, message in BAD_INPUT:
         body = given if isinstance(given, bytes) else b""
-        if given in ("END", "GROUP", "FIELD"):
+        if given in ("END", "GROUP", "FIELD", "ZONE", "YEAR"):
             data = copy.deepcopy(semester())
             if given == "END":
                 data["classes"][0]["end"] = data["classes"][0]["start"]
             elif given == "GROUP":
                 data["classes"][0]["group"] = "G9"
+            elif given == "ZONE":
+                data["timezone"] = "Asia"  # a folder of the time zone database, not a zone
+            elif given == "YEAR":
+                data["classes"][0]["start"] = "0001-01-01T00:00:00+05:00"
             else:
                 data["programmes"][0]["field"] = "astrology"
             body = json.dumps(data).encode()
@@ -264,3 +272,23 @@ def test_evidence_bundles_verify_offline_and_tampering_is_caught(client: TestCli
     )
     assert code == 2
     assert client.get(f"{API}/evidence/learners/S9").status_code == 404
+
+
+def test_periods_are_bounded_and_refused_clearly(client: TestClient) -> None:
+    assert client.put(f"{API}/catalogue", json=semester()).status_code == 201
+    client.get("/ledger/checkpoint")
+    refused = {
+        ("0001-01-01T00:00:00Z", "2026-09-21T00:00:00Z"): "since must lie in the years 2000–2100",
+        ("2026-09-01T00:00:00Z", "9999-12-31T23:00:00Z"): "until must lie in the years 2000–2100",
+        ("2019-09-01T00:00:00Z", "2026-09-21T00:00:00Z"): "a period covers at most 2196 days (six years); this one",
+    }
+    for (since, until), message in refused.items():
+        for path in ("/learners", "/learners/S1", "/groups/G1", "/compliance", "/evidence/learners/S1"):
+            response = client.get(f"{API}{path}", params={"since": since, "until": until})
+            assert response.status_code == 400, (path, response.text)
+            assert message in response.json()["error"]["message"]
+    assert client.get(f"{API}/weather-days/0001-01-01").status_code == 400
+    six_years = client.get(
+        f"{API}/groups/G1", params={"since": "2020-09-22T00:00:00Z", "until": "2026-09-21T00:00:00Z"}
+    )
+    assert six_years.status_code == 200 and len(six_years.json()["summary"]["weeks"]) == 313

@@ -46,7 +46,7 @@ from web.pages.footprint.charts import (
     weekly_bars,
 )
 from web.pages.i18n import catalog
-from web.routes.footprint.common import Since, TreeSize, Until, basis_for, download
+from web.routes.footprint.common import Since, TreeSize, Until, basis_for, download, footprint_errors
 
 router = APIRouter(prefix="/desk/footprint", include_in_schema=False)
 
@@ -422,9 +422,9 @@ def weather_page(
     """An adverse-weather day: every class moved online, learners connected, absentees, work handed in later."""
     try:
         computed = _computed(services, user, tree_size, None, None)
+        report = weather(computed, day)
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
-    report = weather(computed, day)
     group = report.episodes[0]["group"] if report.episodes else next(iter(computed.index.groups), "")
     people = [*computed.index.catalogue.learners, *computed.index.catalogue.teachers]
     values = {
@@ -446,7 +446,8 @@ def export(
     until: Until = None,
 ) -> Response:
     """One of the overview's tables as CSV, with the checkpoint it was computed at in comment lines."""
-    computed = _computed(services, user, tree_size, since, until)
+    with footprint_errors():
+        computed = _computed(services, user, tree_size, since, until)
     rows: list[dict[str, Any]]
     if table == "learners":
         rows = [jsonable(learner_summary(item)) for item in computed.indicators.learners.values()]

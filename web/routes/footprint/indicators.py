@@ -301,7 +301,8 @@ def weather_day_report(
 ) -> Response:
     """The adverse-weather day report: per class moved online, learners connected, absentees, late work."""
     computed = _computed(services, credential.college_id, tree_size, None, None)
-    report = jsonable(weather(computed, day))
+    with footprint_errors():
+        report = jsonable(weather(computed, day))
     if format == "csv":
         rows = [{**c, "connected": len(c["connected"]), "absent": " ".join(c["absent"])} for c in report["classes"]]
         return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}")
