@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR, Account, Catalogue
+from footprint.facts.project import display_name
 from footprint.xapi.canonical import agent_key
 
 MAX_PROBLEMS = 50
@@ -100,6 +101,12 @@ def check_catalogue(catalogue: Catalogue) -> None:
     problems += [f"learner {p.id}: no group {p.group!r}" for p in catalogue.learners if p.group not in groups]
     owners = Counter(account_key(a) for person in people for a in person.accounts)
     problems += [f"account {key} belongs to more than one person" for key, n in owners.items() if n > 1]
+    named = Counter(alias for person in people for alias in {display_name(a) for a in person.aliases})
+    problems += [
+        f"alias {alias.removeprefix('name:')!r} belongs to more than one person (whose statements would be a guess)"
+        for alias, n in named.items()
+        if n > 1
+    ]
     teachers = {t.id for t in catalogue.teachers}
     problems += _duplicates("class", (c.id for c in catalogue.classes))
     for item in catalogue.classes:

@@ -62,7 +62,7 @@ def held_classes(index: CatalogueIndex, facts: Facts, period: Period) -> dict[st
     """Whether each synchronous class of the period was held (its teacher joined it)."""
     teachers = index.catalogue.teachers
     terms = [index.teacher_terms[t.id] for t in teachers]
-    own = split(facts, owners(facts, terms), len(teachers))
+    own = split(facts, owners(facts, index, terms), len(teachers))
     held: dict[str, bool] = {}
     for teacher, mine in zip(teachers, own, strict=True):
         timeline = Timeline(mine)

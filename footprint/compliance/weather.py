@@ -96,14 +96,14 @@ def weather_day(
     learner_facts = dict(
         zip(
             (p.id for p in learners),
-            split(facts, owners(facts, [index.learner_terms[p.id] for p in learners]), len(learners)),
+            split(facts, owners(facts, index, [index.learner_terms[p.id] for p in learners]), len(learners)),
             strict=True,
         )
     )
     teacher_facts = dict(
         zip(
             (t.id for t in teachers),
-            split(facts, owners(facts, [index.teacher_terms[t.id] for t in teachers]), len(teachers)),
+            split(facts, owners(facts, index, [index.teacher_terms[t.id] for t in teachers]), len(teachers)),
             strict=True,
         )
     )

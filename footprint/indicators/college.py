@@ -167,7 +167,7 @@ def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> C
     """All the college's indicators over the period from all its facts at one checkpoint."""
     learners = index.catalogue.learners
     learner_terms = [index.learner_terms[p.id] for p in learners]
-    learner_owner = owners(facts, learner_terms)
+    learner_owner = owners(facts, index, learner_terms)
     learner_facts = split(facts, learner_owner, len(learners))
     results = {
         learner.id: learner_indicators(index, learner, own, period)
@@ -175,7 +175,7 @@ def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> C
     }
     teachers = index.catalogue.teachers
     teacher_terms = [index.teacher_terms[p.id] for p in teachers]
-    teacher_owner = owners(facts, teacher_terms)
+    teacher_owner = owners(facts, index, teacher_terms)
     teacher_facts = split(facts, teacher_owner, len(teachers))
     instructor_lookup = np.full(max(facts.terms.values(), default=0) + 1, NOBODY, dtype=np.int64)
     for position, terms in enumerate(teacher_terms):

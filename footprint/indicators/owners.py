@@ -1,7 +1,8 @@
-"""Whose statements are whose: facts matched to the catalogue's learners and teachers.
+"""Whose statements are whose: facts matched to the catalogue's learners and teachers, by one rule.
 
 A fact belongs to the person one of whose accounts is its actor. A meeting statement whose actor is no
-one's account (BigBlueButton names people by display name) belongs to the person with that alias.
+catalogue person's account — learner or teacher — (BigBlueButton names people by display name) belongs to
+the person with that alias. A learner's own statement is never a teacher's because the names match.
 """
 
 from __future__ import annotations
@@ -29,13 +30,23 @@ def _lookup(facts: Facts, people: Sequence[PersonTerms], field: str) -> NDArray[
     return table
 
 
-def owners(facts: Facts, people: Sequence[PersonTerms]) -> NDArray[np.int64]:
+def known_actors(facts: Facts, index: CatalogueIndex) -> NDArray[np.bool_]:
+    """Which facts' actor is an account of someone in the catalogue (a learner or a teacher)."""
+    people = (*index.learner_terms.values(), *index.teacher_terms.values())
+    ids = {facts.term(text) for terms in people for text in terms.actors} - {0}
+    return np.isin(facts.actor, sorted(ids))
+
+
+def by_alias(facts: Facts, index: CatalogueIndex) -> NDArray[np.bool_]:
+    """Facts that go by their display name: meeting statements whose actor is no catalogue person's account."""
+    return (facts.category == Category.MEETING) & (facts.alias != 0) & ~known_actors(facts, index)
+
+
+def owners(facts: Facts, index: CatalogueIndex, people: Sequence[PersonTerms]) -> NDArray[np.int64]:
     """The position in `people` of each fact's owner (NOBODY for the rest)."""
-    by_actor = _lookup(facts, people, "actors")
-    owner = by_actor[facts.actor]
-    by_alias = _lookup(facts, people, "aliases")
-    named = (owner == NOBODY) & (facts.category == Category.MEETING) & (facts.alias != 0)
-    owner[named] = by_alias[facts.alias[named]]
+    owner = _lookup(facts, people, "actors")[facts.actor]
+    named = by_alias(facts, index)
+    owner[named] = _lookup(facts, people, "aliases")[facts.alias[named]]
     return owner
 
 
@@ -50,14 +61,8 @@ def split(facts: Facts, owner: NDArray[np.int64], count: int) -> list[Facts]:
 def facts_of(facts: Facts, index: CatalogueIndex, terms: PersonTerms) -> Facts:
     """One person's facts out of a larger set: their accounts' statements and meeting statements under
     their aliases whose actor is nobody's account."""
-    known = {facts.term(t) for p in (*index.learner_terms.values(), *index.teacher_terms.values()) for t in p.actors}
-    known.discard(0)
     mine = np.isin(facts.actor, [facts.term(t) for t in terms.actors if facts.term(t)])
-    aliased = (
-        (facts.category == Category.MEETING)
-        & np.isin(facts.alias, [facts.term(t) for t in terms.aliases if facts.term(t)])
-        & ~np.isin(facts.actor, list(known))
-    )
+    aliased = by_alias(facts, index) & np.isin(facts.alias, [facts.term(t) for t in terms.aliases if facts.term(t)])
     picked = np.flatnonzero(mine | aliased)
     return facts.pick(picked[np.argsort(facts.at[picked], kind="stable")])
 

@@ -169,7 +169,7 @@ def build_college(plan: SemesterPlan) -> College:
                 "accounts": [{"homePage": plan.moodle_url, "name": str(users[learner_id].id)}],
             }
             if spec.id == "SOFT" and seat % ALIAS_EVERY == ALIAS_EVERY - 1:
-                item["aliases"] = [f"{users[learner_id].full_name} (BBB)"]
+                item["aliases"] = [f"{users[learner_id].full_name} ({learner_id})"]  # names repeat; aliases may not
             learners.append(item)
             members.append(learner_id)
         for week in range(plan.weeks):

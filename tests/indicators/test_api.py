@@ -176,7 +176,7 @@ def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleg
     since, until = at(7, 0).isoformat(), at(21, 0).isoformat()
     newer = client.get(f"{API}/learners", params={"since": since, "until": until}).json()
     assert newer["checkpoint"]["treeSize"] > older["checkpoint"]["treeSize"]
-    assert newer["checkpoint"]["note"].startswith("proctor.kz/footprint\n") and newer["indicatorVersion"] == "1"
+    assert newer["checkpoint"]["note"].startswith("proctor.kz/footprint\n") and newer["indicatorVersion"] == "2"
     assert newer["catalogue"]["version"] == 1 and newer["period"] == {
         "since": "2026-09-06T19:00:00Z",
         "until": "2026-09-20T19:00:00Z",

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
+from footprint.catalogue.checks import CatalogueError
+from footprint.catalogue.index import CatalogueIndex
+from footprint.compliance.report import held_classes
+from footprint.facts.columns import facts_from_statements
+from footprint.indicators.period import Period
 from tests.indicators.helpers import (
     ASSIGN,
     ASSIGN2,
+    COLLEGE,
     COURSE,
     ROOM,
     SITE,
@@ -12,6 +20,7 @@ from tests.indicators.helpers import (
     W,
     at,
     base_catalogue,
+    catalogue,
     compute,
     klass,
     user,
@@ -68,3 +77,25 @@ def test_classes_held_on_time_turnaround_feedback_and_ungraded_work() -> None:
     assert (grading.graded, grading.feedback, grading.feedback_share) == (3, 1, round(1 / 3, 4))
     assert (grading.turnaround_hours_median, grading.turnaround_hours_mean) == (24.0, 32.0)  # 24, 48 and 24 hours
     assert grading.ungraded == 2
+
+
+def test_a_learners_own_join_never_counts_as_the_teacher_whose_alias_is_the_learners_name() -> None:
+    """One rule for whose a statement is: by display name only when its actor is no catalogue person's account."""
+    data = base_catalogue(learners=1)
+    data["teachers"][0]["aliases"] = ["Learner 1"]  # the teacher's BigBlueButton name happens to be the learner's
+    data["classes"] = [klass("C1", at(7, 9))]
+    joined = [SITE.meeting("join", user(1), COURSE, ROOM, at(7, 9, 1))]  # Moodle names the learner "Learner 1"
+    college = compute(data, joined, at(7, 0), at(8, 0))
+    assert college.teachers["T1"].held == 0  # the teacher never came
+    assert college.learners["S1"].attendance.counts["present"] == 1
+    index = CatalogueIndex(catalogue(data))
+    period = Period(int(at(7, 0).timestamp()), int(at(8, 0).timestamp()))
+    assert held_classes(index, facts_from_statements(joined, COLLEGE), period) == {"C1": False}
+
+
+def test_one_display_name_may_not_name_two_people() -> None:
+    data = base_catalogue(learners=2)
+    data["learners"][0]["aliases"] = ["Айгерім  С."]
+    data["teachers"][0]["aliases"] = ["айгерім с."]  # the same name as BigBlueButton compares names
+    with pytest.raises(CatalogueError, match="alias 'айгерім с.' belongs to more than one person"):
+        catalogue(data)
