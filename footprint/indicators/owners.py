@@ -39,7 +39,8 @@ def known_actors(facts: Facts, index: CatalogueIndex) -> NDArray[np.bool_]:
 
 def by_alias(facts: Facts, index: CatalogueIndex) -> NDArray[np.bool_]:
     """Facts that go by their display name: meeting statements whose actor is no catalogue person's account."""
-    return (facts.category == Category.MEETING) & (facts.alias != 0) & ~known_actors(facts, index)
+    meeting = (facts.category == Category.MEETING) & (facts.alias != 0)
+    return np.asarray(meeting & ~known_actors(facts, index), dtype=np.bool_)
 
 
 def owners(facts: Facts, index: CatalogueIndex, people: Sequence[PersonTerms]) -> NDArray[np.int64]:
