@@ -3,7 +3,9 @@ and the terms (agent keys, aliases) under which a person's statements are stored
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import heapq
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from footprint.catalogue.model import (
     Teacher,
 )
 from footprint.facts.project import display_name
+from footprint.vocabulary import module_id
 
 ACADEMIC_HOUR_MIN = 45
 
@@ -48,6 +51,8 @@ class ClassInfo:
     start: int
     end: int
     hours: Fraction
+    previous_end: int | None = None
+    """When the latest earlier class on the same virtual class ended (whose join a missing leave belongs to)."""
 
     @property
     def id(self) -> str:
@@ -69,6 +74,24 @@ def person_terms(person: Person, learner: bool) -> PersonTerms:
     return PersonTerms(tuple(actors), tuple(display_name(alias) for alias in person.aliases))
 
 
+def _with_previous_ends(classes: list[ClassInfo]) -> list[ClassInfo]:
+    """Classes (sorted by start) with the end of the latest earlier class on the same virtual class."""
+    running: dict[str, list[int]] = defaultdict(list)  # per room, a heap of the ends still to come
+    ended: dict[str, int] = {}
+    found = []
+    for info in classes:
+        if info.session.activity is None:
+            found.append(info)
+            continue
+        room = module_id(info.session.activity)
+        heap = running[room]
+        while heap and heap[0] <= info.start:  # starts only grow: an end passed stays passed
+            ended[room] = max(ended.get(room, 0), heapq.heappop(heap))
+        found.append(dataclasses.replace(info, previous_end=ended[room]) if room in ended else info)
+        heapq.heappush(heap, info.end)
+    return found
+
+
 class CatalogueIndex:
     """Lookups over one catalogue version (built once per computation)."""
 
@@ -88,8 +111,8 @@ class CatalogueIndex:
         self.groups_by_programme: dict[str, list[Group]] = defaultdict(list)
         for group in catalogue.groups:
             self.groups_by_programme[group.programme].append(group)
-        self.classes: list[ClassInfo] = sorted(
-            (self._class_info(c) for c in catalogue.classes), key=lambda c: (c.start, c.id)
+        self.classes: list[ClassInfo] = _with_previous_ends(
+            sorted((self._class_info(c) for c in catalogue.classes), key=lambda c: (c.start, c.id))
         )
         self.classes_by_group: dict[str, list[ClassInfo]] = defaultdict(list)
         self.classes_by_teacher: dict[str, list[ClassInfo]] = defaultdict(list)

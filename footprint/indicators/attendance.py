@@ -7,6 +7,9 @@ Rules (indicator version 1):
   end; presence is counted within the class's times only). A join with no leave
   — a closed tab sends nothing — is closed by the learner's next login (a new sign-in means the old
   browser session ended) or, failing that, by the class's end: the learner is taken as present to the end.
+- Presence before the window is carried in: a person still in the virtual class when the window opens — a
+  join before it whose leave comes later (back-to-back classes in one reused room), or a join with no leave
+  after the previous class in that room ended and no login since (an early join) — is present from the start.
 - Absent: no presence. Late: the first join more than 10 min after the start. Left early: presence ends
   more than 10 min before the end (and the learner was not late). Present: the rest.
 """
@@ -97,17 +100,39 @@ class Timeline:
             if facts.registration[i]:
                 self.by_registration.setdefault(int(facts.registration[i]), []).append(event)
 
+    def _sources(self, info: ClassInfo) -> list[list[Event]]:
+        activity = self.terms.get(module_id(info.session.activity or ""), 0)
+        registration = self.terms.get((info.session.registration or "").lower(), 0)
+        return [
+            source.get(key, []) for source, key in ((self.by_object, activity), (self.by_registration, registration))
+        ]
+
     def events(self, info: ClassInfo, since: int, until: int) -> list[Event]:
         """Meeting events of the class in [since, until), by time."""
         found: list[Event] = []
-        activity = self.terms.get(module_id(info.session.activity or ""), 0)
-        registration = self.terms.get((info.session.registration or "").lower(), 0)
-        for source, key in ((self.by_object, activity), (self.by_registration, registration)):
-            events = source.get(key, []) if key else []
+        for events in self._sources(info):
             low = bisect.bisect_left(events, since, key=lambda e: e.at)
             high = bisect.bisect_left(events, until, key=lambda e: e.at)
             found.extend(events[low:high])
         return sorted(set(found), key=lambda e: (e.at, e.kind))
+
+    def carried_in(self, info: ClassInfo, window_start: int) -> int | None:
+        """When the person joined, if they were still in the class's virtual class as its window opened: the
+        latest join or leave before the window is a join, and a leave follows it (they stayed, e.g. from the
+        class before in the same room), or no leave follows it but it came after the previous class there
+        ended and no login came since (an early join whose leave is missing). None otherwise."""
+        moves = sorted(
+            {e for events in self._sources(info) for e in events if e.kind in OPENS or e.kind in CLOSES},
+            key=lambda e: (e.at, e.kind),
+        )
+        position = bisect.bisect_left(moves, window_start, key=lambda e: e.at)
+        if position == 0 or moves[position - 1].kind not in OPENS:
+            return None
+        joined = moves[position - 1].at
+        if position < len(moves) and moves[position].kind in CLOSES:
+            return joined
+        early = info.previous_end is None or joined >= info.previous_end
+        return joined if early and not self.logins_between(joined, window_start) else None
 
     def logins_between(self, since: int, until: int) -> list[int]:
         return self.logins[bisect.bisect_left(self.logins, since) : bisect.bisect_left(self.logins, until)]
@@ -123,7 +148,9 @@ def learner_class(timeline: Timeline, info: ClassInfo) -> ClassAttendance:
     ]
     moves += [Event(at, int(Kind.LOGIN), NO_FLAG, NO_FLAG) for at in timeline.logins_between(info.start, info.end)]
     moves.sort(key=lambda e: (e.at, e.kind))
-    present_s, first_join, last_end, open_at, inferred = 0, None, None, None, False
+    first_join = timeline.carried_in(info, info.start - EARLY_JOIN_S)
+    present_s, last_end, inferred = 0, None, False
+    open_at = None if first_join is None else info.start
     for event in moves:
         if event.kind in OPENS:
             first_join = event.at if first_join is None else first_join
@@ -167,7 +194,8 @@ def learner_class(timeline: Timeline, info: ClassInfo) -> ClassAttendance:
 def teacher_class(timeline: Timeline, info: ClassInfo) -> ClassHeld:
     """Whether the teacher (whose timeline this is) joined the class, and on time."""
     joins = [e.at for e in timeline.events(info, info.start - EARLY_JOIN_S, info.end) if e.kind in OPENS]
-    first = min(joins) if joins else None
+    carried = timeline.carried_in(info, info.start - EARLY_JOIN_S)
+    first = carried if carried is not None else (min(joins) if joins else None)
     return ClassHeld(
         class_id=info.id,
         group=info.session.group,

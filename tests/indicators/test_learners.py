@@ -84,6 +84,43 @@ def test_attendance_of_one_class_from_join_leave_attended_and_the_missing_leave_
     assert result.groups["G1"].summary.attendance_rate == 0.7
 
 
+def test_presence_before_a_classs_window_is_carried_in() -> None:
+    """Back-to-back classes in one reused BigBlueButton room: whoever stays from the first is in the second."""
+    data = base_catalogue(learners=4)
+    data["classes"] = [klass("C1", at(7, 9)), klass("C2", at(7, 10, 40)), klass("C3", at(7, 14))]
+    u = user
+    statements = [
+        SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55)),
+        SITE.meeting("leave", TEACHER, COURSE, ROOM, at(7, 12, 15)),  # stayed through both
+        SITE.meeting("join", u(1), COURSE, ROOM, at(7, 8, 58)),
+        SITE.meeting("leave", u(1), COURSE, ROOM, at(7, 12, 12)),  # stayed through both
+        SITE.meeting("join", u(2), COURSE, ROOM, at(7, 8, 59)),  # closed the tab: the leave is missing
+        SITE.meeting("join", u(3), COURSE, ROOM, at(7, 8, 58)),
+        SITE.meeting("leave", u(3), COURSE, ROOM, at(7, 10, 29)),  # left after the first
+        SITE.meeting("join", u(3), COURSE, ROOM, at(7, 10, 50)),  # and came back ten minutes late
+        SITE.meeting("leave", u(3), COURSE, ROOM, at(7, 12, 10)),
+        SITE.meeting("join", u(4), COURSE, ROOM, at(7, 13, 25)),  # 35 min early for the third, no leave
+    ]
+    result = compute(data, statements, at(7, 0), at(8, 0))
+    status = {s: [c.status for c in result.learners[s].attendance.classes] for s in result.learners}
+    assert status == {
+        "S1": ["present", "present", "absent"],
+        "S2": ["present", "absent", "absent"],  # the missing leave is closed at the first class's end, as before
+        "S3": ["present", "present", "absent"],  # back 10 min after the start: not more than 10 min late
+        "S4": ["absent", "absent", "present"],  # the early join belongs to the next class: present to its end
+    }
+    second = result.learners["S1"].attendance.classes[1]
+    assert (second.minutes_present, second.first_join) == (90.0, "2026-09-07T03:58:00Z")
+    third = result.learners["S4"].attendance.classes[2]
+    assert (third.minutes_present, third.end_inferred) == (90.0, True)
+    teacher = result.teachers["T1"]
+    assert [(c.class_id, c.held, c.on_time) for c in teacher.classes] == [
+        ("C1", True, True),
+        ("C2", True, True),
+        ("C3", False, False),
+    ]
+
+
 def test_attended_with_completion_false_is_absent_and_classes_outside_the_period_do_not_count() -> None:
     data = base_catalogue(learners=1)
     register = f"{W}/mod/attendance/view.php?id=5"  # a register, not a meeting: its records still count
@@ -251,15 +288,15 @@ def test_unknown_verbs_and_people_are_counted_never_used() -> None:
     assert result.learners["S1"].logins.statements == 2
 
 
-def test_a_join_more_than_15_minutes_early_is_not_the_classs_and_a_rejoin_is_late() -> None:
+def test_in_the_room_20_minutes_early_is_there_from_the_start_and_a_rejoin_counts_its_own_time() -> None:
     data = base_catalogue(learners=1)
     data["classes"] = [klass("C1", at(7, 9))]
     statements = [
-        SITE.meeting("join", user(1), COURSE, ROOM, at(7, 8, 40)),  # 20 min early: outside the 15-min window
-        SITE.meeting("leave", user(1), COURSE, ROOM, at(7, 9, 20)),
+        SITE.meeting("join", user(1), COURSE, ROOM, at(7, 8, 40)),  # 20 min early: before the 15-min window
+        SITE.meeting("leave", user(1), COURSE, ROOM, at(7, 9, 20)),  # but still there at the start
         SITE.meeting("join", user(1), COURSE, ROOM, at(7, 9, 50)),
         SITE.meeting("leave", user(1), COURSE, ROOM, at(7, 10, 30)),
     ]
     seen = compute(data, statements, at(7, 0), at(14, 0)).learners["S1"].attendance.classes[0]
-    assert seen.status == "late" and seen.first_join == "2026-09-07T04:50:00Z"
-    assert seen.minutes_present == 40.0 and seen.presence_end == "2026-09-07T05:30:00Z"
+    assert seen.status == "present" and seen.first_join == "2026-09-07T03:40:00Z"
+    assert seen.minutes_present == 20.0 + 40.0 and seen.presence_end == "2026-09-07T05:30:00Z"
