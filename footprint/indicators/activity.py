@@ -13,7 +13,7 @@ import numpy as np
 
 from footprint.catalogue.model import Discipline
 from footprint.facts.columns import Facts
-from footprint.indicators.period import DAY_S, Period, iso, weekend_and_night
+from footprint.indicators.period import DAY_S, LocalTime, Period, iso
 from footprint.vocabulary import Category, Kind, module_id
 
 VIEW_CAP_S = 30 * 60
@@ -51,14 +51,14 @@ class Materials:
     minutes_estimate: float
 
 
-def logins(facts: Facts, period: Period, offset_s: int) -> Logins:
+def logins(facts: Facts, period: Period, clock: LocalTime) -> Logins:
     """Logins per week, the longest gap, the last access and the weekend / night shares."""
     inside = period.contains(facts.at)
     at = facts.at[inside]
     login_at = np.sort(at[facts.kind[inside] == Kind.LOGIN])
     per_week = np.bincount(period.week_of(login_at), minlength=period.weeks)[: period.weeks]
     bounds = np.concatenate(([period.since], login_at, [period.until]))
-    weekend, night = weekend_and_night(at, offset_s)
+    weekend, night = clock.weekend_and_night(at)
     count = int(at.size)
     return Logins(
         logins=int(login_at.size),

@@ -31,7 +31,7 @@ from footprint.indicators.attendance import (
     synchronous_classes,
 )
 from footprint.indicators.owners import term_map
-from footprint.indicators.period import Period, local_offset_s
+from footprint.indicators.period import Period, local_time
 
 ATTENDED = ("present", "late", "left_early")
 ASSIGNMENT_STATES = ("on_time", "late", "missing", "pending")
@@ -100,7 +100,7 @@ def learner_indicators(index: CatalogueIndex, learner: Learner, facts: Facts, pe
         group=learner.group,
         programme=programme.id,
         attendance=Attendance(counts, attended_share(counts), weekly(seen, [c.start for c in classes], period), seen),
-        logins=logins(facts, period, local_offset_s(index.zone, period.since)),
+        logins=logins(facts, period, local_time(index.zone, period.since, period.until)),
         materials=materials(facts, programme.disciplines, period),
         assignments=tasks,
         assignment_counts={state: sum(t.status == state for t in tasks) for state in ASSIGNMENT_STATES},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,15 +47,44 @@ class Period:
         return {"since": iso(self.since), "until": iso(self.until)}
 
 
-def local_offset_s(zone: zoneinfo.ZoneInfo, moment: int) -> int:
-    """The zone's UTC offset at a moment (Kazakhstan keeps one offset all year)."""
+def _offset_s(zone: zoneinfo.ZoneInfo, moment: int) -> int:
     offset = datetime.fromtimestamp(moment, UTC).astimezone(zone).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
 
 
-def weekend_and_night(moments: NDArray[np.int64], offset_s: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Which local moments fall on Saturday/Sunday, and which between 22:00 and 06:00."""
-    local = moments + offset_s
-    weekday = ((local // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
-    hour = (local % DAY_S) // 3600
-    return weekday >= 5, (hour >= NIGHT_START_H) | (hour < NIGHT_END_H)
+@dataclass(frozen=True)
+class LocalTime:
+    """A zone's UTC offsets over a period: `offsets[i]` holds from `starts[i]` (Almaty went from +6 to +5 on
+    1 March 2024; zones with summer time change twice a year), so each moment is read in its own offset."""
+
+    starts: tuple[int, ...]
+    offsets: tuple[int, ...]
+
+    def offset_of(self, moments: NDArray[np.int64]) -> NDArray[np.int64]:
+        which = np.searchsorted(np.asarray(self.starts, dtype=np.int64), moments, side="right") - 1
+        return np.asarray(self.offsets, dtype=np.int64)[np.clip(which, 0, None)]
+
+    def weekend_and_night(self, moments: NDArray[np.int64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Which moments fall on a local Saturday/Sunday, and which between 22:00 and 06:00 local time."""
+        local = moments + self.offset_of(moments)
+        weekday = ((local // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
+        hour = (local % DAY_S) // 3600
+        return weekday >= 5, (hour >= NIGHT_START_H) | (hour < NIGHT_END_H)
+
+
+@functools.lru_cache(maxsize=64)
+def local_time(zone: zoneinfo.ZoneInfo, since: int, until: int) -> LocalTime:
+    """The zone's offsets over [since, until): looked at once a day, a change found to the second in between."""
+    starts, offsets = [since], [_offset_s(zone, since)]
+    day = since
+    while day < until:
+        following = min(day + DAY_S, until)
+        if _offset_s(zone, following) != offsets[-1]:
+            low, high = day, following  # the offset at `low` is the old one, at `high` the new one
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if _offset_s(zone, middle) == offsets[-1] else (low, middle)
+            starts.append(high)
+            offsets.append(_offset_s(zone, high))
+        day = following
+    return LocalTime(tuple(starts), tuple(offsets))

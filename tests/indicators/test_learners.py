@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -148,6 +149,23 @@ def test_logins_per_week_longest_gap_last_access_weekend_and_night() -> None:
     assert logins_of.longest_gap_days == round((4 * 24 + 14) / 24, 2)  # Wednesday 10:00 to the period's end
     assert logins_of.last_access == "2026-09-16T05:00:00Z"
     assert logins_of.weekend_share == 0.25 and logins_of.night_share == 0.25
+
+
+def test_weekend_and_night_are_read_in_the_offset_of_each_moment() -> None:
+    """Almaty moved from UTC+6 to UTC+5 on 1 March 2024: 16:30 UTC was 22:30 before it and 21:30 after."""
+    data = base_catalogue(learners=1)
+    utc = UTC
+    moments = [
+        datetime(2024, 2, 26, 16, 30, tzinfo=utc),  # Monday 22:30 in Almaty: night
+        datetime(2024, 3, 4, 16, 30, tzinfo=utc),  # Monday 21:30 in Almaty: evening
+        datetime(2024, 3, 2, 18, 30, tzinfo=utc),  # Saturday 23:30: weekend and night
+        datetime(2024, 3, 3, 18, 30, tzinfo=utc),  # Sunday 23:30
+        datetime(2024, 3, 3, 19, 30, tzinfo=utc),  # Monday 00:30: night, no longer the weekend
+    ]
+    statements = [SITE.logged_in(user(1), moment) for moment in moments]
+    since, until = datetime(2024, 2, 20, tzinfo=utc), datetime(2024, 3, 10, tzinfo=utc)
+    logins_of = compute(data, statements, since, until).learners["S1"].logins
+    assert (logins_of.night_share, logins_of.weekend_share) == (0.8, 0.4)
 
 
 def test_materials_viewed_launched_completed_progress_and_the_time_estimate() -> None:
