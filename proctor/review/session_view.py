@@ -24,6 +24,7 @@ from proctor.sessions.tables import (
     DecisionRow,
     EventReviewRow,
     EventRow,
+    RecordingRunRow,
     SessionRow,
     TransitionRow,
 )
@@ -150,6 +151,8 @@ class SessionView:
     identity: str | None
     duration_s: float
     recorded_s: float
+    has_screen: bool
+    """The candidate's shared screen was recorded beside the camera (a second track to play)."""
     score: float | None
     band: str | None
     bands: ReviewBands
@@ -312,6 +315,10 @@ def session_view(db: Session, reviewer: Reviewer, session_id: str) -> SessionVie
         identity=row.identity,
         duration_s=duration,
         recorded_s=recorded,
+        has_screen=db.scalar(
+            select(RecordingRunRow.id).where(RecordingRunRow.session_id == row.id, RecordingRunRow.track == "screen")
+        )
+        is not None,
         score=row.score,
         band=policy.review.band(row.score),
         bands=policy.review,

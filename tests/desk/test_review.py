@@ -27,10 +27,12 @@ from proctor.events.vocabulary import SCORED
 from proctor.review.access import Reviewer
 from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.protocol import protocol_data
+from proctor.sessions.recordings import RecordingPart
 from proctor.sessions.statements import FLAG_REVIEWED, PROCTORING_RESULT
 from proctor.sessions.tables import EventRow, SessionRow
 from tests.desk.desk_client import HTML, sign_in
 from tests.desk.world import KAZAKH_NAME, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, build_world
+from tests.fixtures.live_media import webm_of
 from tests.fixtures.scenarios import Scenario
 from web.app import build_services, create_app
 from web.platform import build_session_service
@@ -287,3 +289,21 @@ def test_decisions_taken_at_once_are_all_kept(world_on: World) -> None:
         services.engine.dispose()
     assert len(set(indexes)) == 6
     assert len(ledger_records(world, "event_review")) == 6
+
+
+def test_a_shared_screen_plays_beside_the_camera(world: World, media: Path, tmp_path: Path) -> None:
+    screen = webm_of(media / "single_face.mp4", tmp_path / "screen.webm")
+    services = build_services(world.settings)
+    try:
+        service = build_session_service(services)
+        part = RecordingPart("screen-1", 0, 0.0, screen.read_bytes(), track="screen")
+        assert service.recordings.accept_part(world.sessions_a[1], part)
+    finally:
+        services.engine.dispose()
+    with TestClient(create_app(world.settings)) as app:
+        sign_in(app, world.examiner_a.email)
+        with_screen = app.get(f"/desk/sessions/{world.sessions_a[1]}", headers=HTML).text
+        without = app.get(f"/desk/sessions/{world.sessions_a[0]}", headers=HTML).text
+        assert '<select id="track">' in with_screen and '<select id="track">' not in without
+        played = app.get(f"/desk/sessions/{world.sessions_a[1]}/recording", params={"track": "screen"})
+        assert played.status_code == 200 and played.headers["content-type"] == "video/webm"

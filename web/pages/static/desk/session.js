@@ -41,6 +41,24 @@ function seek(seconds) {
   player.currentTime = Math.max(0, seconds);
 }
 
+const track = document.getElementById("track");
+if (track) {
+  // the shared screen plays on the same timeline: switching keeps the moment and the speed
+  track.addEventListener("change", () => {
+    const at = player.currentTime;
+    const rate = player.playbackRate;
+    player.src = `/desk/sessions/${data.session}/recording?track=${track.value}`;
+    player.addEventListener(
+      "loadedmetadata",
+      () => {
+        player.currentTime = at;
+        player.playbackRate = rate;
+      },
+      { once: true },
+    );
+  });
+}
+
 speed.addEventListener("change", () => {
   player.playbackRate = Number(speed.value);
 });
