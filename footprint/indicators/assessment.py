@@ -74,10 +74,13 @@ def score_share(raw: float, low: float, high: float) -> float | None:
 
 
 def assignments(facts: Facts, tasks: list[Assignment], period: Period) -> list[AssignmentStatus]:
-    """Each assignment of the learner's group: submitted on time, late, missing or pending."""
+    """Each assignment of the learner's group due from the period's start on: submitted on time, late, missing or
+    pending (one due before the period belongs to an earlier period)."""
     statuses = []
     before_end = facts.at < period.until
     for task in tasks:
+        if epoch(task.due) < period.since:
+            continue
         target = facts.term(module_id(task.activity))
         on_task = before_end & (facts.object == target) & (target != 0)
         submitted = np.sort(facts.at[on_task & (facts.kind == Kind.SUBMITTED)])

@@ -247,6 +247,13 @@ def test_assignments_on_time_late_missing_pending_with_scores_from_raw_min_max_i
     assert (scores.graded, scores.quiz_attempts) == (2, 2)
     assert scores.mean_score == pytest.approx((0.8 + 0.5 + 0.5 + 0.7) / 4)
     assert (scores.best_score, scores.last_score) == (0.8, 0.5)  # the last by time is the grade of 20 September
+    later = compute(data, statements, at(14, 0), at(28, 0)).learners["S1"]  # A1 was due before this period
+    assert {(a.assignment, a.status) for a in later.assignments} == {
+        ("A2", "late"),
+        ("A3", "missing"),
+        ("A4", "pending"),
+    }
+    assert later.assignment_counts == {"on_time": 0, "late": 1, "missing": 1, "pending": 1}
 
 
 def test_attestation_results_and_mastery_from_verdicts_cmi5_and_course_completion() -> None:
