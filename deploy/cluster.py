@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = "cluster.json"
 DEFAULT_KEY = "cluster-demo-key-0123456789"
 RAY_START_S = 120.0
+RAY_NODE_TRIES = 2
 NODE_START_S = 180.0
 
 
@@ -125,22 +126,45 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **LOOPBACK_ENV, **extra}
 
 
-def _start_ray(spec: ClusterSpec, folder: Path, temp: Path) -> tuple[str, list[Process]]:
+def start_ray(
+    folder: Path, temp: Path, workers: int, cpus: int, head_cpus: int | None = None
+) -> tuple[str, list[Process]]:
+    """A Ray head and `workers` worker nodes on loopback (`cpus` CPUs each; the head `head_cpus`, default the
+    same); returns the cluster's address and the processes (stop each with `stop_group`). Nothing is left
+    running when it fails."""
     python, env = sys.executable, _environment({})
     port = free_port()
-    common = [f"--num-cpus={spec.ray_cpus}", "--num-gpus=0", "--object-store-memory=100000000", "--block"]
+    common = ["--num-gpus=0", "--object-store-memory=100000000", "--block"]
     head = folder / "logs" / "ray-head.log"
     head_cmd = [python, "-m", "deploy.raynode", "start", "--head", f"--port={port}", "--include-dashboard=false"]
-    head_cmd += ["--disable-usage-stats", f"--temp-dir={temp}", *common]
-    processes = [Process("head", spawn(head_cmd, head, env, ROOT), str(head), port)]
+    head_cmd += [
+        "--disable-usage-stats",
+        f"--temp-dir={temp}",
+        f"--num-cpus={cpus if head_cpus is None else head_cpus}",
+    ]
     address = f"127.0.0.1:{port}"
-    _wait_for_ray(processes[0])
-    for number in range(1, spec.ray_workers + 1):
-        log = folder / "logs" / f"ray-worker-{number}.log"
-        command = [python, "-m", "deploy.raynode", "start", f"--address={address}", *common]
-        processes.append(Process(f"worker-{number}", spawn(command, log, env, ROOT), str(log)))
-    for worker in processes[1:]:
-        _wait_for_ray(worker)
+    processes: list[Process] = []
+    try:
+        processes.append(Process("head", spawn([*head_cmd, *common], head, env, ROOT), str(head), port))
+        _wait_for_ray(processes[0])
+        for number in range(1, workers + 1):
+            command = [python, "-m", "deploy.raynode", "start", f"--address={address}", f"--num-cpus={cpus}"]
+            for attempt in range(1, RAY_NODE_TRIES + 1):  # nodes of one machine may race for a socket name
+                log = folder / "logs" / (f"ray-worker-{number}" + (f"-try{attempt}" if attempt > 1 else "") + ".log")
+                worker = Process(f"worker-{number}", spawn([*command, *common], log, env, ROOT), str(log))
+                processes.append(worker)
+                try:
+                    _wait_for_ray(worker)
+                    break
+                except RuntimeError:
+                    if attempt == RAY_NODE_TRIES:
+                        raise
+                    logger.warning("Ray worker-%d did not start; trying again", number)
+                    stop_group(processes.pop().pid)
+    except BaseException:
+        for process in reversed(processes):
+            stop_group(process.pid)
+        raise
     return address, processes
 
 
@@ -148,12 +172,15 @@ def _wait_for_ray(node: Process) -> None:
     log = Path(node.log)
 
     def started() -> bool:
-        return "Ray runtime started" in log.read_text(errors="replace")
+        text = log.read_text(errors="replace")
+        if "timed out during startup" in text or "Error:" in text:
+            raise RuntimeError(f"Ray {node.name} failed to start\n{text[-2000:]}")
+        return "Ray runtime started" in text
 
     wait_until(started, RAY_START_S, f"Ray {node.name}", node.pid, log)
 
 
-def _prepare_database(database_url: str, node_env: dict[str, str]) -> None:
+def _prepare_database(node_env: dict[str, str]) -> None:
     """Migrate the database, write the ledger key and the demo college once, before the nodes start together."""
     from web.app import build_services
     from web.settings import load_settings
@@ -193,7 +220,7 @@ def start(spec: ClusterSpec) -> Cluster:
     try:
         cluster.database_url = postgres.start(folder / "postgres", pg_port)
         cluster.save()
-        cluster.ray_address, cluster.ray = _start_ray(spec, folder, ray_temp)
+        cluster.ray_address, cluster.ray = start_ray(folder, ray_temp, spec.ray_workers, spec.ray_cpus)
         cluster.save()
         shared = {
             "PROCTOR_DATABASE_URL": cluster.database_url,
@@ -207,7 +234,7 @@ def start(spec: ClusterSpec) -> Cluster:
             "PROCTOR_CHECKPOINT_INTERVAL_S": f"{spec.checkpoint_interval_s:g}",
             **spec.extra_env,
         }
-        _prepare_database(cluster.database_url, {**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})
+        _prepare_database({**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})
         for number in range(1, spec.platform_nodes + 1):
             name, port = f"node-{number}", free_port()
             env = _environment(

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from footprint.ledger.tables import CheckpointRow, HeadRow
 from proctor.sessions.tables import SessionRow
+from proctor.sessions.worker import DURATION_BOUNDS_S
 
 if TYPE_CHECKING:
     from web.deps import Services
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 JOB_STATES = ("queued", "running", "done", "failed")
-ANALYSIS_BUCKETS_S = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class LiveCollector(Collector):
@@ -91,11 +91,10 @@ class JobsCollector(Collector):
         yield CounterMetricFamily(
             "proctor_analysis_recorded_seconds", "Seconds of recording this node analysed.", stats.recorded_s
         )
-        durations = list(stats.analysis_s)
-        buckets = [(f"{bound:g}", sum(1 for d in durations if d <= bound)) for bound in ANALYSIS_BUCKETS_S]
-        buckets.append(("+Inf", len(durations)))
+        buckets = [(f"{bound:g}", float(count)) for bound, count in zip(DURATION_BOUNDS_S, stats.within, strict=True)]
+        buckets.append(("+Inf", float(stats.done)))
         histogram = HistogramMetricFamily("proctor_analysis_seconds", "Wall seconds of each analysis on this node.")
-        histogram.add_metric([], buckets, sum(durations))
+        histogram.add_metric([], buckets, stats.analysis_s)
         yield histogram
 
 

@@ -79,7 +79,8 @@ class RayExecutor:
         import ray
 
         self.options = options
-        if not ray.is_initialized():
+        self._owns_connection = not ray.is_initialized()
+        if self._owns_connection:
             ray.init(
                 address=options.address,
                 namespace=NAMESPACE,
@@ -113,10 +114,18 @@ class RayExecutor:
             return self._actors[slot]
 
     def run(self, slot: int, job: AnalysisJob, progress: ProgressFn) -> JobResult:
-        from ray import exceptions
-
         if self._closing.is_set():
             raise WorkerLost("the executor is closing")
+        try:
+            return self._run(slot, job, progress)
+        except (WorkerLost, JobFailed):
+            raise
+        except Exception as exc:  # the connection to the cluster went away under the job (or is being closed)
+            raise WorkerLost(f"the Ray cluster stopped answering: {type(exc).__name__}: {exc}") from exc
+
+    def _run(self, slot: int, job: AnalysisJob, progress: ProgressFn) -> JobResult:
+        from ray import exceptions
+
         actor = self._actor(slot)
         reply = actor.analyse.remote(job)
         asked: Any = None
@@ -176,3 +185,5 @@ class RayExecutor:
                     self._ray.kill(actor)
                 except Exception:  # already gone
                     logger.debug("a Ray actor was gone before it was stopped")
+        if self._owns_connection:
+            self._ray.shutdown()

@@ -37,6 +37,10 @@ LEASE_S = 30.0
 POLL_S = 1.0
 
 
+DURATION_BOUNDS_S = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+"""Upper bounds of the analysis-time histogram's buckets."""
+
+
 @dataclass
 class WorkerStats:
     """What this node's worker has done since it started (read by /metrics)."""
@@ -45,10 +49,18 @@ class WorkerStats:
     failed: int = 0
     lost: int = 0
     running: int = 0
-    analysis_s: list[float] = field(default_factory=list)
-    """Wall seconds of each job this node finished (for the histogram)."""
     recorded_s: float = 0.0
     """Seconds of recording analysed."""
+    analysis_s: float = 0.0
+    """Wall seconds spent on the finished jobs."""
+    within: list[int] = field(default_factory=lambda: [0] * len(DURATION_BOUNDS_S))
+    """Finished jobs that took at most each bound of `DURATION_BOUNDS_S` (cumulative, as Prometheus wants)."""
+
+    def finished(self, wall_s: float, recorded_s: float) -> None:
+        self.done += 1
+        self.analysis_s += wall_s
+        self.recorded_s += recorded_s
+        self.within = [count + (wall_s <= bound) for count, bound in zip(self.within, DURATION_BOUNDS_S, strict=True)]
 
 
 class AnalysisWorker:
@@ -190,12 +202,13 @@ class AnalysisWorker:
                 )
                 return
             with self._lock:
-                self.stats.done += 1
-                self.stats.analysis_s.append(time.monotonic() - started)
-                self.stats.recorded_s += job.duration_s
+                self.stats.finished(time.monotonic() - started, job.duration_s)
             logger.info("analysis of session %s done on %s", job.session_id, result.worker or "this node")
             if row is not None and self.on_analysed is not None:
-                self.on_analysed(row)
+                try:
+                    self.on_analysed(row)
+                except Exception:  # a webhook's trouble is not the analysis's
+                    logger.exception("after the analysis of session %s", job.session_id)
 
     def _progress(self, job: AnalysisJob, share: float, where: str) -> None:
         try:
