@@ -35,6 +35,7 @@ from footprint.semester.college import build_college
 from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
 from web.app import build_services, create_app
+from web.footprint_demo import proctoring_sink
 from web.settings import Settings
 
 CACHE = Path(".cache/bench")
@@ -57,11 +58,14 @@ def build(folder: Path, plan: SemesterPlan) -> dict[str, Any]:
     start = time.perf_counter()
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as client:
         services = build_services(settings)
-        with services.sessions() as db:
-            credential = authenticate(db, KEY)
-        services.engine.dispose()
-        assert credential is not None
-        fed = feed(client, build_college(plan), credential.college_id, batch=500)
+        try:
+            with services.sessions() as db:
+                credential = authenticate(db, KEY)
+            assert credential is not None
+            sink = proctoring_sink(services, credential.college_id)
+            fed = feed(client, build_college(plan), credential.college_id, sink, batch=500)
+        finally:
+            services.engine.dispose()
         client.get("/ledger/checkpoint")  # sign the checkpoint the figures are computed at
     staging.rename(folder)
     seconds = time.perf_counter() - start

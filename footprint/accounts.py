@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,29 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from footprint.store import Base
 
 AUTHORITY_HOME = "https://proctor.kz/credentials"
+PROCTORING_ACCOUNT = "proctoring"
+"""The account name of the authority the proctoring system itself writes its statements under; no key has it
+(a key's authority is `AUTHORITY_HOME/<college>` with the credential's id as its name)."""
+
+
+def proctoring_authority(base_url: str) -> dict[str, Any]:
+    """The xAPI authority of statements the proctoring system itself writes into the footprint."""
+    return {
+        "objectType": "Agent",
+        "name": "proctor.kz proctoring",
+        "account": {"homePage": base_url, "name": PROCTORING_ACCOUNT},
+    }
+
+
+def is_proctoring_authority(authority: Any) -> bool:
+    """Whether a stored statement's authority is the platform's proctoring (the store writes every statement's
+    authority itself: a college's key always gets its own, so a key cannot pass for the proctoring system)."""
+    account = authority.get("account") if isinstance(authority, Mapping) else None
+    return (
+        isinstance(account, Mapping)
+        and account.get("name") == PROCTORING_ACCOUNT
+        and not str(account.get("homePage", "")).startswith(f"{AUTHORITY_HOME}/")
+    )
 
 
 class CollegeRow(Base):

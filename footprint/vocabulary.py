@@ -4,7 +4,8 @@ The vocabulary covers Moodle's logstore_xapi plugin before and after its 4.8 rel
 Moodle and the xAPI virtual-classroom profile), cmi5, the Jisc `attended` recipe and the platform's own
 proctoring statements. A verb not listed here is `Kind.OTHER`: the statement is kept and counted, never used.
 Attendance is read only from meeting / virtual-classroom objects, so Moodle's join/leave of a *group*
-(`Category.GROUP`) is never attendance.
+(`Category.GROUP`) is never attendance. A proctoring result counts only under the platform's own proctoring
+authority: one sent with a college's key (an LMS could write anything) is `Kind.UNTRUSTED_PROCTORING`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
+
+from footprint.accounts import is_proctoring_authority
 
 PROCTORING_RESULT = "https://proctor-kz.org/xapi/extensions/proctoring-result"
 LOGIN_AS = "https://yetanalytics.com/profiles/prepositions/concepts/context-extensions/as"
@@ -55,6 +58,9 @@ class Kind(IntEnum):
     VOIDED = 22
     CMI5_SESSION = 23
     """Other cmi5 verbs (abandoned, waived, satisfied): known, not used."""
+    UNTRUSTED_PROCTORING = 24
+    """A proctoring result (analysed session or verdict) that the platform's proctoring did not write: kept,
+    counted, ignored."""
 
 
 class Category(IntEnum):
@@ -177,7 +183,7 @@ def category_of(target: Mapping[str, Any], kind: Kind) -> Category:
     """The category of an Activity object."""
     activity_id = str(target.get("id", ""))
     activity_type = _type(target)
-    if kind in (Kind.PROCTORED, Kind.VERDICT):
+    if kind in (Kind.PROCTORED, Kind.VERDICT, Kind.UNTRUSTED_PROCTORING):
         return Category.EXAM
     if activity_type in MEETING_TYPES or BBB_URL.search(activity_id):
         return Category.MEETING
@@ -205,10 +211,11 @@ def statement_kind(statement: Mapping[str, Any]) -> Kind:
     """The kind of a statement: its verb's, refined by what only the whole statement tells."""
     kind = kind_of_verb(str(statement["verb"]["id"]))
     result = proctoring_result(statement)
+    ours = is_proctoring_authority(statement.get("authority"))
     if result is not None and kind == Kind.ATTEMPTED:
-        return Kind.PROCTORED
+        return Kind.PROCTORED if ours else Kind.UNTRUSTED_PROCTORING
     if result is not None and kind == Kind.COMPLETED and "verdict" in result:
-        return Kind.VERDICT
+        return Kind.VERDICT if ours else Kind.UNTRUSTED_PROCTORING
     if kind == Kind.LOGIN:
         extensions = statement.get("context", {}).get("extensions", {})
         if isinstance(extensions, Mapping) and LOGIN_AS in extensions:

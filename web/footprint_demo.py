@@ -13,15 +13,17 @@ import socket
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import uvicorn
 
-from footprint.accounts import Credential
+from footprint.accounts import Credential, proctoring_authority
 from footprint.catalogue.store import latest_catalogue
 from footprint.semester.college import build_college
-from footprint.semester.feed import feed
+from footprint.semester.feed import PlatformSink, feed
 from footprint.semester.plan import SemesterPlan
+from footprint.xapi.statements import store_statements
 from web.app import create_app
 from web.deps import Services
 
@@ -58,6 +60,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def proctoring_sink(services: Services, college_id: str) -> PlatformSink:
+    """Where the generated proctored attestations go: the LRS store under the platform's proctoring authority, as
+    the session service's statement sink writes a real session's results (never through a college's key)."""
+    authority = proctoring_authority(services.settings.base_url)
+
+    def write(statements: list[dict[str, Any]]) -> None:
+        with services.writing() as db:
+            store_statements(
+                db, services.ledger, statements, college_id=college_id, authority=authority, version="1.0.3"
+            )
+
+    return write
+
+
 def seed_footprint(services: Services, credential: Credential, key: str, plan: SemesterPlan | None = None) -> str:
     """Feed the demo college a generated semester (once); returns what to tell the person trying the demo."""
     with services.sessions() as db:
@@ -79,7 +95,7 @@ def seed_footprint(services: Services, credential: Credential, key: str, plan: S
             time.sleep(0.05)
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=120) as client:
-            fed = feed(client, college, credential.college_id)
+            fed = feed(client, college, credential.college_id, proctoring_sink(services, credential.college_id))
     finally:
         server.should_exit = True
         thread.join(timeout=60)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from footprint.accounts import proctoring_authority
 from footprint.xapi.statements import store_statements
 from proctor.jobs import Executor, LocalExecutor
 from proctor.recording.storage import LocalStorage
@@ -52,15 +53,6 @@ class SessionPlatform:
     def close(self) -> None:
         self.worker.stop()
         self.notifier.close()
-
-
-def proctoring_authority(base_url: str) -> dict[str, Any]:
-    """The xAPI authority of statements the proctoring system itself writes into the footprint."""
-    return {
-        "objectType": "Agent",
-        "name": "proctor.kz proctoring",
-        "account": {"homePage": base_url, "name": "proctoring"},
-    }
 
 
 def build_session_service(services: Services) -> SessionService:

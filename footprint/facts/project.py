@@ -153,7 +153,7 @@ def project(statement: Mapping[str, Any], college_id: str) -> Fact:
     if kind == Kind.ATTENDED and isinstance(extensions, Mapping) and JISC_LATE in extensions:
         values["late"] = int(bool(extensions[JISC_LATE]))
     proctoring = proctoring_result(statement)
-    if proctoring is not None and kind in (Kind.PROCTORED, Kind.VERDICT):
+    if proctoring is not None and kind in (Kind.PROCTORED, Kind.VERDICT, Kind.UNTRUSTED_PROCTORING):
         exam = exam_id(str(target.get("id", "")))
         values["object"] = f"exam:{exam}" if exam else values.get("object")
         values["raw"] = _number(proctoring.get("suspicion_score"))

@@ -85,11 +85,21 @@ class ProgrammeIndicators:
 
 @dataclass(frozen=True)
 class Counted:
-    """What the computation saw: facts counted, facts of no catalogue person, unknown verbs."""
+    """What the computation saw: facts counted, facts of no catalogue person, verbs outside the vocabulary (kept
+    and ignored), and proctoring results not written by the platform's proctoring (ignored)."""
 
     facts: int
     unmatched: int
     unknown_verbs: dict[str, int]
+    untrusted_proctoring: int
+
+
+def counted(facts: Facts, unmatched: int = 0) -> Counted:
+    """What was seen in some facts (a person's own: nobody in them is unmatched)."""
+    texts = facts.texts()
+    unknown = Counter(texts.get(int(v), "?") for v in facts.verb[facts.kind == Kind.OTHER])
+    untrusted = int((facts.kind == Kind.UNTRUSTED_PROCTORING).sum())
+    return Counted(len(facts), unmatched, dict(sorted(unknown.items())), untrusted)
 
 
 @dataclass(frozen=True)
@@ -219,9 +229,5 @@ def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> C
         )
         for programme in index.catalogue.programmes
     }
-    texts = facts.texts()
-    unknown = Counter(texts.get(int(v), "?") for v in facts.verb[facts.kind == Kind.OTHER])
     unmatched = int(((learner_owner == NOBODY) & (teacher_owner == NOBODY)).sum())
-    return CollegeIndicators(
-        results, groups, programmes, teacher_results, Counted(len(facts), unmatched, dict(unknown))
-    )
+    return CollegeIndicators(results, groups, programmes, teacher_results, counted(facts, unmatched))

@@ -2,10 +2,11 @@
 
 Moodle (its plugin's vocabulary before 4.8 in the first four weeks, the 4.8+ one after: the college upgrades
 mid-semester), BigBlueButton through Moodle and, for a few learners, BigBlueButton's own virtual-classroom
-statements naming them by display name; this platform's proctored final attestations. Each learner has a
-diligence that shapes logins, views, attendance, submissions and scores; every draw comes from a generator
-seeded by (plan seed, person, week), so a plan always yields the same statements. Some classes end with a
-closed tab (no leave), some work is handed in late, and the breach groups behave as the plan says.
+statements naming them by display name — all sent with the college's key — and, apart, this platform's
+proctored final attestations, which the platform's proctoring writes itself under its own authority. Each
+learner has a diligence that shapes logins, views, attendance, submissions and scores; every draw comes from a
+generator seeded by (plan seed, person, week), so a plan always yields the same statements. Some classes end
+with a closed tab (no leave), some work is handed in late, and the breach groups behave as the plan says.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import random
 import uuid
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -31,6 +33,15 @@ PROCTORED_EXAM = "https://proctor-kz.org/xapi/activities/proctored-exam"
 VIRTUAL_CLASSROOM = "https://w3id.org/xapi/virtual-classroom/activity-types/virtual-classroom"
 
 
+@dataclass(frozen=True)
+class Week:
+    """A week's statements, each sorted by timestamp: what the college's systems send with its key (Moodle,
+    BigBlueButton), and what the platform's proctoring writes itself (analysed sessions and verdicts)."""
+
+    lms: list[dict[str, Any]]
+    platform: list[dict[str, Any]]
+
+
 class Semester:
     """Generates the statements of a college's semester, one week at a time, in time order."""
 
@@ -46,20 +57,18 @@ class Semester:
         }
         self.away = {e.learner: e for e in college.catalogue.episodes if e.learner and e.ground == "medical"}
 
-    def weeks(self) -> Iterator[list[dict[str, Any]]]:
+    def weeks(self) -> Iterator[Week]:
         """Each week's statements, sorted by timestamp (work graded later may carry a later time)."""
         for week in range(self.plan.weeks):
             found: list[dict[str, Any]] = []
+            proctored: list[dict[str, Any]] = []
             for learner in self.college.catalogue.learners:
-                found += self._learner_week(learner, week)
+                lms, platform = self._learner_week(learner, week)
+                found += lms
+                proctored += platform
             for info in self._classes(week):
                 found += self._teacher_class(info, week)
-            unique = {s["id"]: s for s in reversed(found)}  # two draws of one event are one statement
-            yield sorted(unique.values(), key=lambda s: s["timestamp"])
-
-    def statements(self) -> Iterator[dict[str, Any]]:
-        for week in self.weeks():
-            yield from week
+            yield Week(_in_order(found), _in_order(proctored))
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -93,7 +102,8 @@ class Semester:
 
     # -- learners ----------------------------------------------------------------------------------
 
-    def _learner_week(self, learner: Learner, week: int) -> list[dict[str, Any]]:
+    def _learner_week(self, learner: Learner, week: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The learner's statements of the week sent by the college's systems, and the platform's own."""
         rng = random.Random(f"{self.plan.seed}/{learner.id}/{week}")
         d = self.diligence[learner.id]
         user = self.college.users[learner.id]
@@ -119,8 +129,8 @@ class Semester:
                 out += self._session(rng, site, user, courses, at, d)
         for info in self._classes(week, learner.group):
             out += self._attend(rng, learner, user, info, week, d)
-        out += self._work(rng, learner, user, courses, week, d)
-        return out
+        work, proctored = self._work(rng, learner, user, courses, week, d)
+        return out + work, proctored
 
     def _session(
         self, rng: random.Random, site: MoodleSite, user: User, courses: list[Any], at: datetime, d: float
@@ -197,9 +207,10 @@ class Semester:
 
     def _work(
         self, rng: random.Random, learner: Learner, user: User, courses: list[Any], week: int, d: float
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         site = self._site(week)
         out: list[dict[str, Any]] = []
+        proctored: list[dict[str, Any]] = []
         since, until = self._day(week, 0), self._day(week + 1, 0)
         for info in courses:
             teacher = self.college.users[info.teacher]
@@ -230,15 +241,16 @@ class Semester:
                         )
                     )
             if week == self.plan.weeks - 1 and info.assignments:
-                out += self._attestation(rng, learner, info, week, d)
+                proctored += self._attestation(rng, learner, info, week, d)
                 if d > 0.6:
                     out.append(site.course_completed(user, info.course, self._day(week, 4) + timedelta(hours=18)))
-        return out
+        return out, proctored
 
     def _attestation(
         self, rng: random.Random, learner: Learner, info: Any, week: int, d: float
     ) -> list[dict[str, Any]]:
-        """This platform's proctored final attestation: the analysed session and the examiner's verdict."""
+        """This platform's proctored final attestation: the analysed session and the examiner's verdict, shaped as
+        the platform's proctoring writes them (`proctor/sessions/statements.py`)."""
         session = str(uuid.uuid5(SESSION_NAMESPACE, f"{learner.id}/{info.exam}"))
         actor = {
             "objectType": "Agent",
@@ -314,3 +326,8 @@ class Semester:
                 datetime.fromtimestamp(info.end, ZONE) + timedelta(minutes=2),
             ),
         ]
+
+
+def _in_order(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique = {s["id"]: s for s in reversed(found)}  # two draws of one event are one statement
+    return sorted(unique.values(), key=lambda s: s["timestamp"])

@@ -2,14 +2,17 @@
 footprint API, the statements through the xAPI resource, in batches, in time order, week by week.
 
 `client` is any HTTP client (httpx, FastAPI's TestClient) whose base URL is the platform and whose
-`Authorization` holds the college's key. Re-feeding is harmless: statement ids are
-deterministic (the LRS answers a repeat with nothing new) and an unchanged catalogue stores no new version.
+`Authorization` holds the college's key: what Moodle and BigBlueButton send goes that way. The proctored
+attestations do not: the platform's proctoring writes them itself, so they go to `platform`, a sink that
+stores statements as the session service does (the LRS store under the platform's proctoring authority).
+Re-feeding is harmless: statement ids are deterministic (the LRS answers a repeat with nothing new) and an
+unchanged catalogue stores no new version.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,6 +48,10 @@ class Client(Protocol):
     def post(self, url: str, *, json: Any, headers: Mapping[str, str]) -> Answer: ...
 
 
+PlatformSink = Callable[[list[dict[str, Any]]], None]
+"""Stores statements as the platform's proctoring writes them (in one transaction, under its own authority)."""
+
+
 class FeedError(RuntimeError):
     """The platform refused part of the semester (with its answer)."""
 
@@ -56,20 +63,23 @@ def feed_catalogue(client: Client, college: College) -> int:
     return int(response.json()["version"])
 
 
-def feed_statements(client: Client, college: College, college_id: str, batch: int = 500) -> int:
+def feed_statements(client: Client, college: College, college_id: str, platform: PlatformSink, batch: int = 500) -> int:
     sent = 0
     for number, week in enumerate(Semester(college, college_id).weeks()):
-        for start in range(0, len(week), batch):
-            chunk = week[start : start + batch]
+        for start in range(0, len(week.lms), batch):
+            chunk = week.lms[start : start + batch]
             response = client.post("/xapi/statements", json=chunk, headers=XAPI_HEADERS)
             if response.status_code != 200:
                 raise FeedError(f"week {number + 1}: statements refused: {response.status_code} {response.text[:500]}")
             sent += len(chunk)
+        for start in range(0, len(week.platform), batch):
+            platform(week.platform[start : start + batch])
+            sent += len(week.platform[start : start + batch])
         logger.info("week %d fed (%d statements so far)", number + 1, sent)
     return sent
 
 
-def feed(client: Client, college: College, college_id: str, batch: int = 500) -> Fed:
-    """The catalogue, then every statement of the semester."""
+def feed(client: Client, college: College, college_id: str, platform: PlatformSink, batch: int = 500) -> Fed:
+    """The catalogue, then every statement of the semester (the proctored attestations through `platform`)."""
     version = feed_catalogue(client, college)
-    return Fed(version, feed_statements(client, college, college_id, batch))
+    return Fed(version, feed_statements(client, college, college_id, platform, batch))

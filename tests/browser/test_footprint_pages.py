@@ -20,6 +20,7 @@ from footprint.semester.plan import SemesterPlan
 from tests.browser.conftest import screenshot_path
 from tests.servers import LiveServer, free_port
 from web.app import build_services
+from web.footprint_demo import proctoring_sink
 from web.pages.i18n import LANGUAGES, catalog
 from web.settings import Settings
 
@@ -39,15 +40,15 @@ def running(tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
             credential = authenticate(db, KEY)
             assert credential is not None
             add_person(db, credential.college_id, "admin@college.kz", "Айгерім Сейтқали", Role.ADMIN, PASSWORD)
+        with (
+            LiveServer(settings) as server,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client,
+        ):
+            feed(client, build_college(PLAN), credential.college_id, proctoring_sink(services, credential.college_id))
+            first = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+            yield server, first
     finally:
         services.engine.dispose()
-    with (
-        LiveServer(settings) as server,
-        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client,
-    ):
-        feed(client, build_college(PLAN), credential.college_id)
-        first = int(client.get("/ledger/checkpoint").text.split("\n")[1])
-        yield server, first
 
 
 @pytest.fixture

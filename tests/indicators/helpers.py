@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from footprint.accounts import proctoring_authority
 from footprint.catalogue.checks import check_catalogue
 from footprint.catalogue.index import CatalogueIndex
 from footprint.catalogue.model import Catalogue
@@ -157,13 +158,20 @@ def cmi5(verb: str, learner: int, activity: str, when: datetime, **extra: Any) -
 
 
 def proctoring(
-    learner: str, exam: str, session: str, when: datetime, verdict: str | None, score: float = 12.5
+    learner: str,
+    exam: str,
+    session: str,
+    when: datetime,
+    verdict: str | None,
+    score: float = 12.5,
+    college: str = COLLEGE,
 ) -> dict[str, Any]:
-    """The platform's own statements, shaped as proctor.sessions.statements writes them."""
+    """The platform's own statements, shaped as proctor.sessions.statements writes them and stored under the
+    platform's proctoring authority (as its statement sink stores them)."""
     actor = {
         "objectType": "Agent",
         "name": learner,
-        "account": {"homePage": f"{PLATFORM}/colleges/{COLLEGE}", "name": learner},
+        "account": {"homePage": f"{PLATFORM}/colleges/{college}", "name": learner},
     }
     target = {
         "objectType": "Activity",
@@ -191,5 +199,6 @@ def proctoring(
             "result": result,
             "context": {"registration": session, "platform": "proctor-kz"},
             "timestamp": when.isoformat(),
+            "authority": proctoring_authority(PLATFORM),
         }
     )

@@ -18,6 +18,7 @@ from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
 from tests.desk.desk_client import HTML, sign_in
 from web.app import build_services, create_app
+from web.footprint_demo import proctoring_sink
 from web.settings import Settings
 
 KEY = "footprint-pages-key-0123456789"
@@ -37,11 +38,17 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
             add_person(db, credential.college_id, "examiner@college.kz", "Examiner", Role.EXAMINER, PASSWORD)
             other = issue_key_for(db, "Other College", "lms")
             add_person(db, other.credential.college_id, "admin@other.kz", "Other Admin", Role.ADMIN, PASSWORD)
+        with TestClient(create_app(settings)) as test_client:
+            feed(
+                with_key(test_client),
+                build_college(PLAN),
+                credential.college_id,
+                proctoring_sink(services, credential.college_id),
+            )
+            test_client.get("/ledger/checkpoint")
+            yield test_client, settings
     finally:
         services.engine.dispose()
-    with TestClient(create_app(settings)) as test_client:
-        feed(with_key(test_client), build_college(PLAN), credential.college_id)
-        yield test_client, settings
 
 
 def with_key(client: TestClient) -> TestClient:

@@ -17,11 +17,11 @@ from footprint.accounts import authenticate
 from footprint.catalogue.store import CatalogueRow
 from footprint.semester.behaviour import Semester
 from footprint.semester.college import build_college
-from footprint.semester.feed import feed
+from footprint.semester.feed import PlatformSink, feed
 from footprint.semester.plan import SemesterPlan
 from proctor.sessions.statements import SessionFacts, analysed_statement, verdict_statement
 from web.app import build_services, create_app
-from web.footprint_demo import seed_footprint
+from web.footprint_demo import proctoring_sink, seed_footprint
 from web.settings import Settings
 
 KEY = "semester-test-key-0123456789"
@@ -43,7 +43,7 @@ def shape(value: Any) -> Any:
 
 def test_generated_moodle_statements_have_the_plugins_own_shapes() -> None:
     college = build_college(PLAN)
-    statements = [s for week in Semester(college, "c").weeks() for s in week]
+    statements = [s for week in Semester(college, "c").weeks() for s in week.lms]
 
     def first(verb: str, kind: str | None = None, old: bool = False) -> dict[str, Any]:
         return next(
@@ -72,8 +72,14 @@ def test_generated_moodle_statements_have_the_plugins_own_shapes() -> None:
 
 def test_generated_proctoring_statements_have_the_platforms_own_shapes() -> None:
     college = build_college(PLAN)
-    statements = [s for week in Semester(college, "college-1").weeks() for s in week]
-    ours = [s for s in statements if s.get("context", {}).get("platform") == "proctor-kz"]
+    weeks = list(Semester(college, "college-1").weeks())
+    ours = [s for week in weeks for s in week.platform]
+    assert ours and not [
+        s
+        for week in weeks
+        for s in week.lms
+        if "platform" in s.get("context", {}) and s["context"]["platform"] == "proctor-kz"
+    ]
     analysed = next(s for s in ours if s["verb"]["id"].endswith("attempted"))
     decided = next(s for s in ours if s["verb"]["id"].endswith("completed"))
     facts = SessionFacts("https://p", "college-1", "exam", "Exam", "final", "session", "S1", "Name")
@@ -84,27 +90,30 @@ def test_generated_proctoring_statements_have_the_platforms_own_shapes() -> None
 def test_the_generator_is_deterministic() -> None:
     first = next(Semester(build_college(PLAN), "c").weeks())
     again = next(Semester(build_college(PLAN), "c").weeks())
-    assert [s["id"] for s in first] == [s["id"] for s in again] and len(first) > 200
+    assert [s["id"] for s in first.lms] == [s["id"] for s in again.lms] and len(first.lms) > 200
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, str, PlatformSink]]:
     settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as test_client:
         services = build_services(settings)
         try:
             with services.sessions() as db:
                 credential = authenticate(db, KEY)
+            assert credential is not None
+            yield test_client, credential.college_id, proctoring_sink(services, credential.college_id)
         finally:
             services.engine.dispose()
-        assert credential is not None
-        yield test_client, credential.college_id
 
 
-def test_a_fed_semester_shows_its_deliberate_breaches_and_nothing_else_fails(client: tuple[TestClient, str]) -> None:
-    http, college_id = client
+def test_a_fed_semester_shows_its_deliberate_breaches_and_nothing_else_fails(
+    client: tuple[TestClient, str, PlatformSink],
+) -> None:
+    http, college_id, platform = client
     college = build_college(PLAN)
-    fed = feed(http, college, college_id)
+    fed = feed(http, college, college_id, platform)
+    http.get("/ledger/checkpoint")
     assert fed.catalogue_version == 1 and fed.statements > 5000
     end = datetime.combine(PLAN.start + timedelta(weeks=PLAN.weeks), datetime.min.time(), UTC).isoformat()
     reports = {r["id"]: r for r in http.get(f"{API}/compliance", params={"until": end}).json()["items"]}
