@@ -164,15 +164,39 @@ def distance_share(
     return judge(check, value, details)
 
 
-def distance_hours(check: Check, classes: Sequence[ClassHours]) -> CheckResult:
-    """Distance hours where none are allowed (episodes on an exempt ground aside)."""
-    found = [c for c in classes if c.distance and not (c.episode and c.episode.ground in check.exempt_grounds)]
+def _forbidden(check: Check, classes: Sequence[ClassHours]) -> list[ClassHours]:
+    return [c for c in classes if c.distance and not (c.episode and c.episode.ground in check.exempt_grounds)]
+
+
+def distance_hours(
+    check: Check,
+    classes: Sequence[ClassHours],
+    learners: Sequence[Learner],
+    episodes: Sequence[Episode],
+    period: Period,
+) -> CheckResult:
+    """Distance hours where none are allowed (episodes on an exempt ground aside): the group's timetable and each
+    learner's own episodes, so a group's report fails whenever one of its learners' does; the worst learner's
+    hours (the group's own without learners)."""
+    found = _forbidden(check, classes)
     exempt = [c for c in classes if c.distance and c.episode and c.episode.ground in check.exempt_grounds]
+    worst = total(found)
+    own: dict[str, float] = {}
+    moved: list[dict[str, Any]] = []
+    for learner in learners:
+        theirs = _forbidden(check, for_learner(classes, personal(episodes, learner, period)))
+        hours = total(theirs)
+        worst = max(worst, hours)
+        if hours > total(found):
+            own[learner.id] = float(hours)
+            moved += [{**_class_row(c), "learner": learner.id} for c in theirs if c.episode and c.episode.learner]
     details = {
         "classes": [_class_row(c) for c in found][:MAX_LISTED],
         "exempt": [_class_row(c) for c in exempt][:MAX_LISTED],
+        "learners": own,
+        "learner_classes": moved[:MAX_LISTED],
     }
-    return judge(check, total(found), details)
+    return judge(check, worst, details)
 
 
 def outside_approved_list(check: Check, classes: Sequence[ClassHours]) -> CheckResult:

@@ -158,7 +158,7 @@ def _group_checks(
         elif check.measure == "distance_share":
             results.append(distance_share(check, group_hours(index, group_id, period, held), members, episodes, period))
         elif check.measure == "distance_hours":
-            results.append(distance_hours(check, classes))
+            results.append(distance_hours(check, classes, members, episodes, period))
         elif check.measure == "distance_hours_outside_approved_list":
             results.append(outside_approved_list(check, classes))
         elif check.measure == "episodes_without_evidence":

@@ -180,6 +180,37 @@ def test_a_pedagogy_programme_with_one_distance_hour_fails_but_a_weather_day_is_
     assert (check.value, check.status) == (0.0, "pass") and len(check.details["exempt"]) == 3  # Monday's 3 classes
 
 
+def test_a_pedagogy_learners_own_distance_episode_fails_the_group_as_it_fails_the_learner() -> None:
+    data = full_time(["in_person"] * 10)
+    data["programmes"][0]["field"] = "pedagogy"
+    data["episodes"] = [
+        {
+            "id": "P",
+            "ground": "parents",
+            "learner": "S2",
+            "start": at(8, 0).isoformat(),
+            "end": at(9, 0).isoformat(),
+            "approver": "Director",
+            "documents": [
+                {"kind": "parents_application", "number": "1", "date": "2026-09-07"},
+                {"kind": "council_decision", "number": "2", "date": "2026-09-07"},
+            ],
+        }
+    ]
+    learner = _check(_report(data, scope="learner", item="S2"), "tvet.forbidden_fields")
+    assert (learner.value, learner.status) == (6.0, "fail")  # Tuesday's three in-person classes, 2 hours each
+    group = _check(_report(data), "tvet.forbidden_fields")
+    assert (group.value, group.status, group.details["learners"]) == (6.0, "fail", {"S2": 6.0})
+    assert [(c["class"], c["learner"]) for c in group.details["learner_classes"]] == [
+        ("C3", "S2"),
+        ("C4", "S2"),
+        ("C5", "S2"),
+    ]
+    programme = _check(_report(data, scope="programme", item="EM"), "tvet.forbidden_fields")
+    assert (programme.value, programme.status) == (6.0, "fail")
+    assert _check(_report(data, scope="learner", item="S1"), "tvet.forbidden_fields").status == "pass"
+
+
 def test_a_distance_class_outside_the_approved_list_fails() -> None:
     data = full_time(["synchronous"] + ["in_person"] * 9)
     assert _check(_report(data), "tvet.approved_list").status == "pass"
