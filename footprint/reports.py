@@ -25,7 +25,13 @@ from footprint.catalogue.checks import time_problems, time_zones
 from footprint.catalogue.index import CatalogueIndex, epoch
 from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR
 from footprint.catalogue.store import CatalogueVersion, latest_catalogue
-from footprint.compliance.report import ComplianceReport, group_report, learner_report, programme_report
+from footprint.compliance.report import (
+    ComplianceReport,
+    group_report,
+    held_classes,
+    learner_report,
+    programme_report,
+)
 from footprint.compliance.weather import WeatherDay, weather_day
 from footprint.facts.columns import Facts, load_facts
 from footprint.indicators import INDICATOR_VERSION
@@ -256,6 +262,8 @@ def compute(db: Session, where: Basis) -> Computed:
         facts = load_facts(db, where.college_id, where.tree_size)
         indicators = college_indicators(index, facts, where.period)
         held = {c.class_id: c.held for t in indicators.teachers.values() for c in t.classes}
+        if any(c.start < where.period.since for c in index.classes):  # the shares count from the first class
+            held |= held_classes(index, facts, Period(min(c.start for c in index.classes), where.period.since))
         return Computed(where, index, facts, indicators, held)
 
     return CACHE.get(key, make)

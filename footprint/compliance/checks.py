@@ -8,13 +8,14 @@ credits), so "exactly 30 %" is exactly 30 %.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from footprint.catalogue.index import exact
 from footprint.catalogue.model import Episode, Learner, Programme
-from footprint.compliance.hours import DISTANCE, ClassHours, covers, for_learner, total
+from footprint.compliance.curriculum import Curriculum, ToDate, curriculum_of, to_date
+from footprint.compliance.hours import DISTANCE, ClassHours, covers, for_learner, inside, total
 from footprint.compliance.rules import Check
 from footprint.indicators.period import Period, iso
 
@@ -89,18 +90,49 @@ def _counted(check: Check, classes: Sequence[ClassHours]) -> tuple[list[ClassHou
     return [c for c in classes if not c.practice], total([c for c in classes if c.practice])
 
 
-def synchronous_share(check: Check, classes: Sequence[ClassHours]) -> CheckResult:
-    counted, practice = _counted(check, classes)
+def _projected(check: Check, result: CheckResult, projection: Fraction | None) -> CheckResult:
+    """A passing share whose projection over the whole curriculum misses the limit is at risk."""
+    if result.status != "pass" or projection is None:
+        return result
+    short = (check.at_least_percent is not None and projection < exact(check.at_least_percent)) or (
+        check.at_most_percent is not None and projection > exact(check.at_most_percent)
+    )
+    return replace(result, status="at_risk", details={**result.details, "at_risk": "projection"}) if short else result
+
+
+def _since(timetable: Sequence[ClassHours], period: Period) -> int:
+    """Where a share "over the whole study period" is counted from: the group's first class."""
+    return min([c.info.start for c in timetable], default=period.since)
+
+
+def synchronous_share(
+    check: Check, timetable: Sequence[ClassHours], programme: Programme, period: Period
+) -> CheckResult:
+    """Synchronous hours held to the period's end over the curriculum hours planned to then (see curriculum.py);
+    beside it, the timetable's figure for the period itself."""
+    curriculum = curriculum_of(programme, timetable, check.excludes_practice)
+    measured = to_date(
+        curriculum,
+        timetable,
+        period.until,
+        delivered=lambda c: c.info.session.mode == "synchronous" and bool(c.held),
+        planned=lambda c: c.info.session.mode == "synchronous",
+    )
+    counted, practice = _counted(check, inside(timetable, period))
     planned = [c for c in counted if c.info.session.mode == "synchronous"]
     held = [c for c in planned if c.held]
     details = {
+        "measured_from": iso(_since(timetable, period)),
+        **measured.to_json(),
+        "disagreements": curriculum.disagreements()[:MAX_LISTED],
+        "timetable_share": _number(_percent(total(held), total(counted))),
         "hours": float(total(counted)),
         "practice_hours_excluded": float(practice),
         "synchronous_planned_hours": float(total(planned)),
         "synchronous_held_hours": float(total(held)),
         "not_held": [_class_row(c) for c in planned if not c.held][:MAX_LISTED],
     }
-    return judge(check, _percent(total(held), total(counted)), details)
+    return _projected(check, judge(check, measured.share, details), measured.projection)
 
 
 def distance_of(check: Check, classes: Sequence[ClassHours]) -> tuple[Fraction | None, Fraction, Fraction]:
@@ -118,22 +150,33 @@ def personal(episodes: Sequence[Episode], learner: Learner, period: Period) -> l
     ]
 
 
+def _distance_to_date(curriculum: Curriculum, timetable: Sequence[ClassHours], until: int) -> ToDate:
+    return to_date(curriculum, timetable, until, delivered=lambda c: c.distance, planned=lambda c: c.distance)
+
+
 def distance_share(
     check: Check,
-    classes: Sequence[ClassHours],
+    timetable: Sequence[ClassHours],
+    programme: Programme,
     learners: Sequence[Learner],
     episodes: Sequence[Episode],
     period: Period,
 ) -> CheckResult:
-    """The worst counted learner's distance share; learners with a not-counted ground are listed apart."""
-    group_share, distance, counted = distance_of(check, classes)
+    """The worst counted learner's distance hours to the period's end over the curriculum hours planned to then
+    (each learner's own episodes applied); learners with a not-counted ground in that time are listed apart.
+    Beside it, the timetable's figure for the period itself."""
+    curriculum = curriculum_of(programme, timetable, check.excludes_practice)
+    so_far = Period(min(_since(timetable, period), period.until - 1), period.until)
+    group_share, distance, counted = distance_of(check, inside(timetable, period))
+    group = _distance_to_date(curriculum, timetable, period.until)
     not_counted: list[dict[str, Any]] = []
     over: list[str] = []
-    worst: tuple[Fraction | None, str | None] = (None, None)
+    worst: tuple[Fraction | None, str | None, ToDate] = (None, None, group)
+    projection: Fraction | None = None
+    in_period: Fraction | None = None
     values: dict[str, float | None] = {}
     for learner in learners:
-        own = personal(episodes, learner, period)
-        excused = [e for e in own if e.ground in check.not_counted_grounds]
+        excused = [e for e in personal(episodes, learner, so_far) if e.ground in check.not_counted_grounds]
         if excused:
             not_counted.append(
                 {
@@ -143,25 +186,39 @@ def distance_share(
                 }
             )
             continue
-        share, _, _ = distance_of(check, for_learner(classes, own))
+        theirs = for_learner(timetable, [e for e in episodes if e.learner == learner.id])
+        measured = _distance_to_date(curriculum, theirs, period.until)
+        share = measured.share
         values[learner.id] = _number(share)
         if share is not None and (worst[0] is None or share > worst[0]):
-            worst = (share, learner.id)
+            worst = (share, learner.id, measured)
         if share is not None and share > exact(check.at_most_percent or 0):
             over.append(learner.id)
+        if measured.projection is not None and (projection is None or measured.projection > projection):
+            projection = measured.projection
+        period_share = distance_of(check, inside(theirs, period))[0]
+        if period_share is not None and (in_period is None or period_share > in_period):
+            in_period = period_share
     details = {
-        "hours": float(counted),
-        "group_distance_hours": float(distance),
-        "group_share": _number(group_share),
+        "measured_from": iso(so_far.since),
+        **worst[2].to_json(),
+        "disagreements": curriculum.disagreements()[:MAX_LISTED],
         "worst_learner": worst[1],
         "learners_over_limit": over,
         "not_counted": not_counted,
         "learners": values,
+        "timetable_share": _number(in_period if learners else group_share),
+        "hours": float(counted),
+        "group_distance_hours": float(distance),
+        "group_share": _number(group_share),
     }
-    value = worst[0] if learners else group_share
+    value = worst[0] if learners else group.share
+    if not learners:
+        projection = group.projection
     if learners and not values:
         value = None
-    return judge(check, value, details)
+    details["projection"] = _number(projection)
+    return _projected(check, judge(check, value, details), projection)
 
 
 def _forbidden(check: Check, classes: Sequence[ClassHours]) -> list[ClassHours]:

@@ -71,13 +71,11 @@ def approved(index: CatalogueIndex, info: ClassInfo) -> bool:
     return False
 
 
-def group_hours(index: CatalogueIndex, group_id: str, period: Period, held: Mapping[str, bool]) -> list[ClassHours]:
-    """The group's classes that start inside the period, as delivered."""
+def group_timetable(index: CatalogueIndex, group_id: str, held: Mapping[str, bool]) -> list[ClassHours]:
+    """Every class of the group's timetable, as delivered (a synchronous class not in `held` was not held)."""
     episodes = [e for e in index.catalogue.episodes if e.group == group_id]
     result = []
     for info in index.classes_by_group.get(group_id, []):
-        if not period.since <= info.start < period.until:
-            continue
         mode, moved_by = info.session.mode, None
         if mode == "in_person":
             moved_by = next((e for e in episodes if covers(e, info)), None)
@@ -85,6 +83,16 @@ def group_hours(index: CatalogueIndex, group_id: str, period: Period, held: Mapp
         is_held = held.get(info.id, False) if info.session.mode == "synchronous" else None
         result.append(ClassHours(info, mode, moved_by, is_held, approved(index, info)))
     return result
+
+
+def inside(classes: Sequence[ClassHours], period: Period) -> list[ClassHours]:
+    """The classes that start inside the period."""
+    return [c for c in classes if period.since <= c.info.start < period.until]
+
+
+def group_hours(index: CatalogueIndex, group_id: str, period: Period, held: Mapping[str, bool]) -> list[ClassHours]:
+    """The group's classes that start inside the period, as delivered."""
+    return inside(group_timetable(index, group_id, held), period)
 
 
 def for_learner(classes: Sequence[ClassHours], own: Sequence[Episode]) -> list[ClassHours]:

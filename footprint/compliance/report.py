@@ -22,10 +22,9 @@ from footprint.compliance.checks import (
     episode_record,
     episodes_without_evidence,
     outside_approved_list,
-    personal,
     synchronous_share,
 )
-from footprint.compliance.hours import ClassHours, for_learner, group_hours, total
+from footprint.compliance.hours import ClassHours, for_learner, group_timetable, inside, total
 from footprint.compliance.rules import Check, RuleTable, rule_tables
 from footprint.facts.columns import Facts
 from footprint.indicators.attendance import Timeline, synchronous_classes, teacher_class
@@ -59,14 +58,17 @@ class ComplianceReport:
 
 
 def held_classes(index: CatalogueIndex, facts: Facts, period: Period) -> dict[str, bool]:
-    """Whether each synchronous class of the period was held (its teacher joined it)."""
+    """Whether each synchronous class that started before the period's end was held (its teacher joined it): the
+    TVET shares count from the group's first class, whatever the period's start."""
     teachers = index.catalogue.teachers
     terms = [index.teacher_terms[t.id] for t in teachers]
     own = split(facts, owners(facts, index, terms), len(teachers))
+    first = min([c.start for c in index.classes], default=period.since)
+    so_far = Period(min(first, period.since), period.until)
     held: dict[str, bool] = {}
     for teacher, mine in zip(teachers, own, strict=True):
         timeline = Timeline(mine)
-        for info in synchronous_classes(index.classes_by_teacher.get(teacher.id, []), period):
+        for info in synchronous_classes(index.classes_by_teacher.get(teacher.id, []), so_far):
             held[info.id] = teacher_class(timeline, info).held
     return held
 
@@ -123,14 +125,14 @@ def _status(results: Sequence[CheckResult]) -> str:
     return max(judged, key=SEVERITY.__getitem__) if judged else "not_applicable"
 
 
-def _relevant(index: CatalogueIndex, group_id: str, period: Period) -> list[Episode]:
+def _relevant(index: CatalogueIndex, group_id: str, period: Period | None) -> list[Episode]:
+    """The episodes of the group and of its learners (those overlapping the period, when one is given)."""
     members = {p.id for p in index.learners_by_group.get(group_id, [])}
     return [
         e
         for e in index.catalogue.episodes
         if (e.group == group_id or e.learner in members)
-        and e.start.timestamp() < period.until
-        and e.end.timestamp() > period.since
+        and (period is None or (e.start.timestamp() < period.until and e.end.timestamp() > period.since))
     ]
 
 
@@ -142,21 +144,26 @@ def _group_checks(
     checks: Sequence[Check],
     learner: str | None,
 ) -> tuple[list[CheckResult], list[ClassHours], list[Episode]]:
-    classes = group_hours(index, group_id, period, held)
+    """The checks of a group (or of one of its learners): the TVET shares over the whole timetable to the period's
+    end against the curriculum, the rest over the period."""
+    timetable = group_timetable(index, group_id, held)
     programme = index.programme_of_group(group_id)
     members = index.learners_by_group.get(group_id, [])
-    episodes = _relevant(index, group_id, period)
+    everything = _relevant(index, group_id, None)
     if learner is not None:
         person = index.learners[learner]
         members = [person]
-        episodes = [e for e in episodes if e.group == group_id or e.learner == learner]
-        classes = for_learner(classes, personal(episodes, person, period))
+        everything = [e for e in everything if e.group == group_id or e.learner == learner]
+        timetable = for_learner(timetable, [e for e in everything if e.learner == learner])
+    classes = inside(timetable, period)
+    episodes = [e for e in everything if e.start.timestamp() < period.until and e.end.timestamp() > period.since]
     results = []
     for check in checks:
         if check.measure == "synchronous_share":
-            results.append(synchronous_share(check, classes))
+            results.append(synchronous_share(check, timetable, programme, period))
         elif check.measure == "distance_share":
-            results.append(distance_share(check, group_hours(index, group_id, period, held), members, episodes, period))
+            whole = group_timetable(index, group_id, held)  # each learner's own episodes are applied in the check
+            results.append(distance_share(check, whole, programme, members, everything, period))
         elif check.measure == "distance_hours":
             results.append(distance_hours(check, classes, members, episodes, period))
         elif check.measure == "distance_hours_outside_approved_list":

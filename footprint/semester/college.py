@@ -103,8 +103,8 @@ def _courses(
                 "materials": [f"{w}/mod/{m.kind}/view.php?id={m.cmid}" for m in materials],
                 "exams": [exam] if graded else [],
             }
-            if spec.level == "tvet":
-                discipline["hours"] = d.size
+            if spec.level == "tvet":  # the semester's working curriculum: what its weeks of timetable hold
+                discipline["hours"] = len(d.weekly) * plan.weeks * CLASS_MINUTES // 45 if d.weekly else d.size
             else:
                 discipline.update(credits=d.size, distance_credits=d.distance_credits, recognition=d.recognition)
             disciplines.append(discipline)

@@ -26,7 +26,7 @@ class DisciplineSpec:
     code: str
     name: str
     size: float
-    """Academic hours (TVET) or credits (higher education)."""
+    """Credits (higher education); a TVET discipline's academic hours are its weekly classes' over the semester."""
     weekly: tuple[str, ...] = ()
     """Modes of its weekly classes (each 2 academic hours, 90 minutes)."""
     practice: bool = False

@@ -40,13 +40,17 @@ PERIOD = Period(int(at(7, 0).timestamp()), int(at(28, 0).timestamp()))
 
 
 def _report(
-    data: dict[str, Any], statements: list[dict[str, Any]] | None = None, scope: str = "group", item: str = "G1"
+    data: dict[str, Any],
+    statements: list[dict[str, Any]] | None = None,
+    scope: str = "group",
+    item: str = "G1",
+    period: Period = PERIOD,
 ) -> ComplianceReport:
     index = CatalogueIndex(catalogue(data))
     facts = facts_from_statements(statements or [], COLLEGE)
-    held = held_classes(index, facts, PERIOD)
+    held = held_classes(index, facts, period)
     make = {"group": group_report, "programme": programme_report, "learner": learner_report}[scope]
-    return make(index, item, PERIOD, held)
+    return make(index, item, period, held)
 
 
 def _check(report: ComplianceReport, check_id: str) -> Any:
@@ -70,13 +74,17 @@ def _teacher_joins(data: dict[str, Any], held: list[str]) -> list[dict[str, Any]
     ]
 
 
-def online(data: dict[str, Any]) -> dict[str, Any]:
+def online(data: dict[str, Any], hours: float = 20) -> dict[str, Any]:
+    """The programme in the online form, its curriculum one discipline of `hours` (the week's 10 classes of 2 hours
+    by default: the timetable holds the whole curriculum) and the practice."""
     data["programmes"][0]["form"] = "online"
+    em1, _em2, practice = data["programmes"][0]["disciplines"]
+    data["programmes"][0]["disciplines"] = [{**em1, "hours": hours}, practice]
     data["approved_lists"] = [
         {
             "order": {"kind": "head_order", "number": "1-Ө", "date": "2026-08-20"},
             "programme": "EM",
-            "disciplines": ["EM1", "EM2", "PR"],
+            "disciplines": ["EM1", "PR"],
         }
     ]
     return data
@@ -89,6 +97,11 @@ def test_synchronous_share_exactly_30_percent_is_at_risk_with_no_margin_and_prac
     assert (check.value, check.margin, check.status) == (30.0, 0.0, "at_risk")  # 6 of 20 hours held live
     assert check.clause.endswith("annex 2 §5") and check.limit == "≥ 30 %"
     assert check.details["practice_hours_excluded"] == 8.0 and check.details["hours"] == 20.0
+    assert (check.details["curriculum_hours"], check.details["projection"], check.details["disagreements"]) == (
+        20.0,
+        30.0,
+        [],
+    )
 
 
 def test_a_synchronous_class_its_teacher_never_joined_does_not_count() -> None:
@@ -104,6 +117,64 @@ def test_synchronous_share_well_above_the_limit_passes() -> None:
     data["classes"] = _week_of_classes(["synchronous"] * 4 + ["asynchronous"] * 6)
     check = _check(_report(data, _teacher_joins(data, ["C0", "C1", "C2", "C3"])), "tvet.synchronous_share")
     assert (check.value, check.margin, check.status) == (40.0, 10.0, "pass")
+
+
+def test_one_held_class_of_a_150_hour_curriculum_is_at_risk_not_a_pass() -> None:
+    """The rule is over the whole study period per the working curriculum: 2 of 150 hours cannot show 30 %."""
+    data = online(base_catalogue(), hours=150)
+    data["classes"] = [klass("C0", at(7, 9))]
+    check = _check(_report(data, _teacher_joins(data, ["C0"])), "tvet.synchronous_share")
+    assert (check.value, check.status, check.details["at_risk"]) == (100.0, "at_risk", "projection")
+    assert check.details["projection"] == round(2 / 150 * 100, 4) and check.details["curriculum_hours"] == 150.0
+    assert check.details["disagreements"] == [{"discipline": "EM1", "curriculum_hours": 150.0, "timetabled_hours": 2.0}]
+    assert check.details["timetable_share"] == 100.0  # the old figure, the period's timetable alone, beside it
+
+
+def _two_weeks(first: list[str], second: list[str]) -> list[dict[str, Any]]:
+    """Two classes a weekday (2 academic hours each) in the weeks of 7 and 14 September."""
+    return [
+        klass(f"{week}{n}", at(day + n // 2, 9 + 2 * (n % 2)), mode=mode)
+        for week, day, modes in (("A", 7, first), ("B", 14, second))
+        for n, mode in enumerate(modes)
+    ]
+
+
+def test_the_synchronous_share_counts_from_the_first_class_against_the_curriculum_with_a_projection() -> None:
+    week = ["synchronous"] * 4 + ["asynchronous"] * 6
+    data = online(base_catalogue(), hours=40)  # the two weeks' 20 classes are the whole curriculum
+    data["classes"] = _two_weeks(week, ["asynchronous"] * 10)
+    joins = _teacher_joins(data, ["A0", "A1", "A2", "A3"])
+    first_week = Period(int(at(7, 0).timestamp()), int(at(14, 0).timestamp()))
+    check = _check(_report(data, joins, period=first_week), "tvet.synchronous_share")
+    # 8 of the 20 hours planned so far were held live (40 %), but the timetable plans no more: 8 of 40 hours
+    assert (check.value, check.status, check.details["projection"]) == (40.0, "at_risk", 20.0)
+    second_week = Period(int(at(14, 0).timestamp()), int(at(19, 0).timestamp()))
+    check = _check(_report(data, joins, period=second_week), "tvet.synchronous_share")
+    assert (check.value, check.status) == (20.0, "fail")  # 8 of 40 hours, counted from the first class
+    assert check.details["timetable_share"] == 0.0 and check.details["measured_from"] == "2026-09-07T04:00:00Z"
+    data["classes"] = _two_weeks(week, week)
+    check = _check(_report(data, joins, period=first_week), "tvet.synchronous_share")
+    assert (check.value, check.status, check.details["projection"]) == (40.0, "pass", 40.0)
+
+
+def test_the_distance_share_against_the_curriculum_is_at_risk_when_the_timetable_leads_past_the_limit() -> None:
+    data = base_catalogue(learners=1)
+    data["programmes"][0]["disciplines"] = [{**data["programmes"][0]["disciplines"][0], "hours": 40}]
+    data["approved_lists"] = [
+        {
+            "order": {"kind": "head_order", "number": "1", "date": "2026-08-20"},
+            "programme": "EM",
+            "disciplines": ["EM1"],
+        }
+    ]
+    data["classes"] = _two_weeks(["synchronous"] + ["in_person"] * 9, ["synchronous"] * 6 + ["in_person"] * 4)
+    first_week = Period(int(at(7, 0).timestamp()), int(at(14, 0).timestamp()))
+    check = _check(_report(data, period=first_week), "tvet.distance_share")
+    assert (check.value, check.status) == (10.0, "at_risk")  # 2 of 20 hours so far; (2 + 12) of 40 ahead: 35 %
+    assert (check.details["projection"], check.details["at_risk"]) == (35.0, "projection")
+    whole = Period(int(at(7, 0).timestamp()), int(at(19, 0).timestamp()))
+    assert _check(_report(data, period=whole), "tvet.distance_share").value == 35.0
+    assert _check(_report(data, period=whole), "tvet.distance_share").status == "fail"
 
 
 def full_time(modes: list[str], practice: int = 0) -> dict[str, Any]:
