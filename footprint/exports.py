@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,10 +37,13 @@ def _cell(value: Any) -> str:
     return text
 
 
-def to_csv(rows: Iterable[Mapping[str, Any]], basis: Mapping[str, Any] | None = None) -> str:
-    """CSV text of the rows (columns in first-seen order)."""
+def to_csv(
+    rows: Iterable[Mapping[str, Any]], basis: Mapping[str, Any] | None = None, columns: Sequence[str] = ()
+) -> str:
+    """CSV text of the rows: the given columns first, then any others in first-seen order (a table without rows
+    still names its columns)."""
     flat = [flatten(row) for row in rows]
-    columns: list[str] = []
+    columns = list(columns)
     for row in flat:
         columns += [key for key in row if key not in columns]
     out = io.StringIO()

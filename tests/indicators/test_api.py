@@ -292,3 +292,25 @@ def test_periods_are_bounded_and_refused_clearly(client: TestClient) -> None:
         f"{API}/groups/G1", params={"since": "2020-09-22T00:00:00Z", "until": "2026-09-21T00:00:00Z"}
     )
     assert six_years.status_code == 200 and len(six_years.json()["summary"]["weeks"]) == 313
+
+
+def test_a_teachers_classes_as_csv_even_without_a_synchronous_class(client: TestClient) -> None:
+    data = semester()
+    data["teachers"].append({"id": "T2", "name": "Teacher Two", "accounts": [{"homePage": W, "name": "10"}]})
+    assert client.put(f"{API}/catalogue", json=data).status_code == 201
+    post(client, [SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55))])
+    client.get("/ledger/checkpoint")
+    period = {"since": at(7, 0).isoformat(), "until": at(21, 0).isoformat(), "format": "csv"}
+    held = client.get(f"{API}/teachers/T1", params=period)
+    assert held.status_code == 200 and held.headers["content-type"].startswith("text/csv")
+    lines = [line for line in held.text.splitlines() if not line.startswith("#")]
+    assert lines == [
+        "class_id,group,discipline,start,held,on_time,first_join",
+        "C1,G1,EM1,2026-09-07T04:00:00Z,true,true,2026-09-07T03:55:00Z",
+        "C2,G1,EM1,2026-09-14T04:00:00Z,false,false,",
+    ]
+    none = client.get(f"{API}/teachers/T2", params=period)
+    assert none.status_code == 200
+    assert [line for line in none.text.splitlines() if not line.startswith("#")] == [
+        "class_id,group,discipline,start,held,on_time,first_join"
+    ]

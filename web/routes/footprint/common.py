@@ -72,9 +72,9 @@ def download(name: str) -> dict[str, str]:
     return {**PRIVATE, "Content-Disposition": f'attachment; filename="{SAFE_NAME.sub("_", name)}"'}
 
 
-def csv_answer(rows: Sequence[Mapping[str, Any]], where: Basis, name: str) -> Response:
+def csv_answer(rows: Sequence[Mapping[str, Any]], where: Basis, name: str, columns: Sequence[str] = ()) -> Response:
     headers = download(f"{name}.csv")
-    return Response(to_csv(rows, where.to_json()), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(to_csv(rows, where.to_json(), columns), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def page(request: Request, items: list[Any], limit: int, offset: int) -> dict[str, Any]:

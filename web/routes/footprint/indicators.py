@@ -8,6 +8,7 @@ they are not in this college's catalogue.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from footprint.evidence import compliance_bundle, learner_bundle
-from footprint.indicators.college import learner_summary
+from footprint.indicators.attendance import ClassHeld
+from footprint.indicators.college import LearnerSummary, learner_summary
+from footprint.indicators.learners import WeekAttendance
 from footprint.reports import (
     Computed,
     FootprintNotFound,
@@ -137,6 +140,14 @@ def _list(kind: str, request: Request, computed: Computed, format: str, limit: i
     return answer(computed.basis, page(request, rows, limit, offset))
 
 
+ONE_TABLE: dict[str, tuple[tuple[str, ...], type[Any]]] = {
+    "groups": (("members",), LearnerSummary),
+    "programmes": (("summary", "weeks"), WeekAttendance),
+    "teachers": (("classes",), ClassHeld),
+}
+"""The table a group's, programme's or teacher's CSV holds: where it is in the JSON, and what a row is."""
+
+
 def _one(kind: str, item: str, computed: Computed, format: str) -> Response:
     found = _table(kind, computed).get(item)
     if found is None:
@@ -144,8 +155,12 @@ def _one(kind: str, item: str, computed: Computed, format: str) -> Response:
             raise _not_found(kind[:-1], item, computed)
     data = jsonable(found)
     if format == "csv":
-        rows = data.get("members") or data.get("classes") or data["summary"]["weeks"]
-        return csv_answer(rows, computed.basis, f"{kind[:-1]}-{item}")
+        path, row = ONE_TABLE[kind]
+        rows = data
+        for key in path:
+            rows = rows[key]
+        columns = [f.name for f in dataclasses.fields(row)]
+        return csv_answer(rows, computed.basis, f"{kind[:-1]}-{item}", columns)
     return answer(computed.basis, data)
 
 
