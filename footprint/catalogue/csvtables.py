@@ -139,6 +139,7 @@ CSV_TABLES: dict[str, dict[str, Cell]] = {
         "shift": TEXT,
         "classes": _ids,
         "documents": _documents,
+        "activity": TEXT,
     },
 }
 """Columns of each CSV table and how a cell becomes a value."""

@@ -197,6 +197,11 @@ class Episode(Strict):
     approver: Text | None = None
     shift: Annotated[int, Field(ge=1, le=3)] | None = None
     classes: list[Id] = Field(default_factory=list, description="Weather: the classes the order names (default all).")
+    activity: IRI | None = Field(
+        None,
+        description="Weather, emergency: the virtual class the order holds the moved classes in (for classes whose "
+        "timetable names none), so the day's connections can be counted.",
+    )
 
     @model_validator(mode="after")
     def _scope(self) -> Episode:

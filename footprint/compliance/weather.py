@@ -3,11 +3,13 @@ the teacher's count of learners connected, the absentees, and the tasks the abse
 
 A class's tasks are the assignments the timetable gives it, or else its discipline's assignments for the
 group due within a week of the class. Connection is read like attendance (join/leave on the class's
-virtual class); a class the timetable names no virtual class for cannot show anyone connected and says so.
+virtual class: the timetable's, or the one the order names for the day). A class with neither cannot show
+anyone connected: its learners are listed as unknown, never as absent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,11 +39,15 @@ class WeatherClass:
     start: str | None
     end: str | None
     virtual_class: bool
-    """Whether the timetable names the class's virtual class (without one, no connection can be seen)."""
+    """Whether the timetable or the order names the class's virtual class (without one, no connection is seen)."""
+    room: str | None
+    """The virtual class the connections were read from."""
     teacher_connected: bool
     learners: int
     connected: list[str]
     absent: list[str]
+    unknown: list[str]
+    """Learners whose connection cannot be known: no virtual class named (not counted as absent)."""
     tasks: list[str]
     submitted_later: list[dict[str, Any]]
     not_submitted: list[dict[str, Any]]
@@ -113,7 +119,7 @@ def weather_day(
         for info in index.classes_by_group.get(group, []):
             if datetime.fromtimestamp(info.start, index.zone).date() != day or not covers(episode, info):
                 continue
-            classes.append(_class(index, info, learner_facts, teacher_facts))
+            classes.append(_class(index, info, episode, learner_facts, teacher_facts))
     check = _evidence_check(tables or rule_tables(), day)
     records = [
         {
@@ -133,23 +139,32 @@ def weather_day(
         "learners": sum(c.learners for c in classes),
         "connected": sum(len(c.connected) for c in classes),
         "absent": sum(len(c.absent) for c in classes),
+        "unknown": sum(len(c.unknown) for c in classes),
         "submitted_later": sum(len(c.submitted_later) for c in classes),
     }
     return WeatherDay(day.isoformat(), records, classes, totals)
 
 
 def _class(
-    index: CatalogueIndex, info: ClassInfo, learner_facts: dict[str, Facts], teacher_facts: dict[str, Facts]
+    index: CatalogueIndex,
+    info: ClassInfo,
+    episode: Episode,
+    learner_facts: dict[str, Facts],
+    teacher_facts: dict[str, Facts],
 ) -> WeatherClass:
     members = index.learners_by_group.get(info.session.group, [])
-    has_room = info.session.activity is not None
+    room = info.session.activity or episode.activity
+    if room is not None and info.session.activity is None:  # held in the room the order names
+        info = dataclasses.replace(info, session=info.session.model_copy(update={"activity": room}))
     connected: list[str] = []
     absent: list[str] = []
     for learner in members:
-        seen = has_room and learner_class(Timeline(learner_facts[learner.id]), info).status != "absent"
-        (connected if seen else absent).append(learner.id)
+        if room is not None:
+            seen = learner_class(Timeline(learner_facts[learner.id]), info).status != "absent"
+            (connected if seen else absent).append(learner.id)
+    unknown = [learner.id for learner in members] if room is None else []
     teacher = teacher_facts.get(info.session.teacher)
-    teacher_in = has_room and teacher is not None and teacher_class(Timeline(teacher), info).held
+    teacher_in = room is not None and teacher is not None and teacher_class(Timeline(teacher), info).held
     tasks = class_tasks(index, info)
     later: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
@@ -171,12 +186,61 @@ def _class(
         teacher=info.session.teacher,
         start=iso(info.start),
         end=iso(info.end),
-        virtual_class=has_room,
+        virtual_class=room is not None,
+        room=room,
         teacher_connected=bool(teacher_in),
         learners=len(members),
         connected=connected,
         absent=absent,
+        unknown=unknown,
         tasks=[t.id for t in tasks],
         submitted_later=later,
         not_submitted=missing,
     )
+
+
+CSV_COLUMNS = (
+    "class_id",
+    "group",
+    "discipline",
+    "teacher",
+    "start",
+    "room",
+    "teacher_connected",
+    "learners",
+    "connected",
+    "learner",
+    "connection",
+    "assignment",
+    "submitted",
+)
+
+
+def csv_rows(report: WeatherDay) -> list[dict[str, Any]]:
+    """The day as one table: a row per absentee and task (handed in later, when, or not yet), a row per learner
+    whose connection is unknown, and a row for a class where everyone connected — each with its class's count."""
+    rows: list[dict[str, Any]] = []
+    for item in report.classes:
+        base = {
+            "class_id": item.class_id,
+            "group": item.group,
+            "discipline": item.discipline,
+            "teacher": item.teacher,
+            "start": item.start,
+            "room": item.room,
+            "teacher_connected": item.teacher_connected,
+            "learners": item.learners,
+            "connected": len(item.connected),
+        }
+        later = {(w["learner"], w["assignment"]): w["submitted"] for w in item.submitted_later}
+        for learner in item.absent:
+            tasks: list[str | None] = list(item.tasks) or [None]
+            for task in tasks:
+                handed = later.get((learner, task)) if task else None
+                rows.append(
+                    {**base, "learner": learner, "connection": "absent", "assignment": task, "submitted": handed}
+                )
+        rows += [{**base, "learner": learner, "connection": "unknown"} for learner in item.unknown]
+        if not item.absent and not item.unknown:
+            rows.append(base)
+    return rows

@@ -5,6 +5,7 @@ evidence that `footprint verify report` checks offline (exit 0 verified, 1 not p
 from __future__ import annotations
 
 import copy
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,3 +315,44 @@ def test_a_teachers_classes_as_csv_even_without_a_synchronous_class(client: Test
     assert [line for line in none.text.splitlines() if not line.startswith("#")] == [
         "class_id,group,discipline,start,held,on_time,first_join"
     ]
+
+
+def test_the_weather_day_as_csv_has_a_row_per_absentee_and_task(client: TestClient) -> None:
+    data = semester()
+    data["classes"] += [
+        klass("M1", at(9, 9), mode="in_person", assignments=["A1"]),
+        klass("M2", at(9, 11), mode="in_person", activity=None),  # no virtual class named for this one
+    ]
+    data["episodes"] = [
+        {
+            "id": "W",
+            "ground": "weather",
+            "group": "G1",
+            "start": at(9, 0).isoformat(),
+            "end": at(9, 23, 59).isoformat(),
+            "approver": "Director",
+            "documents": [{"kind": "head_order", "number": "112-Ө", "date": "2026-09-09"}],
+        }
+    ]
+    assert client.put(f"{API}/catalogue", json=data).status_code == 201
+    post(
+        client,
+        [
+            SITE.meeting("join", user(1), COURSE, ROOM, at(9, 9, 2)),
+            SITE.meeting("leave", user(1), COURSE, ROOM, at(9, 10, 30)),
+            SITE.submitted(user(2), COURSE, ASSIGN, at(10, 18)),  # absent, hands the class's task in the next day
+        ],
+    )
+    client.get("/ledger/checkpoint")
+    table = client.get(f"{API}/weather-days/2026-09-09", params={"format": "csv"})
+    assert table.status_code == 200 and "# checkpoint.treeSize:" in table.text
+    rows = list(csv.DictReader(line for line in table.text.splitlines() if not line.startswith("#")))
+    found = [
+        (r["class_id"], r["connected"], r["learner"], r["connection"], r["assignment"], r["submitted"]) for r in rows
+    ]
+    assert found == [
+        ("M1", "1", "S2", "absent", "A1", "2026-09-10T13:00:00Z"),
+        ("M2", "0", "S1", "unknown", "", ""),
+        ("M2", "0", "S2", "unknown", "", ""),
+    ]
+    assert rows[0]["room"] == f"{W}/mod/bigbluebuttonbn/view.php?id=70" and rows[1]["room"] == ""

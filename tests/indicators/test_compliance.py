@@ -26,6 +26,7 @@ from tests.indicators.helpers import (
     COLLEGE,
     COURSE,
     ROOM,
+    ROOM_IRI,
     SITE,
     TEACHER,
     W,
@@ -461,9 +462,50 @@ def test_the_weather_day_report_counts_connected_learners_absentees_and_work_han
     assert first.not_submitted == [{"learner": "S3", "assignment": "A1"}]
     assert (second.class_id, second.teacher_connected, second.connected) == ("M2", False, [])
     assert second.tasks == ["A1"]  # the discipline's assignment due within a week
-    assert report.totals == {"classes": 2, "learners": 6, "connected": 1, "absent": 5, "submitted_later": 2}
+    assert report.totals == {
+        "classes": 2,
+        "learners": 6,
+        "connected": 1,
+        "absent": 5,
+        "unknown": 0,
+        "submitted_later": 2,
+    }
     assert report.episodes[0]["missing"] == [] and report.episodes[0]["shift"] == 1
     assert weather_day(index, facts_from_statements(statements, COLLEGE), at(10, 0).date()).classes == []
+
+
+def test_a_weather_class_without_a_virtual_class_has_unknown_connections_unless_the_order_names_the_room() -> None:
+    data = base_catalogue(learners=2)
+    data["classes"] = [klass("M1", at(9, 9), mode="in_person", activity=None)]  # the timetable names no room
+    order = {
+        "id": "W",
+        "ground": "weather",
+        "group": "G1",
+        "start": at(9, 0).isoformat(),
+        "end": at(9, 23, 59).isoformat(),
+        "approver": "Director",
+        "documents": [{"kind": "head_order", "number": "112-Ө", "date": "2026-09-09"}],
+    }
+    data["episodes"] = [order]
+    statements = [
+        SITE.meeting("join", TEACHER, COURSE, ROOM, at(9, 8, 55)),
+        SITE.meeting("join", user(1), COURSE, ROOM, at(9, 9, 1)),
+        SITE.meeting("leave", user(1), COURSE, ROOM, at(9, 10, 30)),
+    ]
+    facts = facts_from_statements(statements, COLLEGE)
+    (unnamed,) = weather_day(CatalogueIndex(catalogue(data)), facts, at(9, 0).date()).classes
+    assert (unnamed.virtual_class, unnamed.connected, unnamed.absent, unnamed.unknown) == (False, [], [], ["S1", "S2"])
+    data["episodes"] = [{**order, "activity": ROOM_IRI}]  # the order says where the day's classes are held
+    report = weather_day(CatalogueIndex(catalogue(data)), facts, at(9, 0).date())
+    (named,) = report.classes
+    assert (named.room, named.teacher_connected, named.connected, named.absent, named.unknown) == (
+        ROOM_IRI,
+        True,
+        ["S1"],
+        ["S2"],
+        [],
+    )
+    assert report.totals["unknown"] == 0 and report.totals["absent"] == 1
 
 
 @pytest.mark.parametrize("scope", ["group", "learner"])

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from footprint.compliance.weather import CSV_COLUMNS, csv_rows
 from footprint.evidence import compliance_bundle, learner_bundle
 from footprint.indicators.attendance import ClassHeld
 from footprint.indicators.college import LearnerSummary, learner_summary
@@ -317,10 +318,11 @@ def weather_day_report(
     """The adverse-weather day report: per class moved online, learners connected, absentees, late work."""
     computed = _computed(services, credential.college_id, tree_size, None, None)
     with footprint_errors():
-        report = jsonable(weather(computed, day))
+        found = weather(computed, day)
+    report = jsonable(found)
     if format == "csv":
-        rows = [{**c, "connected": len(c["connected"]), "absent": " ".join(c["absent"])} for c in report["classes"]]
-        return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}")
+        rows = csv_rows(found)
+        return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}", CSV_COLUMNS)
     return answer(computed.basis, report)
 
 
