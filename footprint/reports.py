@@ -33,7 +33,7 @@ from footprint.compliance.report import (
     programme_report,
 )
 from footprint.compliance.weather import WeatherDay, weather_day
-from footprint.facts.columns import Facts, load_facts
+from footprint.facts.columns import Facts, latest_fact_index, load_facts
 from footprint.indicators import INDICATOR_VERSION
 from footprint.indicators.college import CollegeIndicators, college_indicators
 from footprint.indicators.learners import LearnerIndicators, learner_indicators
@@ -211,11 +211,13 @@ class Computed:
 
 
 class ComputationCache:
-    """The last few college-wide computations, by basis. Thread-safe: one computation per key at a time, and a
-    college's computation never waits for another's."""
+    """The last few college-wide computations, by what their figures depend on. Thread-safe: one computation per
+    key at a time, and a college's computation never waits for another's."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
+        self.computations = 0
+        """How many computations were made (not found in the cache)."""
         self._items: OrderedDict[tuple[Any, ...], Computed] = OrderedDict()
         self._making: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -243,6 +245,7 @@ class ComputationCache:
                 return found
             made = make()
             with self._lock:
+                self.computations += 1
                 self._items[key] = made
                 self._making.pop(key, None)
                 while len(self._items) > self.size:
@@ -254,8 +257,11 @@ CACHE = ComputationCache()
 
 
 def compute(db: Session, where: Basis) -> Computed:
-    """All of the college's indicators at the basis (from the cache when computed before)."""
-    key = (where.college_id, where.tree_size, where.catalogue.version, where.period)
+    """All of the college's indicators at the basis. The figures depend on the college's own statements (its newest
+    ledger index inside the checkpoint), its catalogue version and the period, not on the tree size: another
+    college's statements between two checkpoints find the earlier computation, named with the later checkpoint."""
+    latest = latest_fact_index(db, where.college_id, where.tree_size)
+    key = (where.college_id, latest, where.catalogue.version, where.period)
 
     def make() -> Computed:
         index = index_of(where.catalogue)
@@ -266,7 +272,8 @@ def compute(db: Session, where: Basis) -> Computed:
             held |= held_classes(index, facts, Period(min(c.start for c in index.classes), where.period.since))
         return Computed(where, index, facts, indicators, held)
 
-    return CACHE.get(key, make)
+    found = CACHE.get(key, make)
+    return dataclasses.replace(found, basis=where)  # the same figures, named with the checkpoint asked for
 
 
 def one_learner(db: Session, where: Basis, learner_id: str) -> tuple[LearnerIndicators, Facts]:

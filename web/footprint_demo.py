@@ -96,6 +96,7 @@ def seed_footprint(services: Services, credential: Credential, key: str, plan: S
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}", headers=headers, timeout=120) as client:
             fed = feed(client, college, credential.college_id, proctoring_sink(services, credential.college_id))
+            client.get("/ledger/checkpoint")  # the pages compute at the newest signed checkpoint: sign one now
     finally:
         server.should_exit = True
         thread.join(timeout=60)

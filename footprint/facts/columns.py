@@ -116,6 +116,15 @@ def voided_seqs(db: Session, college_id: str, tree_size: int) -> set[int]:
     return {int(seq) for seq in rows.scalars()}
 
 
+def latest_fact_index(db: Session, college_id: str, tree_size: int) -> int:
+    """The ledger index of the college's newest statement (a void included) inside the tree of `tree_size` leaves,
+    -1 before its first: the college's figures change only when this does (or its catalogue)."""
+    found = db.scalar(
+        select(func.max(FACTS.c.ledger_index)).where(FACTS.c.college_id == college_id, FACTS.c.ledger_index < tree_size)
+    )
+    return -1 if found is None else int(found)
+
+
 def college_terms(db: Session, college_id: str) -> dict[str, int]:
     return {
         row.text: int(row.id)

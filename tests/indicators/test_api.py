@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from footprint import reports
 from footprint.accounts import issue_key_for
 from footprint.catalogue.schema import catalogue_schema
 from footprint.cli import cli
+from footprint.ledger.tables import CheckpointRow
 from footprint.store import make_engine, make_session_factory
 from tests.indicators.helpers import ASSIGN, COURSE, ROOM, SITE, TEACHER, W, at, base_catalogue, klass, user
 from web.app import create_app
@@ -166,6 +169,7 @@ def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleg
             SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55)),
         ],
     )
+    client.get("/ledger/checkpoint")  # the server signs one every interval; this signs one now
     older = client.get(f"{API}/learners").json()
     post(
         client,
@@ -174,6 +178,7 @@ def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleg
             SITE.submitted(user(1), COURSE, ASSIGN, at(10, 20)),
         ],
     )
+    client.get("/ledger/checkpoint")
     since, until = at(7, 0).isoformat(), at(21, 0).isoformat()
     newer = client.get(f"{API}/learners", params={"since": since, "until": until}).json()
     assert newer["checkpoint"]["treeSize"] > older["checkpoint"]["treeSize"]
@@ -215,6 +220,7 @@ def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleg
     assert client.get(f"{API}/learners/S1", headers=other).status_code == 404  # no catalogue there
     assert client.put(f"{API}/catalogue", json=semester(), headers=other).status_code == 201
     post(client, [SITE.logged_in(user(1), at(8, 9))], headers=other)
+    client.get("/ledger/checkpoint")
     theirs = client.get(f"{API}/learners/S1", headers=other, params={"since": since, "until": until}).json()
     assert theirs["logins"]["logins"] == 1 and theirs["attendance"]["counts"]["absent"] == 2  # none of ours
     mine = client.get(f"{API}/learners/S1", params={"since": since, "until": until}).json()
@@ -238,6 +244,7 @@ def test_evidence_bundles_verify_offline_and_tampering_is_caught(client: TestCli
             SITE.meeting("join", TEACHER, COURSE, ROOM, at(7, 8, 55)),
         ],
     )
+    client.get("/ledger/checkpoint")
     key = tmp_path / "ledger.pub"
     key.write_text(client.get("/ledger/public-key").text)
     runner = CliRunner()
@@ -356,3 +363,43 @@ def test_the_weather_day_as_csv_has_a_row_per_absentee_and_task(client: TestClie
         ("M2", "0", "S2", "unknown", "", ""),
     ]
     assert rows[0]["room"] == f"{W}/mod/bigbluebuttonbn/view.php?id=70" and rows[1]["room"] == ""
+
+
+def test_a_read_signs_nothing_and_another_colleges_statements_do_not_recompute_ours(
+    client: TestClient, settings: Settings
+) -> None:
+    assert client.put(f"{API}/catalogue", json=semester()).status_code == 201
+    post(client, [SITE.logged_in(user(1), at(8, 9))])
+    first = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+    post(client, [SITE.logged_in(user(1), at(9, 9))])  # stored, not yet in a signed checkpoint
+    period = {"since": at(7, 0).isoformat(), "until": at(21, 0).isoformat()}
+    engine = make_engine(settings.db_url)
+    try:
+        signed = [int(size) for size in _checkpoints(engine)]
+        now = client.get(f"{API}/learners/S1", params=period).json()
+        assert (now["checkpoint"]["treeSize"], now["logins"]["logins"]) == (first, 1)  # the newest stored one
+        assert client.get(f"{API}/groups/G1", params=period).json()["checkpoint"]["treeSize"] == first
+        assert _checkpoints(engine) == signed  # reading wrote no checkpoint
+        second = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+        made = reports.CACHE.computations
+        assert client.get(f"{API}/groups/G1", params=period).json()["summary"]["learners"] == 2
+        assert reports.CACHE.computations == made + 1  # our second login: computed again
+        other = other_key(settings)
+        assert client.put(f"{API}/catalogue", json=semester(), headers=other).status_code == 201
+        post(client, [SITE.logged_in(user(1), at(10, 9)), SITE.logged_in(user(2), at(10, 9))], headers=other)
+        third = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+        assert third > second
+        group = client.get(f"{API}/groups/G1", params=period).json()
+        assert reports.CACHE.computations == made + 1  # another college's statements: nothing recomputed
+        assert group["checkpoint"]["treeSize"] == third  # and the report names the checkpoint it answers at
+        theirs = client.get(f"{API}/groups/G1", params=period, headers=other).json()
+        assert theirs["checkpoint"]["treeSize"] == third and reports.CACHE.computations == made + 2
+    finally:
+        engine.dispose()
+
+
+def _checkpoints(engine: Any) -> list[int]:
+    with engine.connect() as connection:
+        return [
+            int(size) for size in connection.scalars(select(CheckpointRow.tree_size).order_by(CheckpointRow.tree_size))
+        ]

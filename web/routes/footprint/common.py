@@ -1,7 +1,8 @@
 """What the footprint API's handlers share: the checkpoint a request computes at, errors, JSON and CSV answers.
 
-A request without `treeSize` computes at a checkpoint signed for it when the log has grown since the last
-one (as `GET /ledger/checkpoint` does), so its figures include everything stored before it.
+A request without `treeSize` computes at the newest stored checkpoint: the server signs one every
+`PROCTOR_CHECKPOINT_INTERVAL_S` while entries arrive (and `GET /ledger/checkpoint` signs one at once), so a
+read never writes.
 """
 
 from __future__ import annotations
@@ -25,9 +26,7 @@ from web.routes.college.models import UTCTime
 
 TreeSize = Annotated[
     int | None,
-    Query(
-        alias="treeSize", ge=1, description="Compute as of this signed checkpoint (default: the newest, signed now)."
-    ),
+    Query(alias="treeSize", ge=1, description="Compute as of this signed checkpoint (default: the newest stored)."),
 ]
 Since = Annotated[UTCTime | None, Query(description="Start of the period (default: the timetable's first class).")]
 Until = Annotated[UTCTime | None, Query(description="End of the period (default: when the checkpoint was signed).")]
@@ -54,10 +53,7 @@ def refused(exc: CatalogueError) -> JSONResponse:
 def basis_for(
     services: Services, college_id: str, tree_size: int | None, since: datetime | None, until: datetime | None
 ) -> Basis:
-    """The checkpoint, catalogue and period a request computes at."""
-    if tree_size is None and services.ledger.signer is not None:
-        with services.writing() as db:
-            services.ledger.checkpoint(db)
+    """The checkpoint (the given one, else the newest stored), catalogue and period a request computes at."""
     with services.sessions() as db, footprint_errors():
         return basis(db, services.ledger, college_id, tree_size, since, until)
 
