@@ -75,6 +75,7 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     assert text.count('<svg class="chart"') == 5  # a gauge per programme and the weeks' attendance
     assert "annex 2 §5" in text and "ELEC-3" in text and 'class="badge badge-fail"' in text
     assert "/api/v1/footprint/evidence/compliance/programmes/ELEC?treeSize=" in text
+    assert "<code>http://id.tincanapi.com/verb/replied</code>" in text  # the forum posts: a verb outside the vocabulary
     russian = http.get("/desk/footprint/groups/SOFT-2", params={"lang": "ru", "until": until}, headers=HTML)
     assert (
         russian.status_code == 200 and "Нарушение" in russian.text and "Посещаемость синхронных занятий" in russian.text

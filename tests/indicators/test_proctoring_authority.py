@@ -23,10 +23,11 @@ from footprint.cli import cli
 from footprint.facts.tables import FactRow
 from footprint.ledger import Ledger, generate_signer
 from footprint.reports import basis, compute, one_learner
+from footprint.semester.moodle import Module
 from footprint.store import make_engine, make_session_factory, migrate
 from footprint.vocabulary import Kind
 from footprint.xapi.statements import store_statements
-from tests.indicators.helpers import EXAM, PLATFORM, at, base_catalogue, catalogue, proctoring
+from tests.indicators.helpers import COURSE, EXAM, PLATFORM, SITE, at, base_catalogue, catalogue, proctoring, user
 from web.app import build_services, create_app
 from web.footprint_demo import proctoring_sink
 from web.settings import Settings
@@ -154,7 +155,8 @@ def test_a_verdict_forged_with_the_lms_key_is_ignored_counted_and_cannot_be_pass
     http, credential, settings = client
     assert http.put(f"{API}/catalogue", json=base_catalogue(learners=1)).status_code == 201
     forged = _attempt_and_verdict(str(uuid.uuid4()), credential.college_id)
-    posted = http.post("/xapi/statements", json=forged, headers={"X-Experience-API-Version": "1.0.3"})
+    replied = SITE.forum_replied(user(1), COURSE, Module("forum", 95, "Forum"), 1, 1, at(8, 10))  # a verb we don't use
+    posted = http.post("/xapi/statements", json=[*forged, replied], headers={"X-Experience-API-Version": "1.0.3"})
     assert posted.status_code == 200, posted.text
     genuine = _attempt_and_verdict(str(uuid.uuid4()), credential.college_id)
     services = build_services(settings)
@@ -166,8 +168,15 @@ def test_a_verdict_forged_with_the_lms_key_is_ignored_counted_and_cannot_be_pass
     period = {"since": at(7, 0).isoformat(), "until": at(21, 0).isoformat()}
     learner = http.get(f"{API}/learners/S1", params=period).json()
     assert [a["session"] for a in learner["attestations"]] == [genuine[0]["result"]["extensions"][EXTENSION]["session"]]
+    counted = {"unknown_verbs": {"http://id.tincanapi.com/verb/replied": 1}, "untrusted_proctoring": 2}
+    assert {k: v for k, v in learner["counted"].items() if k in counted} == counted and learner["counted"]["facts"] == 5
+    group = http.get(f"{API}/groups/G1", params=period).json()
+    assert group["counted"] == {**counted, "facts": 5, "unmatched": 0}
+    table = http.get(f"{API}/groups/G1", params={**period, "format": "csv"}).text
+    assert "# counted.untrusted_proctoring: 2\n" in table
+    assert "# counted.unknown_verbs.http://id.tincanapi.com/verb/replied: 1\n" in table
     bundle = http.get(f"{API}/evidence/learners/S1", params=period).json()
-    assert len(bundle["statements"]) == 4  # the forged two are in the learner's footprint, and ignored
+    assert len(bundle["statements"]) == 5  # the forged two are in the learner's footprint, and ignored
     key = tmp_path / "ledger.pub"
     key.write_text(http.get("/ledger/public-key").text)
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from footprint.compliance.checks import CheckResult
 from footprint.compliance.report import learner_report
 from footprint.exports import to_csv
-from footprint.indicators.college import learner_summary
+from footprint.indicators.college import counted, learner_summary
 from footprint.indicators.learners import LearnerIndicators, WeekAttendance
 from footprint.reports import (
     Basis,
@@ -383,7 +383,7 @@ def learner_page(
     try:
         where = basis_for(services, user.person.college_id, tree_size, since, until)
         with services.sessions() as db:
-            learner, _ = one_learner(db, where, learner_id)
+            learner, own = one_learner(db, where, learner_id)
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
     t = _texts(request)
@@ -411,6 +411,7 @@ def learner_page(
         "distance": next((c for c in report.checks if c.id == "tvet.distance_share"), None),
         "episodes": report.episodes if any(e["learner"] == learner_id for e in report.episodes) else [],
         "timeline": chart,
+        "counted": counted(own),
     }
     return render(request, "footprint/learner.html", values)
 

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException
 
 from footprint.catalogue.checks import CatalogueError
 from footprint.exports import to_csv
-from footprint.reports import Basis, FootprintBadRequest, FootprintNotFound, basis
+from footprint.indicators.college import Counted
+from footprint.reports import Basis, FootprintBadRequest, FootprintNotFound, basis, jsonable
 from web.deps import Services
 from web.errors import error_response
 from web.routes.college.models import UTCTime
@@ -58,9 +59,11 @@ def basis_for(
         return basis(db, services.ledger, college_id, tree_size, since, until)
 
 
-def answer(where: Basis, body: Mapping[str, Any]) -> JSONResponse:
-    """A report: its basis (checkpoint, versions, period) and its figures."""
-    return JSONResponse({**where.to_json(), **body}, headers=PRIVATE)
+def answer(where: Basis, body: Mapping[str, Any], counted: Counted) -> JSONResponse:
+    """A report: its basis (checkpoint, versions, period), its figures, and what was counted and what ignored
+    (statements of nobody in the catalogue, verbs outside the vocabulary with their numbers, untrusted proctoring
+    results)."""
+    return JSONResponse({**where.to_json(), **body, "counted": jsonable(counted)}, headers=PRIVATE)
 
 
 def download(name: str) -> dict[str, str]:
@@ -68,9 +71,13 @@ def download(name: str) -> dict[str, str]:
     return {**PRIVATE, "Content-Disposition": f'attachment; filename="{SAFE_NAME.sub("_", name)}"'}
 
 
-def csv_answer(rows: Sequence[Mapping[str, Any]], where: Basis, name: str, columns: Sequence[str] = ()) -> Response:
+def csv_answer(
+    rows: Sequence[Mapping[str, Any]], where: Basis, name: str, counted: Counted, columns: Sequence[str] = ()
+) -> Response:
+    """A table as CSV, its basis and what was counted in `#` lines above the header."""
     headers = download(f"{name}.csv")
-    return Response(to_csv(rows, where.to_json(), columns), media_type="text/csv; charset=utf-8", headers=headers)
+    above = {**where.to_json(), "counted": jsonable(counted)}
+    return Response(to_csv(rows, above, columns), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def page(request: Request, items: list[Any], limit: int, offset: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from footprint.compliance.weather import CSV_COLUMNS, csv_rows
 from footprint.evidence import compliance_bundle, learner_bundle
 from footprint.indicators.attendance import ClassHeld
-from footprint.indicators.college import LearnerSummary, learner_summary
+from footprint.indicators.college import LearnerSummary, counted, learner_summary
 from footprint.indicators.learners import WeekAttendance
 from footprint.reports import (
     Computed,
@@ -92,8 +92,8 @@ def list_learners(
         if group is None or item.group == group
     ]
     if format == "csv":
-        return csv_answer(rows, computed.basis, "learners")
-    return answer(computed.basis, page(request, rows, limit, offset))
+        return csv_answer(rows, computed.basis, "learners", computed.indicators.counted)
+    return answer(computed.basis, page(request, rows, limit, offset), computed.indicators.counted)
 
 
 @router.get("/learners/{learner_id}")
@@ -112,12 +112,13 @@ def get_learner(
     """Every indicator of one learner (computed from that learner's statements only)."""
     where = basis_for(services, credential.college_id, tree_size, since, until)
     with services.sessions() as db, footprint_errors():
-        figures, _ = one_learner(db, where, learner_id)
+        figures, own = one_learner(db, where, learner_id)
     data = jsonable(figures)
+    seen = counted(own)  # the learner's own statements: unknown verbs and untrusted proctoring results among them
     if format != "json":
         rows = data["attendance"]["classes"] if format == "attendance" else data[format]
-        return csv_answer(rows, where, f"{learner_id}-{format}")
-    return answer(where, data)
+        return csv_answer(rows, where, f"{learner_id}-{format}", seen)
+    return answer(where, data, seen)
 
 
 def _table(kind: str, computed: Computed) -> dict[str, Any]:
@@ -137,8 +138,8 @@ def _list(kind: str, request: Request, computed: Computed, format: str, limit: i
         if "summary" in row:
             row["summary"].pop("weeks", None)
     if format == "csv":
-        return csv_answer(rows, computed.basis, kind)
-    return answer(computed.basis, page(request, rows, limit, offset))
+        return csv_answer(rows, computed.basis, kind, computed.indicators.counted)
+    return answer(computed.basis, page(request, rows, limit, offset), computed.indicators.counted)
 
 
 ONE_TABLE: dict[str, tuple[tuple[str, ...], type[Any]]] = {
@@ -161,8 +162,8 @@ def _one(kind: str, item: str, computed: Computed, format: str) -> Response:
         for key in path:
             rows = rows[key]
         columns = [f.name for f in dataclasses.fields(row)]
-        return csv_answer(rows, computed.basis, f"{kind[:-1]}-{item}", columns)
-    return answer(computed.basis, data)
+        return csv_answer(rows, computed.basis, f"{kind[:-1]}-{item}", computed.indicators.counted, columns)
+    return answer(computed.basis, data, computed.indicators.counted)
 
 
 @router.get("/groups")
@@ -282,8 +283,8 @@ def compliance_overview(
         rows = [{"programme": r["id"], **check} for r in reports for check in r["checks"]]
         for row in rows:
             row.pop("details", None)
-        return csv_answer(rows, computed.basis, "compliance")
-    return answer(computed.basis, {"items": reports})
+        return csv_answer(rows, computed.basis, "compliance", computed.indicators.counted)
+    return answer(computed.basis, {"items": reports}, computed.indicators.counted)
 
 
 @router.get("/compliance/{scope}/{item}")
@@ -303,8 +304,8 @@ def compliance_report(
         report = jsonable(compliance(computed, scope[:-1], item))
     if format == "csv":
         rows = [{k: v for k, v in check.items() if k != "details"} for check in report["checks"]]
-        return csv_answer(rows, computed.basis, f"compliance-{scope[:-1]}-{item}")
-    return answer(computed.basis, report)
+        return csv_answer(rows, computed.basis, f"compliance-{scope[:-1]}-{item}", computed.indicators.counted)
+    return answer(computed.basis, report, computed.indicators.counted)
 
 
 @router.get("/weather-days/{day}")
@@ -322,8 +323,8 @@ def weather_day_report(
     report = jsonable(found)
     if format == "csv":
         rows = csv_rows(found)
-        return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}", CSV_COLUMNS)
-    return answer(computed.basis, report)
+        return csv_answer(rows, computed.basis, f"weather-{day.isoformat()}", computed.indicators.counted, CSV_COLUMNS)
+    return answer(computed.basis, report, computed.indicators.counted)
 
 
 @router.get("/evidence/learners/{learner_id}")
