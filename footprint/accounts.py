@@ -154,3 +154,19 @@ def issue_key_for(session: Session, college_name: str, name: str) -> IssuedKey:
     """Issue a key named `name` (an LMS, a service) for the college of that name, creating the college if new."""
     existing = session.execute(select(CollegeRow.id).where(CollegeRow.name == college_name)).scalar()
     return issue_key(session, existing or create_college(session, college_name), name)
+
+
+def college_of_statement(statement: Mapping[str, Any]) -> str | None:
+    """The college a stored statement belongs to, as its own content says: the college whose key's authority the
+    store wrote, or — for the platform's proctoring — the college its candidate account names (`…/colleges/ID`)."""
+    authority = statement.get("authority")
+    account = authority.get("account") if isinstance(authority, Mapping) else None
+    home = str(account.get("homePage", "")) if isinstance(account, Mapping) else ""
+    if home.startswith(f"{AUTHORITY_HOME}/"):
+        return home.removeprefix(f"{AUTHORITY_HOME}/")
+    actor = statement.get("actor")
+    candidate = actor.get("account") if isinstance(actor, Mapping) else None
+    where = str(candidate.get("homePage", "")) if isinstance(candidate, Mapping) else ""
+    if is_proctoring_authority(authority) and "/colleges/" in where:
+        return where.rsplit("/colleges/", 1)[1]
+    return None

@@ -32,6 +32,7 @@ from footprint.compliance.report import (
     learner_report,
     programme_report,
 )
+from footprint.compliance.rules import rules_digest
 from footprint.compliance.weather import WeatherDay, weather_day
 from footprint.facts.columns import Facts, latest_fact_index, load_facts
 from footprint.indicators import INDICATOR_VERSION
@@ -82,6 +83,7 @@ class Basis:
                 "note": self.checkpoint.note,
             },
             "indicatorVersion": INDICATOR_VERSION,
+            "rules": {"sha256": rules_digest()},
             "catalogue": {
                 "version": self.catalogue.version,
                 "sha256": self.catalogue.digest,

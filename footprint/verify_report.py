@@ -14,21 +14,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from footprint.accounts import college_of_statement
 from footprint.catalogue.index import CatalogueIndex, epoch
 from footprint.catalogue.model import Catalogue
 from footprint.catalogue.store import ledger_record
-from footprint.compliance.report import group_report, held_classes, programme_report
+from footprint.compliance.rules import rules_digest
 from footprint.evidence import FORMAT
 from footprint.facts.columns import facts_from_statements
 from footprint.indicators import INDICATOR_VERSION
-from footprint.indicators.learners import learner_indicators
-from footprint.indicators.owners import facts_of
 from footprint.indicators.period import Period
 from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError, verify
 from footprint.ledger.entries import LedgerError, canonical
 from footprint.ledger.merkle import InclusionProof, ProofError, leaf_hash, verify_inclusion
+from footprint.recompute import Scope, UnknownScope, recompute
 from footprint.reports import jsonable
 from footprint.verify import BadInput, VerificationFailed
+from footprint.xapi.errors import XAPIError
+from footprint.xapi.validate import validate_statement
 
 MAX_DIFFERENCES = 5
 
@@ -39,6 +41,7 @@ class ReportVerdict:
 
     checkpoint: Checkpoint
     scope: str
+    """`indicators`, `compliance` or `weather-day`, and of what: `compliance learner`, `indicators group` …"""
     item: str
     catalogue_version: int
     statements: int
@@ -101,6 +104,34 @@ def _period(basis: Any) -> Period:
         raise BadInput(f"the bundle's period is not two ISO 8601 times: {exc}") from exc
 
 
+def _statement(item: Any, number: int, college: str, checkpoint: Checkpoint) -> dict[str, Any]:
+    """A proven statement of the bundle's college (exit 2 for a leaf that is no statement, 1 for another college's)."""
+    statement = _get(item, "statement")
+    what = f"statement {number} ({statement.get('id') if isinstance(statement, dict) else '?'})"
+    _prove(statement, _get(item, "proof"), checkpoint, what)
+    try:
+        version = statement.get("version", "") if isinstance(statement, dict) else ""
+        validate_statement(statement, "2.0.0" if str(version).startswith("2") else "1.0.3")
+    except XAPIError as exc:
+        raise BadInput(f"{what} is in the log but is not an xAPI statement: {exc}") from exc
+    if "timestamp" not in statement:
+        raise BadInput(f"{what} has no timestamp: it is not a statement as the platform stores them")
+    owner = college_of_statement(statement)
+    if owner != college:
+        raise VerificationFailed(
+            f"{what} is not a statement of college {college} (it belongs to {owner or 'no college'})"
+        )
+    return dict(statement)
+
+
+def _scope(bundle: Any) -> Scope:
+    scope = _get(bundle, "scope")
+    values = [_get(bundle, "scope", key) for key in ("report", "kind", "id")]
+    if not all(isinstance(value, str) for value in values) or not isinstance(scope, dict):
+        raise BadInput("the bundle's scope names a report, a kind and an id")
+    return Scope(*values)
+
+
 def check_report(bundle: Any, verifier: str) -> ReportVerdict:
     """Verify an evidence bundle with the ledger's public key alone."""
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
@@ -117,6 +148,10 @@ def check_report(bundle: Any, verifier: str) -> ReportVerdict:
             f"the report was computed by indicator version {basis['indicatorVersion']}; "
             f"this verifier is version {INDICATOR_VERSION}"
         )
+    if _get(basis, "rules", "sha256") != rules_digest():
+        raise VerificationFailed(
+            f"the report was computed with rule tables {basis['rules']['sha256']}; this verifier has {rules_digest()}"
+        )
     college = str(_get(bundle, "college"))
     document = _get(bundle, "catalogue", "document")
     try:
@@ -132,36 +167,15 @@ def check_report(bundle: Any, verifier: str) -> ReportVerdict:
     items = _get(bundle, "statements")
     if not isinstance(items, list):
         raise BadInput("the bundle's statements must be a list")
-    statements = []
-    for number, item in enumerate(items):
-        statement = _get(item, "statement")
-        _prove(
-            statement,
-            _get(item, "proof"),
-            checkpoint,
-            f"statement {number} ({statement.get('id') if isinstance(statement, dict) else '?'})",
+    statements = [_statement(item, number, college, checkpoint) for number, item in enumerate(items)]
+    scope = _scope(bundle)
+    try:
+        recomputed = jsonable(
+            recompute(CatalogueIndex(catalogue), facts_from_statements(statements, college), scope, _period(basis))
         )
-        statements.append(statement)
-    scope, item_id = str(_get(bundle, "scope", "kind")), str(_get(bundle, "scope", "id"))
-    recomputed = _recompute(catalogue, college, statements, scope, item_id, _period(basis))
+    except UnknownScope as exc:
+        raise BadInput(f"the bundle's scope: {exc}") from exc
     found = differences(recomputed, _get(bundle, "report"))
     if found:
         raise VerificationFailed("the figures do not follow from the statements: " + "; ".join(found))
-    return ReportVerdict(checkpoint, scope, item_id, int(version), len(statements))
-
-
-def _recompute(catalogue: Catalogue, college: str, statements: list[Any], scope: str, item: str, period: Period) -> Any:
-    index = CatalogueIndex(catalogue)
-    facts = facts_from_statements(statements, college)
-    if scope == "learner":
-        if item not in index.learners:
-            raise BadInput(f"the catalogue has no learner {item}")
-        own = facts_of(facts, index, index.learner_terms[item])
-        return jsonable(learner_indicators(index, index.learners[item], own, period))
-    if scope in ("group", "programme"):
-        if item not in (index.groups if scope == "group" else index.programmes):
-            raise BadInput(f"the catalogue has no {scope} {item}")
-        held = held_classes(index, facts, period)
-        make = group_report if scope == "group" else programme_report
-        return jsonable(make(index, item, period, held))
-    raise BadInput(f"unknown scope {scope!r}")
+    return ReportVerdict(checkpoint, f"{scope.report} {scope.kind}", scope.id, int(version), len(statements))

@@ -9,6 +9,7 @@ pydantic when loaded: a malformed table stops the computation with a clear messa
 from __future__ import annotations
 
 import functools
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from footprint.catalogue.model import DocumentKind, FieldOfStudy, Form, Ground, Level, Programme, Recognition
+from footprint.ledger.entries import canonical
 
 RULES_DIR = Path(__file__).parent / "rules"
 Measure = Literal[
@@ -108,3 +110,11 @@ def load_table(path: Path) -> RuleTable:
 def rule_tables(folder: Path = RULES_DIR) -> tuple[RuleTable, ...]:
     """Every rule table shipped in `folder` (the package's own by default), read once."""
     return tuple(load_table(path) for path in sorted(folder.glob("*.json")))
+
+
+@functools.cache
+def rules_digest(folder: Path = RULES_DIR) -> str:
+    """The SHA-256 of the rule tables a computation uses (RFC 8785 of their JSON): every report names it, and the
+    offline verifier recomputes only with the same tables."""
+    tables = [table.model_dump(mode="json") for table in rule_tables(folder)]
+    return hashlib.sha256(canonical({"tables": tables})).hexdigest()

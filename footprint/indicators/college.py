@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from footprint.catalogue.index import CatalogueIndex
+from footprint.catalogue.model import Learner, Programme, Teacher
 from footprint.facts.columns import Facts
 from footprint.indicators.learners import (
     ASSIGNMENT_STATES,
@@ -23,7 +24,7 @@ from footprint.indicators.learners import (
     attended_share,
     learner_indicators,
 )
-from footprint.indicators.owners import NOBODY, owners, split
+from footprint.indicators.owners import NOBODY, facts_of, owners, split
 from footprint.indicators.period import Period
 from footprint.indicators.teachers import TeacherIndicators, Work, teacher_indicators
 from footprint.vocabulary import Kind
@@ -173,6 +174,46 @@ def group_indicators(
     )
 
 
+def programme_indicators(
+    index: CatalogueIndex, programme: Programme, items: Sequence[LearnerIndicators], period: Period
+) -> ProgrammeIndicators:
+    """A programme's figures over its groups' learners (`items`, in the groups' order)."""
+    return ProgrammeIndicators(
+        programme=programme.id,
+        name=programme.name,
+        level=programme.level,
+        form=programme.form,
+        field=programme.field,
+        groups=[g.id for g in index.groups_by_programme.get(programme.id, [])],
+        summary=summarise(items, period),
+    )
+
+
+def programme_members(index: CatalogueIndex, programme_id: str) -> list[Learner]:
+    return [p for g in index.groups_by_programme.get(programme_id, []) for p in index.learners_by_group.get(g.id, [])]
+
+
+def learner_actors_by_group(index: CatalogueIndex, facts: Facts) -> dict[str, set[int]]:
+    """Each group's learners' actor terms (whose submissions a teacher of the group grades)."""
+    found: dict[str, set[int]] = {}
+    for learner in index.catalogue.learners:
+        ids = {facts.term(t) for t in index.learner_terms[learner.id].actors} - {0}
+        found.setdefault(learner.group, set()).update(ids)
+    return found
+
+
+def teacher_from_facts(index: CatalogueIndex, teacher: Teacher, facts: Facts, period: Period) -> TeacherIndicators:
+    """One teacher's indicators from facts that hold the teacher's own and the work the teacher grades (what an
+    evidence bundle carries); the same figures as the college-wide computation."""
+    own = facts_of(facts, index, index.teacher_terms[teacher.id])
+    actors = sorted({facts.term(t) for t in index.teacher_terms[teacher.id].actors} - {0})
+    marked = np.flatnonzero((facts.kind == Kind.SCORED) & np.isin(facts.instructor, actors) & period.contains(facts.at))
+    graded = facts.pick(marked[np.argsort(facts.at[marked], kind="stable")])
+    return teacher_indicators(
+        index, teacher, own, graded, Work(facts, period), learner_actors_by_group(index, facts), period
+    )
+
+
 def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> CollegeIndicators:
     """All the college's indicators over the period from all its facts at one checkpoint."""
     learners = index.catalogue.learners
@@ -196,10 +237,7 @@ def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> C
     grader[~period.contains(facts.at)] = NOBODY
     graded = split(facts, grader, len(teachers))
     work = Work(facts, period)
-    actors_by_group: dict[str, set[int]] = {}
-    for learner in learners:
-        ids = {facts.term(t) for t in index.learner_terms[learner.id].actors} - {0}
-        actors_by_group.setdefault(learner.group, set()).update(ids)
+    actors_by_group = learner_actors_by_group(index, facts)
     teacher_results = {
         teacher.id: teacher_indicators(index, teacher, own, marks, work, actors_by_group, period)
         for teacher, own, marks in zip(teachers, teacher_facts, graded, strict=True)
@@ -211,21 +249,8 @@ def college_indicators(index: CatalogueIndex, facts: Facts, period: Period) -> C
         for group in index.catalogue.groups
     }
     programmes = {
-        programme.id: ProgrammeIndicators(
-            programme=programme.id,
-            name=programme.name,
-            level=programme.level,
-            form=programme.form,
-            field=programme.field,
-            groups=[g.id for g in index.groups_by_programme.get(programme.id, [])],
-            summary=summarise(
-                [
-                    results[p.id]
-                    for g in index.groups_by_programme.get(programme.id, [])
-                    for p in index.learners_by_group.get(g.id, [])
-                ],
-                period,
-            ),
+        programme.id: programme_indicators(
+            index, programme, [results[p.id] for p in programme_members(index, programme.id)], period
         )
         for programme in index.catalogue.programmes
     }

@@ -94,7 +94,9 @@ def test_the_footprint_pages_in_every_language(running: tuple[LiveServer, int], 
     expect(page.locator("a.skip")).to_be_focused()
     page.locator("details summary").first.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("pre.commands")).to_contain_text("footprint verify report --bundle evidence.json")
+    expect(page.locator("pre.commands")).to_contain_text(
+        "footprint verify report --bundle evidence-compliance-programmes-ELEC.json"
+    )
     page.fill("#treeSize", str(checkpoint))
     page.click("form.period button[type=submit]")
     expect(page.locator(".basis p").first).to_contain_text(f"{checkpoint:,}")

@@ -258,10 +258,10 @@ def test_evidence_bundles_verify_offline_and_tampering_is_caught(client: TestCli
     bundle = client.get(f"{API}/evidence/learners/S1").json()
     assert len(bundle["statements"]) == 2
     code, output = verify(bundle, "learner.json")
-    assert code == 0 and output.startswith("OK: learner S1 at tree size") and "2 statements proven" in output
+    assert code == 0 and output.startswith("OK: indicators learner S1 at tree size") and "2 statements proven" in output
     group = client.get(f"{API}/evidence/compliance/groups/G1").json()
     code, output = verify(group, "group.json")
-    assert code == 0 and "group G1" in output and len(group["statements"]) == 1  # the teacher's join
+    assert code == 0 and "compliance group G1" in output and len(group["statements"]) == 1  # the teacher's join
     changed = copy.deepcopy(bundle)
     changed["report"]["logins"]["logins"] = 2
     code, output = verify(changed, "figure.json")

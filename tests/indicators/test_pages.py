@@ -71,7 +71,8 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     page = http.get("/desk/footprint", params={"lang": "en", "until": until}, headers=HTML)
     assert page.status_code == 200, page.text
     text = page.text
-    assert "Computed at a signed checkpoint" in text and "footprint verify report --bundle evidence.json" in text
+    assert "Computed at a signed checkpoint" in text
+    assert "footprint verify report --bundle evidence-compliance-programmes-ELEC.json --public-key ledger.pub" in text
     assert text.count('<svg class="chart"') == 5  # a gauge per programme and the weeks' attendance
     assert "annex 2 §5" in text and "ELEC-3" in text and 'class="badge badge-fail"' in text
     assert "/api/v1/footprint/evidence/compliance/programmes/ELEC?treeSize=" in text
@@ -82,7 +83,11 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     )
     learner = http.get("/desk/footprint/learners/S0001", params={"lang": "kk", "until": until}, headers=HTML)
     assert learner.status_code == 200 and "Кезең хронологиясы" in learner.text and 'id="timeline-title"' in learner.text
-    assert "/api/v1/footprint/evidence/learners/S0001?treeSize=" in learner.text
+    assert "/api/v1/footprint/evidence/learners/S0001?treeSize=" in learner.text  # the bundles of what it shows
+    assert "/api/v1/footprint/evidence/compliance/learners/S0001?treeSize=" in learner.text
+    group = http.get("/desk/footprint/groups/SOFT-2", params={"lang": "en", "until": until}, headers=HTML).text
+    assert "evidence/groups/SOFT-2?treeSize=" in group and "evidence/compliance/groups/SOFT-2?treeSize=" in group
+    assert "/api/v1/footprint/evidence/programmes/ELEC?treeSize=" in text and "evidence/teachers/T-EL01?" in text
     college = build_college(PLAN)
     assert college.weather_day is not None
     weather = http.get(
@@ -93,6 +98,7 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
         and "Classes moved online" in weather.text
         and "head&#39;s order № 112-Ө" in weather.text
     )
+    assert f"/api/v1/footprint/evidence/weather-days/{college.weather_day.isoformat()}?treeSize=" in weather.text
     assert http.get("/desk/footprint/learners/S9999", headers=HTML).status_code == 404
     exported = http.get("/desk/footprint/export/learners.csv", params={"until": until})
     assert exported.status_code == 200 and exported.text.count("\nS0") == 24

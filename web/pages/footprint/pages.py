@@ -46,7 +46,7 @@ from web.pages.footprint.charts import (
     weekly_bars,
 )
 from web.pages.i18n import catalog
-from web.routes.footprint.common import Since, TreeSize, Until, basis_for, download, footprint_errors
+from web.routes.footprint.common import SAFE_NAME, Since, TreeSize, Until, basis_for, download, footprint_errors
 
 router = APIRouter(prefix="/desk/footprint", include_in_schema=False)
 
@@ -186,26 +186,36 @@ def _wording(t: Text, zone: ZoneInfo, language: str) -> dict[str, Callable[..., 
     return {"rule": rule, "clause": clause, "ground_clause": ground_clause, "limit": limit, "local": local}
 
 
-def _frame(request: Request, services: ServicesDep, user: DeskAdmin, where: Basis, evidence: str) -> dict[str, Any]:
-    """What every footprint page shows: who is signed in, the basis, the period form and how to verify it."""
-    base = services.settings.base_url
+def verify_commands(base: str, bundles: list[str], query: dict[str, str]) -> list[str]:
+    """The shell commands that fetch the evidence of each report a page shows and prove it offline."""
+    files = [f"evidence-{SAFE_NAME.sub('_', path.replace('/', '-'))}.json" for path in bundles]
+    urls = [f"{base}/api/v1/footprint/evidence/{path}?{urlencode(query)}" for path in bundles]
+    fetch = [
+        f'curl -H "Authorization: Bearer $KEY" {shlex.quote(url)} > {name}'
+        for url, name in zip(urls, files, strict=True)
+    ]
+    prove = [f"footprint verify report --bundle {name} --public-key ledger.pub" for name in files]
+    return [*fetch, f"curl {shlex.quote(base + '/ledger/public-key')} > ledger.pub", *prove]
+
+
+def _frame(
+    request: Request, services: ServicesDep, user: DeskAdmin, where: Basis, bundles: list[str], period: bool = True
+) -> dict[str, Any]:
+    """What every footprint page shows: who is signed in, the basis, the period form and how to verify each report
+    on it (`bundles`: the evidence paths of the reports shown; a weather day's takes no period)."""
     query = {
         "treeSize": str(where.tree_size),
         "since": datetime.fromtimestamp(where.period.since, UTC).isoformat(),
         "until": datetime.fromtimestamp(where.period.until, UTC).isoformat(),
     }
-    url = f"{base}/api/v1/footprint/evidence/{evidence}?{urlencode(query)}"
+    evidence_query = query if period else {"treeSize": query["treeSize"]}
     return {
         **common(user),
         "basis": where.to_json(),
         "signed_at": where.signed_at,
         "since_day": datetime.fromtimestamp(where.period.since, UTC).date().isoformat(),
         "until_day": datetime.fromtimestamp(where.period.until, UTC).date().isoformat(),
-        "commands": [
-            f'curl -H "Authorization: Bearer $KEY" {shlex.quote(url)} > evidence.json',
-            f"curl {shlex.quote(base + '/ledger/public-key')} > ledger.pub",
-            "footprint verify report --bundle evidence.json --public-key ledger.pub",
-        ],
+        "commands": verify_commands(services.settings.base_url, bundles, evidence_query),
         "query": urlencode(query),
         "status_keys": STATUS_KEYS,
         "status_colours": STATUS_COLOURS,
@@ -296,10 +306,11 @@ def overview(
             totals[week.week][0] += week.classes
             totals[week.week][1] += week.attended
     weeks = [WeekAttendance(n, total, came) for n, (total, came) in enumerate(totals)]
-    first = next(iter(computed.index.programmes), "")
     episodes = computed.index.catalogue.episodes
+    bundles = [f"{kind}/{p}" for p in computed.index.programmes for kind in ("compliance/programmes", "programmes")]
+    bundles += [f"groups/{g}" for g in computed.index.groups] + [f"teachers/{t}" for t in computed.index.teachers]
     values = {
-        **_frame(request, services, user, computed.basis, f"compliance/programmes/{first}"),
+        **_frame(request, services, user, computed.basis, bundles),
         "programmes": list(indicators.programmes.values()),
         "groups": list(indicators.groups.values()),
         "teachers": list(indicators.teachers.values()),
@@ -335,7 +346,7 @@ def group_page(
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
     values = {
-        **_frame(request, services, user, computed.basis, f"compliance/groups/{group_id}"),
+        **_frame(request, services, user, computed.basis, [f"groups/{group_id}", f"compliance/groups/{group_id}"]),
         "group": group,
         "report": report,
         "weeks_chart": _weeks_chart(_texts(request), group.summary.weeks, "group-weeks"),
@@ -405,7 +416,7 @@ def learner_page(
         ),
     )
     values = {
-        **_frame(request, services, user, where, f"learners/{learner_id}"),
+        **_frame(request, services, user, where, [f"learners/{learner_id}", f"compliance/learners/{learner_id}"]),
         "learner": learner,
         "summary": learner_summary(learner),
         "distance": next((c for c in report.checks if c.id == "tvet.distance_share"), None),
@@ -426,10 +437,9 @@ def weather_page(
         report = weather(computed, day)
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
-    group = report.episodes[0]["group"] if report.episodes else next(iter(computed.index.groups), "")
     people = [*computed.index.catalogue.learners, *computed.index.catalogue.teachers]
     values = {
-        **_frame(request, services, user, computed.basis, f"compliance/groups/{group}"),
+        **_frame(request, services, user, computed.basis, [f"weather-days/{day.isoformat()}"], period=False),
         "report": report,
         "day": day,
         "names": {person.id: person.name for person in people},

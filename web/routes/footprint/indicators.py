@@ -16,13 +16,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from footprint.compliance.weather import CSV_COLUMNS, csv_rows
-from footprint.evidence import compliance_bundle, learner_bundle
+from footprint.evidence import evidence_bundle
 from footprint.indicators.attendance import ClassHeld
 from footprint.indicators.college import LearnerSummary, counted, learner_summary
 from footprint.indicators.learners import WeekAttendance
+from footprint.recompute import Scope
 from footprint.reports import (
     Computed,
     FootprintNotFound,
+    check_moment,
     checkpoints,
     compliance,
     compute,
@@ -51,7 +53,7 @@ router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-Scope = Literal["programmes", "groups", "learners"]
+ComplianceScope = Literal["programmes", "groups", "learners"]
 
 
 def _computed(services: ServicesDep, college_id: str, tree_size: int | None, since: Any, until: Any) -> Computed:
@@ -289,7 +291,7 @@ def compliance_overview(
 
 @router.get("/compliance/{scope}/{item}")
 def compliance_report(
-    scope: Scope,
+    scope: ComplianceScope,
     item: str,
     credential: CredentialDep,
     services: ServicesDep,
@@ -327,25 +329,40 @@ def weather_day_report(
     return answer(computed.basis, report, computed.indicators.counted)
 
 
-@router.get("/evidence/learners/{learner_id}")
-def learner_evidence(
-    learner_id: str,
-    credential: CredentialDep,
+def _evidence(
     services: ServicesDep,
-    tree_size: TreeSize = None,
-    since: Since = None,
-    until: Until = None,
+    college_id: str,
+    scope: Scope,
+    tree_size: int | None,
+    since: Any,
+    until: Any,
 ) -> JSONResponse:
-    """A learner's indicators with the learner's statements and proofs: `footprint verify report` checks it."""
-    where = basis_for(services, credential.college_id, tree_size, since, until)
+    where = basis_for(services, college_id, tree_size, since, until)
     with services.sessions() as db, footprint_errors():
-        bundle = learner_bundle(db, services.ledger, where, learner_id)
-    return JSONResponse(bundle, headers=download(f"evidence-{learner_id}.json"))
+        if scope.kind == "day":
+            check_moment("the day", date.fromisoformat(scope.id))
+        bundle = evidence_bundle(db, services.ledger, where, scope)
+    name = "-".join(
+        part
+        for part in ("evidence", scope.report if scope.report != "indicators" else "", scope.kind, scope.id)
+        if part
+    )
+    return JSONResponse(bundle, headers=download(f"{name}.json"))
 
 
-@router.get("/evidence/compliance/{scope}/{item}")
-def compliance_evidence(
-    scope: Literal["programmes", "groups"],
+@router.get("/evidence/weather-days/{day}")
+def weather_evidence(
+    day: date, credential: CredentialDep, services: ServicesDep, tree_size: TreeSize = None
+) -> JSONResponse:
+    """The adverse-weather day report with the statements it rests on and their proofs."""
+    return _evidence(
+        services, credential.college_id, Scope("weather-day", "day", day.isoformat()), tree_size, None, None
+    )
+
+
+@router.get("/evidence/{kind}/{item}")
+def indicators_evidence(
+    kind: Literal["learners", "groups", "programmes", "teachers"],
     item: str,
     credential: CredentialDep,
     services: ServicesDep,
@@ -353,8 +370,20 @@ def compliance_evidence(
     since: Since = None,
     until: Until = None,
 ) -> JSONResponse:
-    """A programme's or group's compliance report with the statements it rests on and their proofs."""
-    where = basis_for(services, credential.college_id, tree_size, since, until)
-    with services.sessions() as db, footprint_errors():
-        bundle = compliance_bundle(db, services.ledger, where, scope[:-1], item)
-    return JSONResponse(bundle, headers=download(f"evidence-{scope[:-1]}-{item}.json"))
+    """A learner's, group's, programme's or teacher's indicators with the statements they rest on and their
+    proofs: `footprint verify report` checks it offline."""
+    return _evidence(services, credential.college_id, Scope("indicators", kind[:-1], item), tree_size, since, until)
+
+
+@router.get("/evidence/compliance/{scope}/{item}")
+def compliance_evidence(
+    scope: ComplianceScope,
+    item: str,
+    credential: CredentialDep,
+    services: ServicesDep,
+    tree_size: TreeSize = None,
+    since: Since = None,
+    until: Until = None,
+) -> JSONResponse:
+    """A programme's, group's or learner's compliance report with the statements it rests on and their proofs."""
+    return _evidence(services, credential.college_id, Scope("compliance", scope[:-1], item), tree_size, since, until)
