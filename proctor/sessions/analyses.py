@@ -238,15 +238,16 @@ class Analyses:
             exam = db.get(ExamRow, row.exam_id)
             if exam is None:
                 raise NotFoundError(f"exam of session {row.id} is gone")
-            # a folder of this attempt's own: another finisher of the same run never touches its files
-            prefix = f"{exam.college_id}/{exam.id}/{row.id}/run{run}/{(claim or uuid.uuid4().hex)[:8]}"
+            prefix = f"{exam.college_id}/{exam.id}/{row.id}/run{run}"
+        # names of this attempt's own: a second finisher of the same run never touches the first one's files
+        # (files of an attempt that died before committing stay until retention removes the session's folder)
+        tag = uuid.uuid4().hex[:8]
         storage = self.store.storage
-        storage.delete_prefix(prefix)  # leftovers of this claim's earlier try that crashed before committing
         keys = {
-            image.seq: self.store.put_bytes(f"{prefix}/evidence/{image.seq:04d}.jpg", image.jpeg)
+            image.seq: self.store.put_bytes(f"{prefix}/evidence/{image.seq:04d}-{tag}.jpg", image.jpeg)
             for image in result.evidence
         }
-        photos = store_face_photos(self.store, f"{prefix}/faces", result.faces)
+        photos = store_face_photos(self.store, f"{prefix}/faces", result.faces, tag)
         stored = [*keys.values(), *photos.values()]
         with self.store.kept_until_commit(stored), self.store.write() as db:
             # the run is taken by one conditional UPDATE (the first statement: on PostgreSQL a second finisher

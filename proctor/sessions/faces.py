@@ -30,14 +30,15 @@ from proctor.sessions.tables import CandidateRow, SessionFaceRow, SessionRow
 Matrix = npt.NDArray[np.float64]
 
 
-def store_face_photos(store: SessionStore, prefix: str, faces: Sequence[SessionFace]) -> dict[int, str]:
-    """Store the photo of each face under `prefix` (before the transaction that adds the rows); number → key.
-    Should one fail, those already stored are removed again."""
+def store_face_photos(store: SessionStore, prefix: str, faces: Sequence[SessionFace], tag: str = "") -> dict[int, str]:
+    """Store the photo of each face under `prefix` (before the transaction that adds the rows), its name tagged
+    with `tag`; number → key. Should one fail, those already stored are removed again."""
     keys: dict[int, str] = {}
     with store.kept_until_commit([]) as stored:
         for number, face in enumerate(faces):
             if face.photo is not None:
-                keys[number] = store.put_bytes(f"{prefix}/{number:02d}.jpg", face.photo)
+                name = f"{number:02d}-{tag}.jpg" if tag else f"{number:02d}.jpg"
+                keys[number] = store.put_bytes(f"{prefix}/{name}", face.photo)
                 stored.append(keys[number])
     return keys
 
