@@ -1,9 +1,10 @@
 """The demo college's semester of digital footprint: generated once and fed through the platform's own HTTP API.
 
 `make run` seeds it before the server starts: the platform is served on a free loopback port for the time
-of the feed (the same app, the same xAPI and footprint endpoints an LMS would call), the catalogue is
-imported and the semester's statements posted, then the server stops. A college that already has a
-catalogue is left as it is, so a second `make run` starts at once.
+of the feed (the same app, the same xAPI and footprint endpoints an LMS would call), the semester's statements
+are posted and then the catalogue imported, then the server stops. The catalogue comes last, so a college that
+has one has its whole semester and is left as it is (a second `make run` starts at once); a feed cut short
+leaves no catalogue and is fed again (repeated statements are stored once).
 """
 
 from __future__ import annotations

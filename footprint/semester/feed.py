@@ -1,5 +1,6 @@
-"""Feeding a generated semester to the platform through its real HTTP API: the catalogue through the
-footprint API, the statements through the xAPI resource, in batches, in time order, week by week.
+"""Feeding a generated semester to the platform through its real HTTP API: the statements through the xAPI
+resource, in batches, in time order, week by week, and then the catalogue through the footprint API (last: the
+demo judges "already seeded" by it).
 
 `client` is any HTTP client (httpx, FastAPI's TestClient) whose base URL is the platform and whose
 `Authorization` holds the college's key: what Moodle and BigBlueButton send goes that way. The proctored
@@ -80,6 +81,7 @@ def feed_statements(client: Client, college: College, college_id: str, platform:
 
 
 def feed(client: Client, college: College, college_id: str, platform: PlatformSink, batch: int = 500) -> Fed:
-    """The catalogue, then every statement of the semester (the proctored attestations through `platform`)."""
-    version = feed_catalogue(client, college)
-    return Fed(version, feed_statements(client, college, college_id, platform, batch))
+    """Every statement of the semester (the proctored attestations through `platform`), then the catalogue: a
+    college holds a catalogue only once its statements are all in, so a feed cut short is fed again."""
+    statements = feed_statements(client, college, college_id, platform, batch)
+    return Fed(feed_catalogue(client, college), statements)

@@ -4,21 +4,24 @@ deliberate breaches found by the compliance report; the demo seeding feeds the c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from footprint.accounts import authenticate
-from footprint.catalogue.store import CatalogueRow
+from footprint.catalogue.store import CatalogueRow, latest_catalogue
+from footprint.facts.tables import FactRow
 from footprint.semester.behaviour import Semester
 from footprint.semester.college import build_college
 from footprint.semester.feed import PlatformSink, feed
 from footprint.semester.plan import SemesterPlan
+from footprint.vocabulary import Kind
 from proctor.sessions.statements import SessionFacts, analysed_statement, verdict_statement
 from web.app import build_services, create_app
 from web.footprint_demo import proctoring_sink, seed_footprint
@@ -160,5 +163,51 @@ def test_the_demo_is_seeded_once_through_the_http_api(tmp_path: Path) -> None:
         with services.sessions() as db:
             assert len(db.scalars(select(CatalogueRow.version)).all()) == 1
             assert services.ledger.size(db) > 100
+    finally:
+        services.engine.dispose()
+
+
+class CutShort:
+    """A connection to the platform that drops after `posts` batches of statements (a test double of the network)."""
+
+    def __init__(self, client: TestClient, posts: int) -> None:
+        self.client, self.posts = client, posts
+
+    def put(self, url: str, *, content: str) -> Any:
+        return self.client.put(url, content=content)
+
+    def post(self, url: str, *, json: Any, headers: Mapping[str, str]) -> Any:
+        if self.posts == 0:
+            raise httpx.ConnectError("the connection dropped")
+        self.posts -= 1
+        return self.client.post(url, json=json, headers=headers)
+
+
+def test_a_demo_feed_cut_short_leaves_no_catalogue_and_is_seeded_again(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
+    services = build_services(settings)
+    try:
+        with services.sessions() as db:
+            credential = authenticate(db, KEY)
+        assert credential is not None
+        plan = SemesterPlan(learners=4, weeks=2, views_per_session=1, start=date(2026, 9, 7))
+        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as http:
+            with pytest.raises(httpx.ConnectError):
+                feed(
+                    CutShort(http, 1),
+                    build_college(plan),
+                    credential.college_id,
+                    proctoring_sink(services, credential.college_id),
+                )
+        with services.sessions() as db:
+            assert latest_catalogue(db, credential.college_id) is None  # the first week's statements only
+            assert services.ledger.size(db) > 0
+        told = seed_footprint(services, credential, KEY, plan)
+        assert "2-week semester of 4 learners" in told  # not "already there": seeded again, to the end
+        with services.sessions() as db:
+            catalogue = latest_catalogue(db, credential.college_id)
+            assert catalogue is not None and catalogue.version == 1
+            attestations = db.scalars(select(FactRow.kind).where(FactRow.kind == Kind.VERDICT)).all()
+        assert len(attestations) > 0  # the last week's proctored attestations are in
     finally:
         services.engine.dispose()
