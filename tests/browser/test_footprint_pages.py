@@ -4,6 +4,7 @@ them with the keyboard, and recomputes at an older checkpoint. Screenshots go to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from footprint.accounts import authenticate
 from footprint.people import Role, add_person
 from footprint.semester.college import build_college
 from footprint.semester.feed import feed
+from footprint.semester.moodle import MoodleSite, User
 from footprint.semester.plan import SemesterPlan
 from tests.browser.conftest import screenshot_path
 from tests.servers import LiveServer, free_port
@@ -27,6 +29,9 @@ from web.settings import Settings
 KEY = "footprint-browser-key-0123456789"
 PASSWORD = "a long enough password"
 PLAN = SemesterPlan(learners=24, group_size=3, weeks=8, views_per_session=1)
+SITE = MoodleSite(PLAN.moodle_url, "College Moodle")
+LATER = 3
+"""Logins of the first learner stored after the first checkpoint (in a second, newer one)."""
 
 
 @pytest.fixture
@@ -46,6 +51,16 @@ def running(tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
         ):
             feed(client, build_college(PLAN), credential.college_id, proctoring_sink(services, credential.college_id))
             first = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+            later = [
+                SITE.logged_in(
+                    User(1000, "Айгерім Сейтқали"), datetime(2026, 9, 8, 10, 0, 7, tzinfo=UTC) + timedelta(hours=n)
+                )
+                for n in range(LATER)
+            ]
+            answer = client.post("/xapi/statements", json=later, headers={"X-Experience-API-Version": "1.0.3"})
+            assert answer.status_code == 200, answer.text
+            second = int(client.get("/ledger/checkpoint").text.split("\n")[1])
+            assert second == first + LATER  # the newest checkpoint: the one pages compute at by default
             yield server, first
     finally:
         services.engine.dispose()
@@ -97,9 +112,20 @@ def test_the_footprint_pages_in_every_language(running: tuple[LiveServer, int], 
     expect(page.locator("pre.commands")).to_contain_text(
         "footprint verify report --bundle evidence-compliance-programmes-ELEC.json"
     )
+    newest = _statements_counted(page)
+    expect(page.locator(".basis p").first).to_contain_text(f"{checkpoint + LATER:,}")
     page.fill("#treeSize", str(checkpoint))
     page.click("form.period button[type=submit]")
     expect(page.locator(".basis p").first).to_contain_text(f"{checkpoint:,}")
+    assert _statements_counted(page) == newest - LATER  # computed without the logins the later checkpoint holds
     page.set_viewport_size({"width": 360, "height": 800})
     page.goto(f"{url}/desk/footprint/learners/S0001?lang=ru&until={until}")
     page.screenshot(path=screenshot_path("footprint-learner-ru-360"), full_page=True)
+
+
+def _statements_counted(page: Page) -> int:
+    found = re.search(
+        r"Computed from ([\d,]+) statements", page.locator("section[aria-labelledby=more-title]").inner_text()
+    )
+    assert found is not None
+    return int(found.group(1).replace(",", ""))

@@ -17,6 +17,7 @@ from footprint.semester.college import build_college
 from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
 from tests.desk.desk_client import HTML, sign_in
+from tests.indicators.helpers import SITE, at, base_catalogue, user
 from web.app import build_services, create_app
 from web.footprint_demo import proctoring_sink
 from web.settings import Settings
@@ -27,7 +28,8 @@ PLAN = SemesterPlan(learners=24, group_size=3, weeks=8, views_per_session=1)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings, str]]:
+    """The platform with the first college's semester fed; the second college's admin and LMS key, no catalogue."""
     settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
     services = build_services(settings)
     try:
@@ -46,7 +48,7 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
                 proctoring_sink(services, credential.college_id),
             )
             test_client.get("/ledger/checkpoint")
-            yield test_client, settings
+            yield test_client, settings, other.secret
     finally:
         services.engine.dispose()
 
@@ -57,9 +59,9 @@ def with_key(client: TestClient) -> TestClient:
 
 
 def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_language(
-    client: tuple[TestClient, Settings],
+    client: tuple[TestClient, Settings, str],
 ) -> None:
-    http, _settings = client
+    http, _settings, other_key = client
     assert http.get("/desk/footprint", headers=HTML).status_code == 403  # an API key is no desk sign-in
     del http.headers["Authorization"]
     assert http.get("/desk/footprint", headers=HTML).status_code == 403
@@ -102,8 +104,26 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     assert http.get("/desk/footprint/learners/S9999", headers=HTML).status_code == 404
     exported = http.get("/desk/footprint/export/learners.csv", params={"until": until})
     assert exported.status_code == 200 and exported.text.count("\nS0") == 24
+    refused = http.get("/desk/footprint", params={"lang": "en", "since": "0001-01-01"}, headers=HTML)
+    assert refused.status_code == 400 and "since must lie in the years 2000–2100" in refused.text
     http.cookies.clear()
     sign_in(http, "admin@other.kz", PASSWORD)
     empty = http.get("/desk/footprint", params={"lang": "en"}, headers=HTML)
     assert empty.status_code == 404 and "had imported no catalogue" in empty.text  # none of the first college's
     assert http.get("/desk/footprint/groups/ELEC-1", headers=HTML).status_code == 404
+    theirs = base_catalogue(learners=1)  # the same ids as the first college's: a group ELEC-1, a learner S0001
+    theirs["groups"][0]["id"] = "ELEC-1"
+    theirs["learners"][0].update(id="S0001", name="Other Learner", group="ELEC-1")
+    key = {"Authorization": f"Bearer {other_key}"}
+    assert http.put("/api/v1/footprint/catalogue", json=theirs, headers=key).status_code == 201
+    xapi = {**key, "X-Experience-API-Version": "1.0.3"}
+    assert http.post("/xapi/statements", json=[SITE.logged_in(user(1), at(8, 10))], headers=xapi).status_code == 200
+    http.get("/ledger/checkpoint")
+    since = {"since": at(7, 0).isoformat(), "until": at(14, 0).isoformat(), "lang": "en"}
+    mine = http.get("/desk/footprint/learners/S0001", params=since, headers=HTML)
+    assert mine.status_code == 200 and "Other Learner" in mine.text and "Айгерім" not in mine.text
+    group = http.get("/desk/footprint/groups/ELEC-1", params=since, headers=HTML)
+    assert group.status_code == 200 and group.text.count('href="/desk/footprint/learners/') == 1
+    assert http.get("/desk/footprint/groups/SOFT-2", headers=HTML).status_code == 404  # the first college's
+    exported = http.get("/desk/footprint/export/learners.csv", params=since)
+    assert exported.text.count("\nS0") == 1 and "Other Learner" in exported.text
