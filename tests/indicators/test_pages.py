@@ -83,6 +83,7 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     assert (
         russian.status_code == 200 and "Нарушение" in russian.text and "Посещаемость синхронных занятий" in russian.text
     )
+    assert "прогноз по всему учебному плану" in russian.text and "по расписанию этого периода" in russian.text
     learner = http.get("/desk/footprint/learners/S0001", params={"lang": "kk", "until": until}, headers=HTML)
     assert learner.status_code == 200 and "Кезең хронологиясы" in learner.text and 'id="timeline-title"' in learner.text
     assert "/api/v1/footprint/evidence/learners/S0001?treeSize=" in learner.text  # the bundles of what it shows
@@ -124,6 +125,7 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     assert mine.status_code == 200 and "Other Learner" in mine.text and "Айгерім" not in mine.text
     group = http.get("/desk/footprint/groups/ELEC-1", params=since, headers=HTML)
     assert group.status_code == 200 and group.text.count('href="/desk/footprint/learners/') == 1
+    assert 'data-discipline="EM1"' in group.text  # its timetable holds none of the curriculum's 100 hours
     assert http.get("/desk/footprint/groups/SOFT-2", headers=HTML).status_code == 404  # the first college's
     exported = http.get("/desk/footprint/export/learners.csv", params=since)
     assert exported.text.count("\nS0") == 1 and "Other Learner" in exported.text

@@ -349,6 +349,9 @@ def group_page(
         **_frame(request, services, user, computed.basis, [f"groups/{group_id}", f"compliance/groups/{group_id}"]),
         "group": group,
         "report": report,
+        "timetable_disagrees": list(
+            {item["discipline"]: item for check in report.checks for item in check.details.get("disagreements", [])}.values()
+        ),
         "weeks_chart": _weeks_chart(_texts(request), group.summary.weeks, "group-weeks"),
     }
     return render(request, "footprint/group.html", values)
