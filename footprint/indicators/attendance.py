@@ -87,6 +87,7 @@ class Timeline:
 
     def __init__(self, facts: Facts) -> None:
         self.terms = facts.terms
+        self._room_moves: dict[tuple[int, int], list[Event]] = {}
         self.by_object: dict[int, list[Event]] = {}
         self.by_registration: dict[int, list[Event]] = {}
         self.logins: list[int] = sorted(int(t) for t in facts.at[facts.kind == Kind.LOGIN])
@@ -100,12 +101,24 @@ class Timeline:
             if facts.registration[i]:
                 self.by_registration.setdefault(int(facts.registration[i]), []).append(event)
 
-    def _sources(self, info: ClassInfo) -> list[list[Event]]:
+    def _keys(self, info: ClassInfo) -> tuple[int, int]:
         activity = self.terms.get(module_id(info.session.activity or ""), 0)
-        registration = self.terms.get((info.session.registration or "").lower(), 0)
-        return [
-            source.get(key, []) for source, key in ((self.by_object, activity), (self.by_registration, registration))
-        ]
+        return activity, self.terms.get((info.session.registration or "").lower(), 0)
+
+    def _sources(self, info: ClassInfo) -> list[list[Event]]:
+        activity, registration = self._keys(info)
+        return [self.by_object.get(activity, []), self.by_registration.get(registration, [])]
+
+    def _moves(self, info: ClassInfo) -> list[Event]:
+        """Joins and leaves on the class's virtual class, by time (worked out once per room)."""
+        keys = self._keys(info)
+        found = self._room_moves.get(keys)
+        if found is None:
+            found = self._room_moves[keys] = sorted(
+                {e for events in self._sources(info) for e in events if e.kind in OPENS or e.kind in CLOSES},
+                key=lambda e: (e.at, e.kind),
+            )
+        return found
 
     def events(self, info: ClassInfo, since: int, until: int) -> list[Event]:
         """Meeting events of the class in [since, until), by time."""
@@ -121,10 +134,7 @@ class Timeline:
         latest join or leave before the window is a join, and a leave follows it (they stayed, e.g. from the
         class before in the same room), or no leave follows it but it came after the previous class there
         ended and no login came since (an early join whose leave is missing). None otherwise."""
-        moves = sorted(
-            {e for events in self._sources(info) for e in events if e.kind in OPENS or e.kind in CLOSES},
-            key=lambda e: (e.at, e.kind),
-        )
+        moves = self._moves(info)
         position = bisect.bisect_left(moves, window_start, key=lambda e: e.at)
         if position == 0 or moves[position - 1].kind not in OPENS:
             return None
