@@ -349,12 +349,16 @@ def group_page(
         **_frame(request, services, user, computed.basis, [f"groups/{group_id}", f"compliance/groups/{group_id}"]),
         "group": group,
         "report": report,
-        "timetable_disagrees": list(
-            {item["discipline"]: item for check in report.checks for item in check.details.get("disagreements", [])}.values()
-        ),
+        "timetable_disagrees": _disagreements(report.checks),
         "weeks_chart": _weeks_chart(_texts(request), group.summary.weeks, "group-weeks"),
     }
     return render(request, "footprint/group.html", values)
+
+
+def _disagreements(checks: list[CheckResult]) -> list[dict[str, Any]]:
+    """The disciplines whose timetable disagrees with the curriculum, as the report's checks list them (once each)."""
+    found = {item["discipline"]: item for check in checks for item in check.details.get("disagreements", [])}
+    return list(found.values())
 
 
 def _marks(t: Text, learner: LearnerIndicators, since: int) -> list[Mark]:
