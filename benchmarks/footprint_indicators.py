@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     plan = SemesterPlan(learners=args.learners)
-    folder = CACHE / f"footprint-indicators-v1-{args.learners}"
+    folder = CACHE / f"footprint-indicators-v2-{args.learners}"  # v2: attestations through the platform's sink
     figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "learners": args.learners}
     if not folder.exists():
         figures["build"] = build(folder, plan)
