@@ -15,7 +15,7 @@ from proctor.review.access import Reviewer, reviewer_session
 from proctor.sessions.errors import InvalidInputError, NotFoundError
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.service import SessionService
-from proctor.sessions.statements import Examiner, FlagReview, flag_review_statement, session_facts
+from proctor.sessions.statements import Examiner, FlagReview, flag_review_statement
 from proctor.sessions.tables import DecisionRow, EventReviewRow, EventRow, SessionRow, TransitionRow
 
 MAX_NOTE = 5000
@@ -110,7 +110,7 @@ class Decisions:
             db.add(review)
             self._under_review(db, row)
             if self.store.statement_sink is not None:
-                facts = session_facts(db, row, self.store.config.base_url)
+                facts = self.store.facts(db, row)
                 flag = FlagReview(row.analysis_run, seq, event.type, event.start_s, action.value, text, number)
                 self.store.statement_sink(
                     db, facts.college_id, flag_review_statement(facts, flag, examiner_of(reviewer))

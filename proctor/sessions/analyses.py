@@ -23,7 +23,7 @@ from proctor.sessions.errors import NotFoundError, StateError
 from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource
 from proctor.sessions.lifecycle import Status, move
-from proctor.sessions.statements import analysed_statement, session_facts
+from proctor.sessions.statements import analysed_statement
 from proctor.sessions.store import SessionStore, college_exam, college_session
 from proctor.sessions.tables import CandidateRow, ChunkRow, EventRow, ExamRow, SessionRow, utcnow
 
@@ -305,7 +305,7 @@ class Analyses:
                 },
             )
             if self.store.statement_sink is not None:
-                facts = session_facts(db, row, self.store.config.base_url)
+                facts = self.store.facts(db, row)
                 duration = float(result.report.get("analysed_duration_s", 0.0))
                 statement = analysed_statement(facts, result.score, counts, duration, run=run)
                 self.store.statement_sink(db, facts.college_id, statement)

@@ -23,7 +23,7 @@ from proctor.errors import ProctorError
 from proctor.sessions.errors import StateError
 from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.lifecycle import Status, move
-from proctor.sessions.statements import analysed_statement, session_facts
+from proctor.sessions.statements import analysed_statement
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import CandidateRow, EventRow, ExamRow, SessionRow, TransitionRow, utcnow
 
@@ -389,7 +389,7 @@ class LiveRecords:
                 },
             )
             if self.store.statement_sink is not None:
-                facts = session_facts(db, row, self.store.config.base_url)
+                facts = self.store.facts(db, row)
                 duration = float(report.get("analysed_duration_s", 0.0))
                 self.store.statement_sink(db, facts.college_id, analysed_statement(facts, score, counts, duration))
             return row

@@ -32,7 +32,7 @@ from proctor.sessions.live import LiveRecords
 from proctor.sessions.playback import Playbacks
 from proctor.sessions.recordings import Recordings
 from proctor.sessions.retention import PurgeReport, purge_expired
-from proctor.sessions.statements import Examiner, session_facts, verdict_statement
+from proctor.sessions.statements import Examiner, verdict_statement
 from proctor.sessions.store import (
     ServiceConfig,
     SessionStore,
@@ -232,7 +232,7 @@ class SessionService:
             )
             db.add(decision)
             if self.store.statement_sink is not None:
-                facts = session_facts(db, row, self.store.config.base_url)
+                facts = self.store.facts(db, row)
                 statement = verdict_statement(
                     facts,
                     verdict,

@@ -7,9 +7,11 @@ The ledger then proves what the proctoring system reported and when.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +42,11 @@ class SessionFacts:
     session_id: str
     candidate_external_id: str
     candidate_name: str
+    id_key: bytes = field(default=b"", repr=False)
+    """The platform's secret for statement ids: nobody else can predict them, so nobody can take one first."""
 
 
-def session_facts(db: Session, row: SessionRow, platform_url: str) -> SessionFacts:
+def session_facts(db: Session, row: SessionRow, platform_url: str, id_key: bytes = b"") -> SessionFacts:
     """What the footprint statements say about a session, read in the caller's transaction."""
     exam = db.get(ExamRow, row.exam_id)
     candidate = db.get(CandidateRow, row.candidate_id)
@@ -57,6 +61,7 @@ def session_facts(db: Session, row: SessionRow, platform_url: str) -> SessionFac
         session_id=row.id,
         candidate_external_id=candidate.external_id,
         candidate_name=candidate.full_name,
+        id_key=id_key,
     )
 
 
@@ -84,8 +89,13 @@ def _object(facts: SessionFacts) -> dict[str, Any]:
 
 
 def _statement_id(facts: SessionFacts, kind: str, revision: int) -> str:
-    """Deterministic ids: re-sending the same fact is idempotent in the LRS, never a duplicate."""
-    return str(uuid.uuid5(NAMESPACE, f"{facts.session_id}/{kind}/{revision}"))
+    """Deterministic ids, so re-sending the same fact is idempotent in the LRS, never a duplicate; keyed with the
+    platform's secret, so a college's LMS key cannot store a statement under one of them before the platform does
+    (and so have the platform's own result taken for a repeat)."""
+    name = f"{facts.session_id}/{kind}/{revision}"
+    if facts.id_key:
+        name = hmac.new(facts.id_key, name.encode(), hashlib.sha256).hexdigest()
+    return str(uuid.uuid5(NAMESPACE, name))
 
 
 def analysed_statement(

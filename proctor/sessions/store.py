@@ -3,17 +3,21 @@ ledger, the settings — and the lookups that make another college's objects not
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy.orm import Session, sessionmaker
 
 from footprint.ledger import Ledger
 from proctor.recording.storage import Storage, scratch_folder
 from proctor.sessions.errors import NotFoundError
+from proctor.sessions.statements import SessionFacts, session_facts
 from proctor.sessions.tables import ExamRow, SessionRow
 
 Writer = Callable[[], AbstractContextManager[Session]]
@@ -44,6 +48,19 @@ class SessionStore:
     ledger: Ledger
     config: ServiceConfig
     statement_sink: StatementSink | None = None
+
+    def facts(self, db: Session, row: SessionRow) -> SessionFacts:
+        """What the footprint statements say about a session (their ids keyed with the platform's secret)."""
+        return session_facts(db, row, self.config.base_url, self.statement_id_key)
+
+    @functools.cached_property
+    def statement_id_key(self) -> bytes:
+        """A secret for statement ids, derived from the ledger's signing key (none without one)."""
+        signer = self.ledger.signer
+        if signer is None:
+            return b""
+        raw = signer.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return hashlib.sha256(b"proctor-kz statement ids\0" + raw).digest()
 
     def put_bytes(self, key: str, data: bytes) -> str:
         """Store bytes under `key` (atomically) and return the key."""

@@ -5,10 +5,12 @@ review first; the protocol PDF carries the names, the decisions and their proofs
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,10 +30,10 @@ from proctor.review.access import Reviewer
 from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.protocol import protocol_data
 from proctor.sessions.recordings import RecordingPart
-from proctor.sessions.statements import FLAG_REVIEWED, PROCTORING_RESULT
+from proctor.sessions.statements import FLAG_REVIEWED, NAMESPACE, PROCTORING_RESULT
 from proctor.sessions.tables import EventRow, SessionRow
 from tests.desk.desk_client import HTML, sign_in
-from tests.desk.world import KAZAKH_NAME, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, build_world
+from tests.desk.world import KAZAKH_NAME, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, build_world, upload_of
 from tests.fixtures.live_media import webm_of
 from tests.fixtures.scenarios import Scenario
 from web.app import build_services, create_app
@@ -307,3 +309,28 @@ def test_a_shared_screen_plays_beside_the_camera(world: World, media: Path, tmp_
         assert '<select id="track">' in with_screen and '<select id="track">' not in without
         played = app.get(f"/desk/sessions/{world.sessions_a[1]}/recording", params={"track": "screen"})
         assert played.status_code == 200 and played.headers["content-type"] == "video/webm"
+
+
+def test_a_college_key_cannot_take_the_id_of_the_platforms_own_statement(world: World, demo: Scenario) -> None:
+    session = world.scheduled_a
+    guessable = str(uuid.uuid5(NAMESPACE, f"{session}/analysed/0"))  # the id a statement would get unkeyed
+    with TestClient(create_app(world.settings)) as app:
+        forged = dict(statements(app, world.key_a, world.sessions_a[0])[0])
+        forged = {k: v for k, v in forged.items() if k not in ("stored", "authority", "version")}
+        forged["id"] = guessable
+        forged["context"] = {**forged["context"], "registration": session}
+        posted = app.post("/xapi/statements", json=forged, headers={**XAPI, "Authorization": f"Bearer {world.key_a}"})
+        assert posted.status_code == 200, posted.text
+    services = build_services(world.settings)
+    try:
+        service = build_session_service(services)
+        service.recordings.accept(world.college_a, session, upload_of(demo.video, world.data_dir / "incoming"))
+        service.analyses.start(session)
+        assert service.analyses.finish(dataclasses.replace(world.analysis, session_id=session)) is not None
+    finally:
+        services.engine.dispose()
+    with TestClient(create_app(world.settings)) as app:
+        found = statements(app, world.key_a, session)
+    ours = [s for s in found if s["authority"]["account"]["name"] == "proctoring"]
+    assert len(ours) == 1 and ours[0]["id"] != guessable  # the platform's own result is stored, under its own id
+    assert {s["id"] for s in found} == {guessable, ours[0]["id"]}

@@ -78,7 +78,7 @@ def analyse_demo(demo: Scenario, service: SessionService, embedding: bytes) -> J
     return run_job(job)
 
 
-def _upload(source: Path, folder: Path) -> Upload:
+def upload_of(source: Path, folder: Path) -> Upload:
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / f"upload-{len(list(folder.iterdir()))}{source.suffix}"
     shutil.copy(source, copy)
@@ -130,7 +130,7 @@ def build_world(data_dir: Path, demo: Scenario, analysis: JobResult | None = Non
         ):
             row, token = service.create_session(college, exam, candidate)
             token_a = token_a or token
-            service.recordings.accept(college, row.id, _upload(demo.video, incoming))
+            service.recordings.accept(college, row.id, upload_of(demo.video, incoming))
             service.analyses.start(row.id)
             service.analyses.finish(dataclasses.replace(result, session_id=row.id))
             made.append(row.id)
