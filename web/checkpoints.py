@@ -31,7 +31,7 @@ def checkpoint_if_grown(services: Services) -> SignedCheckpoint | None:
         if latest is not None and latest.checkpoint.tree_size == size:
             return None
         with services.writing() as session:
-            return services.ledger.checkpoint(session)
+            return services.ledger.checkpoint(session, signed_by=services.settings.node)
 
 
 async def checkpoint_loop(services: Services, interval_s: float) -> None:

@@ -211,8 +211,9 @@ class Ledger:
 
     # -- checkpoints -------------------------------------------------------------------------------
 
-    def checkpoint(self, session: Session) -> SignedCheckpoint:
-        """Sign and store a checkpoint of the current head; returns the stored one if the head has not moved."""
+    def checkpoint(self, session: Session, signed_by: str | None = None) -> SignedCheckpoint:
+        """Sign and store a checkpoint of the current head; returns the stored one if the head has not moved.
+        `signed_by` names the platform node that signs it (kept with the checkpoint)."""
         if self.signer is None:
             raise LedgerError("this ledger has no signing key")
         latest = self.latest_checkpoint(session)
@@ -229,7 +230,11 @@ class Ledger:
         )
         session.execute(
             insert(CHECKPOINTS).values(
-                tree_size=size, root_hash=signed.checkpoint.root_hash, note=signed.note, signed_at=datetime.now(UTC)
+                tree_size=size,
+                root_hash=signed.checkpoint.root_hash,
+                note=signed.note,
+                signed_at=datetime.now(UTC),
+                signed_by=signed_by,
             )
         )
         logger.info("signed checkpoint of %s at size %d", self.origin, size)

@@ -2,10 +2,12 @@
 
 The job's state lives in the database, not in a process, so every platform node sees it and any node
 can run it. A node takes a queued job by claiming it (one UPDATE that only one claimer wins), holds it
-under a lease it renews while the job runs, and any node re-queues a running job whose lease ran out
-(its node died). A result is persisted once, in one transaction with its events, score, ledger record
-and footprint statement, and only from the claim that still holds the job: a duplicate, or a late
-result of a start that lost its job, is ignored.
+under a lease it renews while the job runs — but not past the start's deadline — and any node re-queues a
+running job whose lease ran out (its node died, or the start hung). Jobs are claimed in the order they were
+queued; a job given back waits a while before it runs again. Leases, deadlines and retry times are set
+and judged by the database's clock (see `clock.py`), never by a node's own. A result is persisted once, in
+one transaction with its events, score, ledger record and footprint statement, and only from the claim
+that still holds the job: a duplicate, or a late result of a start that lost its job, is ignored.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 
 from footprint.ledger import canonical
+from proctor.sessions.clock import db_time
 from proctor.sessions.errors import NotFoundError, StateError
 from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource
@@ -38,9 +42,27 @@ QUEUED: dict[str, object] = {
     "job_node": None,
     "job_claim": None,
     "job_lease_until": None,
+    "job_deadline_at": None,
     "job_progress": None,
 }
-"""The job columns of a queued job."""
+"""The job columns of a queued job (its place in the queue, `job_queued_at`, is set where it is first queued)."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long one start of a job may run: `per_recorded_s` seconds per second of recording, plus `margin_s`.
+    A start still running then is stopped by its node, and — should its node hang too — its lease is no
+    longer renewed, so any node gives the job back to the queue."""
+
+    per_recorded_s: float = 3.0
+    margin_s: float = 300.0
+
+    def seconds(self, duration_s: float) -> float:
+        return self.per_recorded_s * max(0.0, duration_s) + self.margin_s
+
+
+NO_DEADLINE = Deadline(per_recorded_s=0.0, margin_s=0.0)
+"""For a start outside a worker (tests, a restart): no deadline."""
 
 
 class Analyses:
@@ -54,8 +76,9 @@ class Analyses:
         with self.store.sessions() as db:
             return list(db.scalars(select(SessionRow.id).where(SessionRow.job_state.in_(RUNNING))))
 
-    def claim(self, node: str, lease_s: float) -> AnalysisJob | None:
-        """Take the oldest queued job for `node` under a lease of `lease_s`; None when nothing is queued.
+    def claim(self, node: str, lease_s: float, deadline: Deadline = NO_DEADLINE) -> AnalysisJob | None:
+        """Take the job queued longest ago (and not waiting to be retried) for `node` under a lease of
+        `lease_s`, its start allowed `deadline`; None when nothing is queued.
 
         Taking is one conditional UPDATE (queued → running): of nodes claiming the same job at once, exactly
         one changes the row; the others move on to the next queued job."""
@@ -64,29 +87,32 @@ class Analyses:
                 waiting = list(
                     db.scalars(
                         select(SessionRow.id)
-                        .where(SessionRow.job_state == "queued")
-                        .order_by(SessionRow.created_at, SessionRow.id)
+                        .where(
+                            SessionRow.job_state == "queued",
+                            or_(SessionRow.job_retry_at.is_(None), SessionRow.job_retry_at <= db_time()),
+                        )
+                        .order_by(SessionRow.job_queued_at, SessionRow.id)
                         .limit(CLAIM_BATCH)
                     )
                 )
             if not waiting:
                 return None
             for session_id in waiting:
-                job = self._take(session_id, ("queued",), node, lease_s)
+                job = self._take(session_id, ("queued",), node, lease_s, deadline)
                 if job is not None:
                     return job
 
     def start(self, session_id: str, node: str | None = None, lease_s: float | None = None) -> AnalysisJob | None:
         """Claim this session's job if it is queued or running (None if nothing to do). Without a node and a
         lease the job is held by nobody: any node's worker takes it over at once (tests, a restart)."""
-        return self._take(session_id, RUNNING, node, lease_s)
+        return self._take(session_id, RUNNING, node, lease_s, NO_DEADLINE)
 
     def _take(
-        self, session_id: str, states: tuple[str, ...], node: str | None, lease_s: float | None
+        self, session_id: str, states: tuple[str, ...], node: str | None, lease_s: float | None, deadline: Deadline
     ) -> AnalysisJob | None:
         """Mark the job running under a new claim (if it is in one of `states`) and describe it; a job without
         input, or started too often, fails instead. None when another claimer changed the row first."""
-        now, claim = utcnow(), str(uuid.uuid4())
+        claim = str(uuid.uuid4())
         with self.store.write() as db:
             taken = db.execute(
                 update(SessionRow)
@@ -95,9 +121,11 @@ class Analyses:
                     job_state="running",
                     job_claim=claim,
                     job_node=node,
-                    job_lease_until=now + timedelta(seconds=lease_s) if node is not None and lease_s else None,
+                    job_lease_until=db_time(lease_s) if node is not None and lease_s else None,
+                    job_deadline_at=None,
+                    job_retry_at=None,
                     job_attempts=SessionRow.job_attempts + 1,
-                    job_started_at=now,
+                    job_started_at=db_time(),
                     job_progress=0.0,
                     job_worker=None,
                 )
@@ -116,21 +144,44 @@ class Analyses:
             if row.job_attempts > MAX_ATTEMPTS:
                 row.job_attempts -= 1
                 row.job_state, row.job_lease_until = "failed", None
-                row.job_error = f"the analysis was started {row.job_attempts} times without finishing; upload again"
+                last = f" (the last one: {row.job_error})" if row.job_error else ""
+                row.job_error = (
+                    f"the analysis was started {row.job_attempts} times without finishing{last}; upload again"
+                )[:2000]
                 logger.warning("analysis of session %s given up after %d starts", row.id, row.job_attempts)
                 return None
             sources = tuple(JobSource(c.storage_key, c.start_s, c.rotation) for c in chunks)
             duration = max(c.start_s + c.duration_s for c in chunks)
+            allowed = deadline.seconds(duration)
+            if allowed > 0:
+                db.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == session_id, SessionRow.job_claim == claim)
+                    .values(job_deadline_at=db_time(allowed))
+                    .execution_options(synchronize_session=False)
+                )
             spec = self.store.storage.spec
-            return AnalysisJob(row.id, sources, candidate.embedding, dict(exam.policy), duration, spec, claim)
+            return AnalysisJob(
+                row.id,
+                sources,
+                candidate.embedding,
+                dict(exam.policy),
+                duration,
+                spec,
+                claim,
+                deadline_s=allowed,
+                attempt=row.job_attempts,
+            )
 
     def renew(self, node: str, lease_s: float) -> int:
-        """Extend the lease of every job `node` holds; returns how many it holds."""
+        """Extend the lease of every job `node` holds whose start is still within its deadline; returns how many.
+        A start past its deadline keeps its lease only until that runs out: then any node gives the job back."""
+        within = or_(SessionRow.job_deadline_at.is_(None), SessionRow.job_deadline_at > db_time())
         with self.store.write() as db:
             renewed = db.execute(
                 update(SessionRow)
-                .where(SessionRow.job_node == node, SessionRow.job_state == "running")
-                .values(job_lease_until=utcnow() + timedelta(seconds=lease_s))
+                .where(SessionRow.job_node == node, SessionRow.job_state == "running", within)
+                .values(job_lease_until=db_time(lease_s))
                 .execution_options(synchronize_session=False)
             )
             return _rowcount(renewed)
@@ -138,8 +189,7 @@ class Analyses:
     def requeue_lost(self, node: str | None = None) -> list[str]:
         """Queue again the running jobs nobody vouches for: lease run out, or never leased (started outside a
         worker); with `node`, also those this node held before it restarted. Returns their sessions."""
-        now = utcnow()
-        lost = or_(SessionRow.job_lease_until.is_(None), SessionRow.job_lease_until < now)
+        lost: ColumnElement[bool] = or_(SessionRow.job_lease_until.is_(None), SessionRow.job_lease_until < db_time())
         if node is not None:
             lost = or_(lost, SessionRow.job_node == node)
         with self.store.sessions() as db:
@@ -159,14 +209,22 @@ class Analyses:
                 requeued.append(session_id)
         return requeued
 
-    def release(self, session_id: str, claim: str, *, refund: bool = False) -> bool:
-        """Give a claimed job back to the queue (its worker was lost): the next claim runs it again. With
-        `refund` (the node is stopping; the job did nothing wrong) the start is not counted."""
+    def release(
+        self, session_id: str, claim: str, *, refund: bool = False, reason: str = "", retry_after_s: float = 0.0
+    ) -> bool:
+        """Give a claimed job back to the queue (its worker was lost): a claim after `retry_after_s` runs it again,
+        and `reason` is kept as the job's error until then. With `refund` (the platform's trouble, not the
+        job's: the node is stopping, the cluster is away) the start is not counted."""
+        values: dict[str, object] = {**QUEUED, "job_attempts": SessionRow.job_attempts - (1 if refund else 0)}
+        if reason:
+            values["job_error"] = reason[:2000]
+        if retry_after_s > 0:
+            values["job_retry_at"] = db_time(retry_after_s)
         with self.store.write() as db:
             changed = db.execute(
                 update(SessionRow)
-                .where(SessionRow.id == session_id, SessionRow.job_state == "running", SessionRow.job_claim == claim)
-                .values(**QUEUED, job_attempts=SessionRow.job_attempts - (1 if refund else 0))
+                .where(*_holding(claim), SessionRow.id == session_id)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
             return _rowcount(changed) == 1
@@ -192,6 +250,8 @@ class Analyses:
                 setattr(row, column, value)
             row.job_attempts = 0
             row.job_error = None
+            row.job_retry_at = None
+            row.job_queued_at = utcnow()
             return row
 
     def reanalyse_exam(self, college_id: str, exam_id: str) -> tuple[list[str], int]:
@@ -290,6 +350,8 @@ class Analyses:
             row.job_state = "done"
             row.job_progress = 1.0
             row.job_lease_until = None
+            row.job_deadline_at = None
+            row.job_error = None
             row.job_worker = result.worker or row.job_worker
             row.analysed_at = utcnow()
             self.store.ledger.append(
@@ -311,16 +373,17 @@ class Analyses:
                 self.store.statement_sink(db, facts.college_id, statement)
             return row
 
-    def fail(self, session_id: str, error: str, claim: str | None = None) -> None:
-        """Record that a job failed (only while `claim`, if given, still holds it)."""
+    def fail(self, session_id: str, error: str, claim: str | None = None) -> bool:
+        """Record that a running job failed — only while `claim`, if given, still holds it: a start that lost its
+        job never overwrites what the start holding it (or its result) says. Whether it was recorded."""
         with self.store.write() as db:
-            condition = [SessionRow.job_claim == claim] if claim is not None else []
-            db.execute(
+            changed = db.execute(
                 update(SessionRow)
-                .where(SessionRow.id == session_id, *condition)
-                .values(job_state="failed", job_error=error[:2000], job_lease_until=None)
+                .where(SessionRow.id == session_id, *_holding(claim))
+                .values(job_state="failed", job_error=error[:2000], job_lease_until=None, job_deadline_at=None)
                 .execution_options(synchronize_session=False)
             )
+            return _rowcount(changed) == 1
 
 
 def _holds(row: SessionRow, claim: str | None) -> bool:

@@ -53,6 +53,10 @@ class AnalysisJob:
     """The store holding the chunks; None when the sources are local files (tests, the CLI)."""
     claim: str = ""
     """The start of the job this is (see `Analyses.claim`): a result is kept only while the claim holds."""
+    deadline_s: float = 0.0
+    """Seconds this start may run before its worker is stopped and the job given back (0: no limit)."""
+    attempt: int = 1
+    """Which start of the job this is (1 for the first)."""
 
 
 @dataclass(frozen=True)

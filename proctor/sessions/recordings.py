@@ -24,7 +24,7 @@ from proctor.recording.segmenter import Chunk, segment_recording
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.store import SessionStore, college_exam, college_session
-from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow, UploadRow
+from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow, UploadRow, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -271,3 +271,6 @@ def _queue(row: SessionRow) -> None:
     row.job_progress = None
     row.job_started_at = None
     row.job_attempts = 0  # a new recording is a new job
+    row.job_error = None
+    row.job_retry_at = None
+    row.job_queued_at = utcnow()

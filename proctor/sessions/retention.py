@@ -1,9 +1,10 @@
 """Retention: recordings and evidence past the retention period are deleted, and the ledger says so.
 
 The rows are marked and the purge is appended to the ledger in one transaction; only after it
-commits are the files deleted, so a failed run never leaves rows that point at missing media. Deleting
-is repeated on every round for expired sessions, so files left by a node that died between the commit
-and the deletion go on the next round (on any node: one node at a time runs the job, see web/platform).
+commits are the files deleted, so a failed run never leaves rows that point at missing media. Once the
+files are gone too, the session is marked purged for good (`media_purged_at`) and later rounds pass it
+by; a node that died between the commit and that mark leaves the session unmarked, so the next round (on
+any node: one node at a time runs the job, see web/platform) deletes what is left and marks it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, SessionFaceRow, SessionRow
@@ -36,7 +37,7 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             for row, college in db.execute(
                 select(SessionRow, ExamRow.college_id)
                 .join(ExamRow, ExamRow.id == SessionRow.exam_id)
-                .where(SessionRow.created_at < cutoff)
+                .where(SessionRow.created_at < cutoff, SessionRow.media_purged_at.is_(None))
             ).all()
         ]
     purged_sessions = purged_chunks = purged_evidence = 0
@@ -63,6 +64,7 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             if not chunk_rows and not event_rows and not face_rows:
                 # purged before; a node that died right after that commit may have left files behind
                 store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
+                _purged_for_good(store, session_id, now)
                 continue
             for chunk in chunk_rows:
                 keys.append(chunk.storage_key)
@@ -91,7 +93,19 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             store.storage.delete(key)
         # what is made from the purged media (playback, thumbnails), and anything a run that died left behind
         store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
+        _purged_for_good(store, session_id, now)
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)
     return PurgeReport(purged_sessions, purged_chunks, purged_evidence)
+
+
+def _purged_for_good(store: SessionStore, session_id: str, now: datetime) -> None:
+    """Mark a session whose rows are purged and whose files are deleted: later rounds pass it by."""
+    with store.write() as db:
+        db.execute(
+            update(SessionRow)
+            .where(SessionRow.id == session_id)
+            .values(media_purged_at=now)
+            .execution_options(synchronize_session=False)
+        )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -63,6 +64,7 @@ class CandidateRow(Base):
 
 class SessionRow(Base):
     __tablename__ = "exam_sessions"
+    __table_args__ = (Index("ix_exam_sessions_job_queue", "job_state", "job_queued_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), index=True)
@@ -84,6 +86,12 @@ class SessionRow(Base):
     """Until when the holding node vouches for the running job; it renews the lease while the job runs."""
     job_worker: Mapped[str | None] = mapped_column(String(200))
     """Where the job runs or last ran: `local:HOST:PID` or `ray:NODE:PID`."""
+    job_queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the job was queued (an upload, a re-analysis): jobs are claimed in this order."""
+    job_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A job given back after its worker was lost waits until then (the database's clock) before it runs again."""
+    job_deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Until when the running start may run; its lease is no longer renewed after that, so it goes back."""
     analysis_run: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, object] | None] = mapped_column(JSON)
@@ -97,6 +105,8 @@ class SessionRow(Base):
     """Outcome of the live identity check: verified, unverified (failed after the retries) or not_checked."""
     consent: Mapped[str | None] = mapped_column(String(16))
     """The candidate's answer on the exam page: accepted or declined (None before the page asked)."""
+    media_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When retention had purged every kept file of the session (its rows marked, its files deleted): done for good."""
 
 
 class TransitionRow(Base):

@@ -1,19 +1,23 @@
-"""The job queue in the database, as several platform nodes share it: claims that only one node wins, leases
-that another node takes over when they run out, results kept once and only from the claim holding the
-job, jobs given back, and re-analysis as a new run (SQLite and PostgreSQL)."""
+"""The job queue in the database, as several platform nodes share it: claims that only one node wins, in the
+order the jobs were queued; leases that another node takes over when they run out, set and judged by the
+database's clock and not renewed past a start's deadline; results kept once (also when two finish at
+once) and only from the claim holding the job; failures only from it; jobs given back to wait a while,
+their last trouble named when they are given up; and re-analysis as a new run (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
 from footprint.ledger.tables import EntryRow
-from proctor.sessions.analyses import MAX_ATTEMPTS
+from proctor.sessions import analyses as analyses_module
+from proctor.sessions.analyses import MAX_ATTEMPTS, Deadline
+from proctor.sessions.clock import db_time
 from proctor.sessions.errors import NotFoundError, StateError
 from proctor.sessions.job import AnalysisJob, JobResult, run_job
 from proctor.sessions.tables import EventRow, SessionRow, utcnow
@@ -136,12 +140,133 @@ def test_a_job_given_back_runs_again_until_its_starts_are_used_up(
     assert job_row(platform, session_id).job_attempts == 0
     for attempt in range(1, MAX_ATTEMPTS + 1):
         job = analyses.claim("node-a", lease_s=30)
-        assert job is not None and job_row(platform, session_id).job_attempts == attempt
+        assert job is not None and job.attempt == attempt and job_row(platform, session_id).job_attempts == attempt
         assert not analyses.release(session_id, "another-claim")  # only the claim holding the job gives it back
-        assert analyses.release(session_id, job.claim)  # its worker was lost
+        assert analyses.release(session_id, job.claim, reason=f"worker lost in start {attempt}")
+        assert job_row(platform, session_id).job_error == f"worker lost in start {attempt}"
     assert analyses.claim("node-a", lease_s=30) is None
     row = job_row(platform, session_id)
-    assert row.job_state == "failed" and row.job_error is not None and "3 times" in row.job_error
+    assert row.job_state == "failed" and row.job_error is not None
+    assert "3 times" in row.job_error and "worker lost in start 3" in row.job_error  # what went wrong, last
+
+
+def test_a_job_given_back_waits_before_it_runs_again(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
+) -> None:
+    session_id = queued_session(platform, demo, media, tmp_path)
+    analyses = platform.service.analyses
+    job = analyses.claim("node-a", lease_s=30)
+    assert job is not None
+    assert analyses.release(session_id, job.claim, reason="worker lost", retry_after_s=3600)
+    assert analyses.claim("node-b", lease_s=30) is None  # not at once: it waits an hour
+    assert analyses.pending() == [session_id]  # still queued for all to see
+    with platform.service.store.write() as db:  # the hour has passed
+        db.execute(update(SessionRow).where(SessionRow.id == session_id).values(job_retry_at=db_time(-1)))
+    again = analyses.claim("node-b", lease_s=30)
+    assert again is not None and again.attempt == 2
+
+
+def test_jobs_are_claimed_in_the_order_they_were_queued(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
+) -> None:
+    service, analyses = platform.service, platform.service.analyses
+    old = queued_session(platform, demo, media, tmp_path / "old")  # an older session, analysed long ago
+    first = analyses.claim("node-a", lease_s=30)
+    assert first is not None and analyses.finish(result_of(first), first.claim) is not None
+    new = queued_session(platform, demo, media, tmp_path / "new")  # a new upload, waiting
+    service.analyses.reanalyse(platform.college, old)  # a (bulk) re-analysis comes after it
+    assert job_row(platform, old).job_state == "queued"
+    order = [analyses.claim("node-a", lease_s=30), analyses.claim("node-a", lease_s=30)]
+    assert [job.session_id for job in order if job is not None] == [new, old]  # the upload first
+
+
+def test_leases_are_set_and_judged_by_the_databases_clock(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_id = queued_session(platform, demo, media, tmp_path)
+    analyses = platform.service.analyses
+    slow = datetime.now(UTC) - timedelta(minutes=10)
+    monkeypatch.setattr(analyses_module, "utcnow", lambda: slow)  # node-a's clock is ten minutes behind
+    job = analyses.claim("node-a", lease_s=30)
+    assert job is not None and analyses.renew("node-a", 30) == 1
+    monkeypatch.undo()
+    assert analyses.requeue_lost() == []  # node-b (a right clock) sees a lease that has not run out
+    row = job_row(platform, session_id)
+    assert row.job_lease_until is not None and row.job_started_at is not None
+    until = row.job_lease_until if row.job_lease_until.tzinfo else row.job_lease_until.replace(tzinfo=UTC)
+    started = row.job_started_at if row.job_started_at.tzinfo else row.job_started_at.replace(tzinfo=UTC)
+    now = datetime.now(UTC)  # this machine's clock is the database's here
+    assert now - timedelta(seconds=60) < started <= now
+    assert timedelta(seconds=29) < until - started <= timedelta(seconds=31)
+
+
+def test_a_start_past_its_deadline_loses_its_lease_though_its_node_renews(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
+) -> None:
+    session_id = queued_session(platform, demo, media, tmp_path)
+    analyses = platform.service.analyses
+    job = analyses.claim("node-a", lease_s=30, deadline=Deadline(per_recorded_s=2.0, margin_s=60.0))
+    assert job is not None and job.deadline_s == pytest.approx(2.0 * job.duration_s + 60.0)
+    assert 6.0 < job.duration_s < 7.0  # face_noface.mov: its deadline is 72–74 s
+    assert analyses.renew("node-a", 30) == 1  # within its deadline
+    with platform.service.store.write() as db:  # its deadline passes while it hangs; node-a still renews
+        db.execute(update(SessionRow).where(SessionRow.id == session_id).values(job_deadline_at=db_time(-1)))
+    assert analyses.renew("node-a", 30) == 0  # … but the lease is not extended any more
+    assert analyses.requeue_lost() == []  # until it runs out
+    with platform.service.store.write() as db:
+        db.execute(update(SessionRow).where(SessionRow.id == session_id).values(job_lease_until=db_time(-1)))
+    assert analyses.requeue_lost() == [session_id]  # then any node gives the job back
+    again = analyses.claim("node-b", lease_s=30)
+    assert again is not None and again.attempt == 2
+    assert analyses.finish(result_of(job), job.claim) is None  # the hung start's late result is not kept
+    assert analyses.finish(result_of(again), again.claim) is not None and analyses_kept(platform, session_id) == 1
+
+
+def test_a_failure_is_recorded_only_from_the_start_holding_the_job(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
+) -> None:
+    session_id = queued_session(platform, demo, media, tmp_path)
+    analyses = platform.service.analyses
+    job = analyses.claim("node-a", lease_s=30)
+    assert job is not None and analyses.finish(result_of(job), job.claim) is not None
+    assert not analyses.fail(session_id, "the result could not be kept", job.claim)  # a late report of a done job
+    assert not analyses.fail(session_id, "stale")
+    row = job_row(platform, session_id)
+    assert (row.job_state, row.job_error, row.status) == ("done", None, "analysed")
+    assert analyses.reanalyse(platform.college, session_id).job_state == "queued"
+    running = analyses.claim("node-b", lease_s=30)
+    assert running is not None
+    assert not analyses.fail(session_id, "from another start", job.claim)
+    assert analyses.fail(session_id, "unreadable", running.claim)
+    failed = job_row(platform, session_id)
+    assert (failed.job_state, failed.job_error) == ("failed", "unreadable")
+
+
+def test_two_finishing_the_same_start_at_once_keep_one_result(
+    platform: Platform, demo: Scenario, media: Path, tmp_path: Path
+) -> None:
+    session_id = queued_session(platform, demo, media, tmp_path)
+    analyses = platform.service.analyses
+    job = analyses.claim("node-a", lease_s=30)
+    assert job is not None
+    result = result_of(job)
+    start = threading.Barrier(2)
+    kept: list[object] = []
+
+    def finish() -> None:
+        start.wait()
+        kept.append(analyses.finish(result, job.claim))
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(row is not None for row in kept) == 1 and len(kept) == 2  # exactly one kept it
+    assert analyses_kept(platform, session_id) == 1
+    with platform.service.sessions() as db:
+        stored = db.scalar(select(func.count()).select_from(EventRow).where(EventRow.session_id == session_id))
+    assert stored == len(result.events) and job_row(platform, session_id).analysis_run == 1
 
 
 def test_reanalysis_is_a_new_run_and_leaves_the_first_one(
