@@ -9,7 +9,7 @@ from hypothesis import settings
 
 from tests.desk.world import World, build_world
 from tests.fixtures.fetch import fetch_all
-from tests.fixtures.scenarios import Scenario, build_demo
+from tests.fixtures.scenarios import Scenario, build_demo, build_long_demo
 
 pytest_plugins = ["tests.pg"]
 
@@ -29,6 +29,12 @@ def media() -> Path:
 def demo(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Scenario:
     """The composed demo exam (present → absent → second person → other person → talking), built once."""
     return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def long_demo(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Path:
+    """The demo exam three times over in one recording (≈ 90 s), built once."""
+    return build_long_demo(tmp_path_factory.mktemp("long"))
 
 
 @pytest.fixture(scope="session")

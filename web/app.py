@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await run_in_threadpool(start_platform, services)
         # the first retention round runs before the server answers: nothing past retention is ever served
         await run_in_threadpool(retention_round, platform)
-        live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=config.node)
+        shown = config.node if config.expose_node else ""  # the node's name goes out only when asked for
+        live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=shown)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:
@@ -135,5 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(PinCookie, secure=config.base_url.startswith("https://"))  # keeps live sessions on their node
-    app.add_middleware(NodeHeader, node=config.node)
+    if config.expose_node:
+        app.add_middleware(NodeHeader, node=config.node)
     return app

@@ -51,7 +51,7 @@ class QuietHealthChecks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
-        quiet = len(args) >= 5 and args[2] in ("/healthz", "/readyz") and args[4] == 200
+        quiet = len(args) >= 5 and args[2] in ("/healthz", "/readyz", "/readyz/live") and args[4] == 200
         return not quiet
 
 

@@ -85,7 +85,7 @@ class JobsCollector(Collector):
         outcomes = CounterMetricFamily(
             "proctor_analysis_jobs", "Analysis jobs this node ended, by outcome.", labels=["outcome"]
         )
-        for outcome in ("done", "failed", "lost"):
+        for outcome in ("done", "failed", "lost", "discarded"):
             outcomes.add_metric([outcome], getattr(stats, outcome))
         yield outcomes
         yield CounterMetricFamily(

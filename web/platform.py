@@ -24,6 +24,7 @@ from footprint.accounts import proctoring_authority
 from footprint.xapi.statements import store_statements
 from proctor.jobs import Executor, LocalExecutor
 from proctor.recording.storage import LocalStorage
+from proctor.sessions.analyses import Deadline
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.notify import WebhookNotifier
 from proctor.sessions.service import ServiceConfig, SessionService
@@ -79,9 +80,11 @@ def build_session_service(services: Services) -> SessionService:
 
 
 def build_executor(settings: Settings) -> Executor:
-    """Ray actors when `PROCTOR_RAY_ADDRESS` is set, else `PROCTOR_ANALYSIS_WORKERS` local processes."""
+    """Ray actors when `PROCTOR_RAY_ADDRESS` is set, else `PROCTOR_ANALYSIS_WORKERS` local processes. Neither
+    waits for anything: a Ray cluster that is away is connected to (by a driver process of its own) once
+    it answers."""
     if settings.ray_address is None:
-        return LocalExecutor(settings.analysis_workers)
+        return LocalExecutor(settings.analysis_workers, start_s=settings.worker_start_s)
     from proctor.jobs.ray_cluster import RayExecutor, RayOptions  # Ray is imported only when it is used
 
     options = RayOptions(
@@ -105,6 +108,9 @@ def start_platform(services: Services) -> SessionPlatform:
         executor=build_executor(settings),
         node=settings.node,
         lease_s=settings.job_lease_s,
+        deadline=Deadline(settings.job_deadline_factor, settings.job_deadline_margin_s),
+        retry_s=settings.job_retry_s,
+        start_s=settings.worker_start_s,
     )
     worker.start()
     staging = settings.data_dir / "incoming"

@@ -6,6 +6,7 @@ back to a default silently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -105,8 +106,15 @@ class Settings(BaseSettings):
         max_length=100,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         title="Node name",
-        description="This platform node's name in logs, metrics and the job table; default HOSTNAME:PORT. Keep it "
-        "the same across restarts: a restarted node takes back its own jobs at once.",
+        description="This platform node's name in logs, metrics and the job table; default `node-` and 10 hex digits "
+        "made from HOSTNAME:PORT (which they do not reveal). Keep it the same across restarts: a restarted node "
+        "takes back its own jobs at once.",
+    )
+    expose_node: bool = Field(
+        False,
+        title="Show the node's name",
+        description="Name this node in an `X-Proctor-Node` header on every answer, in /healthz and /readyz and in "
+        "the live welcome (tests, debugging). Off: the name stays in the logs, metrics and job table.",
     )
     media_dir: Path | None = Field(
         None,
@@ -138,6 +146,37 @@ class Settings(BaseSettings):
         title="Job lease",
         description="Seconds a node vouches for a running analysis job; another node re-queues it after that.",
     )
+    job_deadline_factor: float = Field(
+        3.0,
+        ge=0,
+        le=100,
+        title="Job deadline per recorded second",
+        description="A start of an analysis may run this many seconds per second of recording, plus the margin; "
+        "then its worker is stopped and the job given back (it counts as a start).",
+    )
+    job_deadline_margin_s: float = Field(
+        300.0,
+        ge=10,
+        le=86400,
+        title="Job deadline margin",
+        description="Seconds added to every analysis start's deadline.",
+    )
+    job_retry_s: float = Field(
+        10.0,
+        ge=0.5,
+        le=3600,
+        title="Job retry delay",
+        description="Seconds a job given back after its worker was lost waits before it runs again, doubled for "
+        "each earlier start.",
+    )
+    worker_start_s: float = Field(
+        120.0,
+        ge=5,
+        le=3600,
+        title="Worker start time",
+        description="Seconds an analysis worker (a local process, or a Ray actor being placed) may take to start "
+        "and load its models; a slot whose worker is not ready by then claims no job and tries again later.",
+    )
 
     @model_validator(mode="after")
     def _no_default_url_clash(self) -> Settings:
@@ -168,7 +207,10 @@ class Settings(BaseSettings):
     @property
     def node(self) -> str:
         """This node's name actually used."""
-        return self.node_id or f"{socket.gethostname()}:{self.port}"
+        if self.node_id:
+            return self.node_id
+        made_from = f"{socket.gethostname()}:{self.port}".encode()
+        return "node-" + hashlib.sha256(b"proctor-node:" + made_from).hexdigest()[:10]
 
     @property
     def media_path(self) -> Path:

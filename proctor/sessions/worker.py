@@ -2,11 +2,14 @@
 executor — local worker processes, or actors on a Ray cluster — `executor.slots` at a time.
 
 The queue is the database (see `Analyses`), so several nodes share it: each claims what it has room
-for, renews the leases of the jobs it runs, and re-queues the running jobs of a node that stopped
-renewing (it died). On start a node re-queues the jobs it held itself before it restarted. A job whose
-worker was lost goes back to the queue (and is given up after `MAX_ATTEMPTS` starts); a job that fails
-by itself is recorded as failed. No thread dies of a failure: when the database is away, the threads
-log, back off and try again. Every result is persisted once (see `Analyses.finish`).
+for — a slot claims only while its executor is available and its worker is started and warm — renews
+the leases of the jobs it runs, and re-queues the running jobs of a node that stopped renewing (it died,
+or a start ran past its deadline). On start a node re-queues the jobs it held itself before it
+restarted. A job whose worker was lost, or that ran past its deadline, goes back to the queue and waits
+a while (longer after each start) before it runs again; it is given up after `MAX_ATTEMPTS` starts. A
+start lost through the platform's own trouble (the executor away, the node stopping) does not count.
+A job that fails by itself is recorded as failed. No thread dies of a failure: when the database is
+away, the threads log, back off and try again. Every result is persisted once (see `Analyses.finish`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from proctor.jobs.executor import Executor, JobFailed, LocalExecutor, WorkerLost
 from proctor.logcontext import about_session
+from proctor.sessions.analyses import Deadline
 from proctor.sessions.job import AnalysisJob
 from proctor.sessions.service import SessionService
 from proctor.sessions.tables import SessionRow
@@ -35,6 +39,13 @@ T = TypeVar("T")
 MAX_BACKOFF_S = 60.0
 LEASE_S = 30.0
 POLL_S = 1.0
+RETRY_S = 10.0
+"""A job given back after its worker was lost runs again after this, doubled for each earlier start (once, not
+doubled, when the start was not counted: the slots wait for the executor to be back anyway)."""
+MAX_RETRY_S = 600.0
+START_S = 120.0
+MAX_START_BACKOFF_S = 30.0
+"""Seconds a slot's worker (a process, or a Ray actor) may take to start and load its models."""
 
 
 DURATION_BOUNDS_S = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
@@ -48,6 +59,8 @@ class WorkerStats:
     done: int = 0
     failed: int = 0
     lost: int = 0
+    discarded: int = 0
+    """Results not kept: the job was no longer this start's (taken over after its lease ran out)."""
     running: int = 0
     recorded_s: float = 0.0
     """Seconds of recording analysed."""
@@ -76,6 +89,9 @@ class AnalysisWorker:
         node: str | None = None,
         lease_s: float = LEASE_S,
         poll_s: float = POLL_S,
+        deadline: Deadline | None = None,
+        retry_s: float = RETRY_S,
+        start_s: float = START_S,
     ) -> None:
         self.service = service
         self.executor = executor or LocalExecutor(processes)
@@ -83,6 +99,9 @@ class AnalysisWorker:
         self.node = node or socket.gethostname()
         self.lease_s = lease_s
         self.poll_s = poll_s
+        self.deadline = deadline or Deadline()
+        self.retry_s = retry_s
+        self.start_s = start_s
         self.stats = WorkerStats()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -138,12 +157,24 @@ class AnalysisWorker:
     # -- the threads --------------------------------------------------------------------------------
 
     def _dispatch(self, slot: int) -> None:
+        failed_starts = 0
         while not self._stopping.is_set():
+            # claim nothing a worker could not take now: the jobs stay queued for this node or another
+            if not self._available():
+                self._stopping.wait(self.poll_s)
+                continue
+            if not self._prepared(slot):
+                failed_starts += 1
+                self._stopping.wait(min(MAX_START_BACKOFF_S, self.poll_s * 2.0**failed_starts))
+                continue
+            failed_starts = 0
             with self._lock:
                 self._busy += 1
             try:
                 job = self._retry(
-                    "claim a job", lambda: self.service.analyses.claim(self.node, self.lease_s), always=True
+                    "claim a job",
+                    lambda: self.service.analyses.claim(self.node, self.lease_s, self.deadline),
+                    always=True,
                 )
                 if job is not None:
                     self._run(slot, job)
@@ -153,6 +184,21 @@ class AnalysisWorker:
             if job is None:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
+
+    def _available(self) -> bool:
+        try:
+            return self.executor.healthy()
+        except Exception:  # an executor's trouble must not end the dispatcher
+            logger.exception("could not ask the executor whether it is available")
+            return False
+
+    def _prepared(self, slot: int) -> bool:
+        """This slot's worker is started and warm (started now if need be, within `start_s`)."""
+        try:
+            return self.executor.prepare(slot, self.start_s)
+        except Exception:  # an executor's trouble must not end the dispatcher
+            logger.exception("analysis slot %d could not be prepared", slot)
+            return False
 
     def _run(self, slot: int, job: AnalysisJob) -> None:
         analyses = self.service.analyses
@@ -164,15 +210,24 @@ class AnalysisWorker:
             try:
                 result = self.executor.run(slot, job, lambda share, where: self._progress(job, share, where))
             except WorkerLost as exc:
-                stopping = self._stopping.is_set()
-                logger.error("analysis of session %s interrupted: %s; it goes back to the queue", job.session_id, exc)
+                refund = self._stopping.is_set() or exc.infrastructure
+                retry_after = self.retry_s if refund else self.retry_after(job.attempt)
+                logger.error(
+                    "analysis of session %s interrupted: %s; it goes back to the queue (again in %.0f s%s)",
+                    job.session_id,
+                    exc,
+                    retry_after,
+                    ", not counted as a start" if refund else "",
+                )
                 self._count("lost")
+                reason = f"start {job.attempt} interrupted: {exc}"
                 self._retry(
                     "give the job back",
-                    lambda: analyses.release(job.session_id, job.claim, refund=stopping),
+                    lambda: analyses.release(
+                        job.session_id, job.claim, refund=refund, reason=reason, retry_after_s=retry_after
+                    ),
                     always=True,
                 )
-                self._wake.set()
                 return
             except JobFailed as exc:
                 logger.warning("analysis of session %s failed: %s", job.session_id, exc)
@@ -201,14 +256,22 @@ class AnalysisWorker:
                     "record the failure", lambda: analyses.fail(job.session_id, failure, job.claim), always=True
                 )
                 return
+            if row is None:
+                logger.info("the result of session %s was not kept: the job is no longer this start's", job.session_id)
+                self._count("discarded")
+                return
             with self._lock:
                 self.stats.finished(time.monotonic() - started, job.duration_s)
             logger.info("analysis of session %s done on %s", job.session_id, result.worker or "this node")
-            if row is not None and self.on_analysed is not None:
+            if self.on_analysed is not None:
                 try:
                     self.on_analysed(row)
                 except Exception:  # a webhook's trouble is not the analysis's
                     logger.exception("after the analysis of session %s", job.session_id)
+
+    def retry_after(self, attempt: int) -> float:
+        """Seconds a job given back after its `attempt`-th start waits before it runs again."""
+        return min(MAX_RETRY_S, self.retry_s * 2.0 ** max(0, attempt - 1))
 
     def _progress(self, job: AnalysisJob, share: float, where: str) -> None:
         try:

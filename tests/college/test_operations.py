@@ -1,9 +1,11 @@
-"""Operating the platform: health and readiness for a load balancer, the node's name on every answer, the pin
-cookie of a live session's page, metrics of the job queue and the ledger, and re-analysis over the API
-(a new run; another college's key gets 404)."""
+"""Operating the platform: health and readiness for a load balancer, the node's name only when asked for, a
+node that starts and serves while its Ray cluster is away, the pin cookie of a live session's page,
+metrics of the job queue and the ledger, and re-analysis over the API (a new run; another college's key
+gets 404)."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
 from collections.abc import Iterator
@@ -16,9 +18,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from deploy.processes import free_port
 from footprint.ledger.tables import HeadRow
 from proctor.decode import probe
-from proctor.sessions.tables import EventRow
+from proctor.sessions.tables import EventRow, SessionRow
 from tests.college.test_college_api import KEY, auth, enrol, other_college_key, upload
 from tests.fixtures.scenarios import Scenario
 from tests.pg import PostgresServer
@@ -58,15 +61,58 @@ def wait_for_analysis(client: TestClient, session_id: str) -> None:
     assert client.get(f"/api/v1/sessions/{session_id}", headers=auth()).json()["analysis"] == "done"
 
 
-def test_health_and_readiness_name_the_node(app_client: TestClient, settings: Settings) -> None:
-    assert settings.node == f"{socket.gethostname()}:8123"
+def test_health_and_readiness_keep_the_node_to_themselves(app_client: TestClient, settings: Settings) -> None:
+    made_from = f"{socket.gethostname()}:8123".encode()
+    assert settings.node == "node-" + hashlib.sha256(b"proctor-node:" + made_from).hexdigest()[:10]
+    assert socket.gethostname() not in settings.node  # the default name does not reveal the machine
     health = app_client.get("/healthz")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "node": settings.node}
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
     ready = app_client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "node": settings.node, "checks": {"database": "ok", "workers": "ok"}}
-    for answer in (health, ready, app_client.get("/api/v1/exams", headers=auth()), app_client.get("/nowhere")):
-        assert answer.headers["x-proctor-node"] == settings.node
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "workers": "ok"}}
+    live = app_client.get("/readyz/live")
+    assert live.status_code == 200 and live.json() == {"status": "ready", "checks": {"database": "ok"}}
+    for answer in (health, ready, live, app_client.get("/api/v1/exams", headers=auth()), app_client.get("/nowhere")):
+        assert "x-proctor-node" not in answer.headers and settings.node not in answer.text
+
+
+def test_an_exposed_node_names_itself_on_every_answer(db_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        {}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, node_id="node-7", expose_node=True
+    )
+    with TestClient(create_app(settings)) as client:
+        health, ready = client.get("/healthz"), client.get("/readyz")
+        assert health.json() == {"status": "ok", "node": "node-7"}
+        assert ready.json() == {"status": "ready", "node": "node-7", "checks": {"database": "ok", "workers": "ok"}}
+        for answer in (health, ready, client.get("/api/v1/exams", headers=auth()), client.get("/nowhere")):
+            assert answer.headers["x-proctor-node"] == "node-7"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_node_starts_and_serves_while_its_ray_cluster_is_away(
+    db_url: str, tmp_path: Path, demo: Scenario, media: Path
+) -> None:
+    away = f"127.0.0.1:{free_port()}"  # nothing listens there: the Ray head is down
+    settings = load_settings(
+        {}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, ray_address=away
+    )
+    with TestClient(create_app(settings)) as client:  # starts: nothing waits for Ray
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200  # still in the balancer: uploads are queued in the database
+        assert ready.json() == {"status": "degraded", "checks": {"database": "ok", "workers": "unavailable"}}
+        assert client.get("/readyz/live").status_code == 200
+        _, _, session_id = enrol(client, demo)
+        assert upload(client, session_id, media / "single_face.mp4").status_code == 202
+        answer = client.get(f"/api/v1/sessions/{session_id}", headers=auth())
+        assert answer.status_code == 200 and answer.json()["analysis"] == "queued"
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(select(SessionRow.job_state, SessionRow.job_attempts)).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("queued", 0)  # never started on a cluster that was not there: no start counted
 
 
 @pytest.mark.postgres
@@ -82,7 +128,8 @@ def test_not_ready_while_the_database_is_away(
             connection.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         away = app_client.get("/readyz")
         assert away.status_code == 503
-        assert away.json()["checks"] == {"database": "unreachable", "workers": "ok"}
+        assert away.json() == {"status": "not ready", "checks": {"database": "unreachable", "workers": "ok"}}
+        assert app_client.get("/readyz/live").status_code == 503
         assert app_client.get("/healthz").status_code == 200  # alive, only not ready: the balancer routes around it
     finally:
         with admin.connect() as connection:
@@ -99,9 +146,12 @@ def test_the_page_of_a_live_session_carries_its_pin(app_client: TestClient, demo
     page = app_client.get(f"/join/{token}")
     assert page.status_code == 200
     cookie = page.headers["set-cookie"]
-    assert cookie.startswith(f"{PIN_COOKIE}={pin_of(token)};")
+    pin = hashlib.sha256(f"proctor-pin:{token}".encode()).hexdigest()[:16]  # the pin, as HAProxy makes it
+    assert pin_of(token) == pin and cookie.startswith(f"{PIN_COOKIE}={pin};")
     assert "Path=/live" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
-    assert len(pin_of(token)) == 16 and token not in cookie
+    assert token not in cookie
+    stored = hashlib.sha256(token.encode()).hexdigest()  # the join token's hash the database keeps
+    assert not stored.startswith(pin)  # the database does not hold the pin: it is made from another input
     assert PIN_COOKIE not in app_client.get("/join/not-a-session-token").headers.get("set-cookie", "")
 
 

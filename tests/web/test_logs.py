@@ -55,13 +55,16 @@ def test_successful_health_checks_stay_out_of_the_access_log() -> None:
     access = '%s - "%s %s HTTP/%s" %d'
     assert not quiet.filter(record(access, "127.0.0.1:5", "GET", "/readyz", "1.1", 200, name="uvicorn.access"))
     assert not quiet.filter(record(access, "127.0.0.1:5", "GET", "/healthz", "1.1", 200, name="uvicorn.access"))
+    assert not quiet.filter(record(access, "127.0.0.1:5", "GET", "/readyz/live", "1.1", 200, name="uvicorn.access"))
     assert quiet.filter(record(access, "127.0.0.1:5", "GET", "/readyz", "1.1", 503, name="uvicorn.access"))
     assert quiet.filter(record(access, "127.0.0.1:5", "GET", "/api/v1/exams", "1.1", 200, name="uvicorn.access"))
 
 
 def test_settings_of_a_node_in_a_cluster() -> None:
     settings = load_settings({"PROCTOR_PORT": "9001"})
-    assert settings.node == f"{socket.gethostname()}:9001" and settings.media_path == Path("data/media")
+    assert settings.node.startswith("node-") and socket.gethostname() not in settings.node
+    assert settings.node == load_settings({"PROCTOR_PORT": "9001"}).node != load_settings({"PROCTOR_PORT": "9002"}).node
+    assert settings.media_path == Path("data/media") and not settings.expose_node
     assert settings.ray_address is None and settings.log_format == "text"
     clustered = load_settings(
         {
@@ -70,9 +73,16 @@ def test_settings_of_a_node_in_a_cluster() -> None:
             "PROCTOR_RAY_ADDRESS": "10.0.0.5:6379",
             "PROCTOR_RAY_GPUS_PER_JOB": "0.25",
             "PROCTOR_JOB_LEASE_S": "20",
+            "PROCTOR_JOB_DEADLINE_FACTOR": "2",
+            "PROCTOR_JOB_DEADLINE_MARGIN_S": "60",
+            "PROCTOR_JOB_RETRY_S": "5",
+            "PROCTOR_WORKER_START_S": "30",
+            "PROCTOR_EXPOSE_NODE": "true",
             "PROCTOR_LOG_FORMAT": "json",
         }
     )
+    assert (clustered.job_deadline_factor, clustered.job_deadline_margin_s) == (2.0, 60.0)
+    assert (clustered.job_retry_s, clustered.worker_start_s, clustered.expose_node) == (5.0, 30.0, True)
     assert (clustered.node, clustered.media_path, clustered.ray_gpus_per_job) == (
         "node-2",
         Path("/srv/proctor-media"),
@@ -83,6 +93,8 @@ def test_settings_of_a_node_in_a_cluster() -> None:
         {"PROCTOR_JOB_LEASE_S": "1"},
         {"PROCTOR_RAY_CPUS_PER_JOB": "0"},
         {"PROCTOR_LOG_FORMAT": "xml"},
+        {"PROCTOR_JOB_DEADLINE_MARGIN_S": "1"},
+        {"PROCTOR_WORKER_START_S": "0"},
     ):
         with pytest.raises(SettingsError, match=next(iter(bad))):
             load_settings(bad)

@@ -27,7 +27,7 @@ import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
-from web.live.pinning import PIN_COOKIE, pin_of
+from web.live.pinning import PIN_QUERY, pin_of
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class LiveClient:
 
     async def open(self) -> Message:
         """Open the control socket and say hello; returns the welcome (LiveError 401/410 when refused)."""
-        url = self.base_url.replace("http", "ws", 1) + "/live/ws"
-        pin = {"Cookie": f"{PIN_COOKIE}={pin_of(self.token)}"}  # what keeps the socket on the session's node
-        self._socket = await websockets.connect(url, open_timeout=self.timeout_s, additional_headers=pin)
+        # the pin keeps the socket on the session's node (see web/live/pinning.py)
+        url = self.base_url.replace("http", "ws", 1) + f"/live/ws?{PIN_QUERY}={pin_of(self.token)}"
+        self._socket = await websockets.connect(url, open_timeout=self.timeout_s)
         await self._socket.send(json.dumps({"type": "hello", "token": self.token}))
         self._reader = asyncio.create_task(self._read())
         return await self.wait_for(lambda m: m.get("type") == "welcome")
