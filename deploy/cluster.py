@@ -6,8 +6,9 @@
     HAProxy ── the one address clients use: round robin, live sessions pinned by their token
 
 Everything listens on 127.0.0.1 only and lives in one folder (default `.cache/cluster`): the state file
-`cluster.json`, every process's log, the media, PostgreSQL's data. `stop` stops each process by the id
-it was started with. The tests of tests/cluster/ start the same cluster through `start()`.
+`cluster.json`, every process's log, the media, PostgreSQL's data, the secrets (`keys/`: the ledger key,
+the database password, the Ray cluster's token — Ray runs with `RAY_AUTH_MODE=token`). `stop` stops each
+process by the id it was started with. The tests of tests/cluster/ start the same cluster through `start()`.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from string import Template
 
+import httpx
+
 from deploy import postgres
-from deploy.processes import alive, answers, free_port, spawn, stop_group, wait_until
+from deploy.processes import alive, answers, free_port, spawn, stop_group, wait_until, write_secret
 from deploy.raynode import LOOPBACK_ENV
 
 logger = logging.getLogger("deploy.cluster")
@@ -51,8 +56,12 @@ class ClusterSpec:
     actors_per_node: int = 1
     """Analysis actors each platform node drives (`PROCTOR_ANALYSIS_WORKERS`)."""
     api_key: str = DEFAULT_KEY
-    job_lease_s: float = 10.0
+    job_lease_s: float = 20.0
     checkpoint_interval_s: float = 2.0
+    expose_node: bool = False
+    """Nodes name themselves (`PROCTOR_EXPOSE_NODE`) and HAProxy lets the name out (tests, debugging)."""
+    metrics_from: tuple[str, ...] = ("127.0.0.0/8",)
+    """Networks whose clients may read /metrics through HAProxy (none: only from the nodes themselves)."""
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -82,6 +91,9 @@ class Cluster:
     media: str
     api_key: str
     balancer: Process
+    ray_token_file: str = ""
+    ray_workers: int = 1
+    ray_cpus: int = 1
     ray: list[Process] = field(default_factory=list)
     nodes: list[Process] = field(default_factory=list)
 
@@ -94,7 +106,7 @@ class Cluster:
         return next(node for node in self.nodes if node.name == name)
 
     def save(self) -> None:
-        Path(self.folder, STATE).write_text(json.dumps(asdict(self), indent=2))
+        write_secret(Path(self.folder, STATE), json.dumps(asdict(self), indent=2))  # the database URL has its password
 
     @classmethod
     def load(cls, folder: Path) -> Cluster:
@@ -112,28 +124,48 @@ class Cluster:
         lines += [f"  platform {node.name:<15} {node.url}   log {node.log}" for node in self.nodes]
         lines += [f"  ray {p.name:<20} pid {p.pid}   log {p.log}" for p in self.ray]
         lines += [
-            f"  Ray cluster              {self.ray_address}",
-            f"  PostgreSQL               {self.database_url}",
+            f"  Ray cluster              {self.ray_address}   (token auth; token in {self.ray_token_file})",
+            f"  PostgreSQL               {_without_password(self.database_url)}   (password in {STATE})",
             f"  shared media folder      {self.media}",
             "  stop with: make cluster-stop   (python -m deploy.cluster stop)",
         ]
         return "\n".join(lines)
 
 
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def ray_auth_env(token_file: Path | None) -> dict[str, str]:
+    """What makes Ray processes (nodes and drivers) use token authentication with the token in `token_file`."""
+    if token_file is None:
+        return {}
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file)}
+
+
 def _environment(extra: dict[str, str]) -> dict[str, str]:
-    """The environment of every cluster process: ours without `PROCTOR_*`, on loopback, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")}
+    """The environment of every cluster process: ours without `PROCTOR_*` and `RAY_AUTH_*`, on loopback, plus
+    `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCTOR_", "RAY_AUTH_"))}
     return {**env, **LOOPBACK_ENV, **extra}
 
 
 def start_ray(
-    folder: Path, temp: Path, workers: int, cpus: int, head_cpus: int | None = None
+    folder: Path,
+    temp: Path,
+    workers: int,
+    cpus: int,
+    head_cpus: int | None = None,
+    port: int | None = None,
+    token_file: Path | None = None,
 ) -> tuple[str, list[Process]]:
-    """A Ray head and `workers` worker nodes on loopback (`cpus` CPUs each; the head `head_cpus`, default the
-    same); returns the cluster's address and the processes (stop each with `stop_group`). Nothing is left
-    running when it fails."""
-    python, env = sys.executable, _environment({})
-    port = free_port()
+    """A Ray head (on `port`, default a free one) and `workers` worker nodes on loopback (`cpus` CPUs each; the
+    head `head_cpus`, default the same), with token authentication when a `token_file` is given; returns the
+    cluster's address and the processes (stop each with `stop_group`). Nothing is left running when it fails."""
+    python, env = sys.executable, _environment(ray_auth_env(token_file))
+    port = port or free_port()
     common = ["--num-gpus=0", "--object-store-memory=100000000", "--block"]
     head = folder / "logs" / "ray-head.log"
     head_cmd = [python, "-m", "deploy.raynode", "start", "--head", f"--port={port}", "--include-dashboard=false"]
@@ -189,18 +221,53 @@ def _prepare_database(node_env: dict[str, str]) -> None:
     build_services(settings).engine.dispose()
 
 
-def _haproxy(folder: Path, port: int, nodes: list[Process]) -> Process:
+def haproxy_config(listen: str, nodes: list[Process], metrics_from: tuple[str, ...], expose_node: bool) -> str:
+    """deploy/haproxy.cfg.in filled in for `nodes` (each checked by both backends, each its own way)."""
     servers = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} check" for n in nodes)
-    tracking = "\n".join(f"    server {n.name} 127.0.0.1:{n.port} track nodes/{n.name}" for n in nodes)
+    if metrics_from:
+        metrics_rule = (
+            f"    acl metrics_reader src {' '.join(metrics_from)}\n"
+            "    http-request deny deny_status 403 if metrics_path !metrics_reader"
+        )
+    else:
+        metrics_rule = "    http-request deny deny_status 403 if metrics_path"
+    node_header_rule = (
+        "    # the nodes' names are let out (a test cluster)"
+        if expose_node
+        else "    http-response del-header X-Proctor-Node"
+    )
     template = Template((Path(__file__).parent / "haproxy.cfg.in").read_text())
+    return template.substitute(
+        listen=listen,
+        servers=servers,
+        live_servers=servers,
+        metrics_rule=metrics_rule,
+        node_header_rule=node_header_rule,
+    )
+
+
+def _haproxy(folder: Path, port: int, nodes: list[Process], spec: ClusterSpec) -> Process:
     config = folder / "haproxy.cfg"
-    config.write_text(template.substitute(listen=f"127.0.0.1:{port}", servers=servers, live_servers=tracking))
+    config.write_text(haproxy_config(f"127.0.0.1:{port}", nodes, spec.metrics_from, spec.expose_node))
     log = folder / "logs" / "haproxy.log"
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     checked = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True, check=False)
     if checked.returncode:
         raise RuntimeError(f"the HAProxy configuration {config} is refused: {checked.stderr or checked.stdout}")
     return Process("haproxy", spawn([haproxy, "-db", "-f", str(config)], log), str(log), port)
+
+
+def _fully_ready(url: str) -> Callable[[], bool]:
+    """A check that the node at `url` is ready and not degraded (its analysis workers are there)."""
+
+    def check() -> bool:
+        try:
+            answer = httpx.get(f"{url}/readyz", timeout=2)
+            return answer.status_code == 200 and answer.json().get("status") == "ready"
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    return check
 
 
 def start(spec: ClusterSpec) -> Cluster:
@@ -216,11 +283,19 @@ def start(spec: ClusterSpec) -> Cluster:
     pg_port = free_port()
     ray_temp = Path("/tmp") / f"proctor-ray-{hashlib.sha256(str(folder).encode()).hexdigest()[:10]}"
     balancer = Process("haproxy", 0, str(folder / "logs" / "haproxy.log"), free_port())
-    cluster = Cluster(str(folder), "", pg_port, "", str(ray_temp), str(media), spec.api_key, balancer)
+    token = keys / "ray-token"
+    if not token.exists():
+        write_secret(token, secrets.token_hex(32))
+    cluster = Cluster(
+        str(folder), "", pg_port, "", str(ray_temp), str(media), spec.api_key, balancer, str(token), spec.ray_workers
+    )
+    cluster.ray_cpus = spec.ray_cpus
     try:
         cluster.database_url = postgres.start(folder / "postgres", pg_port)
         cluster.save()
-        cluster.ray_address, cluster.ray = start_ray(folder, ray_temp, spec.ray_workers, spec.ray_cpus)
+        cluster.ray_address, cluster.ray = start_ray(
+            folder, ray_temp, spec.ray_workers, spec.ray_cpus, token_file=token
+        )
         cluster.save()
         shared = {
             "PROCTOR_DATABASE_URL": cluster.database_url,
@@ -232,20 +307,27 @@ def start(spec: ClusterSpec) -> Cluster:
             "PROCTOR_ANALYSIS_WORKERS": str(spec.actors_per_node),
             "PROCTOR_JOB_LEASE_S": f"{spec.job_lease_s:g}",
             "PROCTOR_CHECKPOINT_INTERVAL_S": f"{spec.checkpoint_interval_s:g}",
+            "PROCTOR_EXPOSE_NODE": "true" if spec.expose_node else "false",
             **spec.extra_env,
         }
         _prepare_database({**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})
         for number in range(1, spec.platform_nodes + 1):
             name, port = f"node-{number}", free_port()
             env = _environment(
-                {**shared, "PROCTOR_NODE_ID": name, "PROCTOR_PORT": str(port), "PROCTOR_DATA_DIR": str(folder / name)}
+                {
+                    **shared,
+                    **ray_auth_env(token),
+                    "PROCTOR_NODE_ID": name,
+                    "PROCTOR_PORT": str(port),
+                    "PROCTOR_DATA_DIR": str(folder / name),
+                }
             )
             log = folder / "logs" / f"{name}.log"
             cluster.nodes.append(Process(name, spawn([sys.executable, "-m", "web"], log, env, ROOT), str(log), port))
             cluster.save()
-        for node in cluster.nodes:
-            wait_until(answers(f"{node.url}/readyz"), NODE_START_S, f"platform {node.name}", node.pid, Path(node.log))
-        cluster.balancer = _haproxy(folder, balancer.port, cluster.nodes)
+        for node in cluster.nodes:  # ready, and its analysis actors reachable (a node is ready without them too)
+            wait_until(_fully_ready(node.url), NODE_START_S, f"platform {node.name}", node.pid, Path(node.log))
+        cluster.balancer = _haproxy(folder, balancer.port, cluster.nodes, spec)
         cluster.save()
         wait_until(
             answers(f"{cluster.url}/readyz"), 30, "the load balancer", cluster.balancer.pid, Path(cluster.balancer.log)
@@ -254,6 +336,21 @@ def start(spec: ClusterSpec) -> Cluster:
         stop(folder)
         raise
     return cluster
+
+
+def restart_ray(cluster: Cluster) -> None:
+    """Stop every Ray process of the cluster and start its head and worker nodes again, the head on the same
+    port (the platform nodes know that address); the nodes' drivers reconnect by themselves."""
+    for process in reversed(cluster.ray):
+        stop_group(process.pid, grace_s=0.0)
+    folder, temp = Path(cluster.folder), Path(cluster.ray_temp)
+    shutil.rmtree(temp, ignore_errors=True)
+    port = int(cluster.ray_address.rsplit(":", 1)[1])
+    token = Path(cluster.ray_token_file) if cluster.ray_token_file else None
+    cluster.ray = []
+    cluster.save()
+    _, cluster.ray = start_ray(folder, temp, cluster.ray_workers, cluster.ray_cpus, port=port, token_file=token)
+    cluster.save()
 
 
 def stop(folder: Path) -> None:

@@ -1,14 +1,22 @@
-"""A PostgreSQL server of the cluster's own (Debian's binaries), in a folder, on loopback."""
+"""A PostgreSQL server of the cluster's own (Debian's binaries), in a folder, on loopback.
+
+Every connection needs the password (SCRAM-SHA-256), over TCP and over the server's socket alike: a
+loopback address is reachable by every user and process of the machine. The password is made once and
+kept, readable by the server's user only, in the server's folder (`password`).
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 SERVER_USER = "postgres"
+PASSWORD_FILE = "password"
 
 
 def binaries() -> Path:
@@ -38,15 +46,20 @@ def _run(command: list[str]) -> None:
 def start(folder: Path, port: int) -> str:
     """Create (once) and start a server in `folder` on 127.0.0.1:`port`; returns the URL of database `proctor`."""
     bindir, prefix = binaries(), as_server_user()
-    data, log = folder / "data", folder / "server.log"
+    data, log, secret = folder / "data", folder / "server.log", folder / PASSWORD_FILE
     folder.mkdir(parents=True, exist_ok=True)
     if prefix:
         shutil.chown(folder, user=SERVER_USER, group=SERVER_USER)
+    if not secret.exists():
+        _write_password(secret, secrets.token_hex(24), owner=SERVER_USER if prefix else None)
+    password = secret.read_text().strip()
     if not (data / "PG_VERSION").exists():
-        _run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"])
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "scram-sha-256", "-E", "UTF8"]
+        _run([*prefix, *initdb, f"--pwfile={secret}"])
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
     _run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"])
-    admin = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    user = f"postgres:{quote(password, safe='')}"
+    admin = f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres"
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -57,7 +70,16 @@ def start(folder: Path, port: int) -> str:
                 connection.execute(text('CREATE DATABASE "proctor"'))
     finally:
         engine.dispose()
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/proctor"
+    return f"postgresql+psycopg://{user}@127.0.0.1:{port}/proctor"
+
+
+def _write_password(path: Path, password: str, owner: str | None) -> None:
+    """The password file, readable by its owner (the server's user when we are root) only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
+        output.write(password + "\n")
+    if owner is not None:
+        shutil.chown(path, user=owner, group=owner)
 
 
 def stop(folder: Path) -> None:

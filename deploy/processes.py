@@ -18,6 +18,15 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 """The processes this process started, kept until they are stopped (and reaped)."""
 
 
+def write_secret(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only (from the first byte on)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
+        output.write(text)
+    path.chmod(0o600)
+
+
 def free_port() -> int:
     """A TCP port free on loopback now."""
     with socket.socket() as sock:
