@@ -61,11 +61,9 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                     SessionFaceRow.photo_purged_at.is_(None),
                 )
             ).all()
-            if not chunk_rows and not event_rows and not face_rows:
-                # purged before; a node that died right after that commit may have left files behind
-                store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
-                _purged_for_good(store, session_id, now)
-                continue
+            # purged before when nothing is left: a node that died right after that commit may have left
+            # files behind, swept below (outside this transaction: the write lock is not reentrant)
+            purged_before = not chunk_rows and not event_rows and not face_rows
             for chunk in chunk_rows:
                 keys.append(chunk.storage_key)
                 chunk.purged_at = now
@@ -75,25 +73,28 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             for face in face_rows:
                 keys.extend([face.photo_key] if face.photo_key else [])
                 face.photo_purged_at = now
-            store.ledger.append(
-                db,
-                "retention_purge",
-                f"{session_id}/{now.isoformat()}",
-                {
-                    "session": session_id,
-                    "exam": exam_id,
-                    "purged_at": now.isoformat(),
-                    "chunks": [c.sha256 for c in chunk_rows],
-                    "evidence": len(event_rows),
-                    "face_photos": len(face_rows),
-                    "retention_days": retention_days,
-                },
-            )
+            if not purged_before:
+                store.ledger.append(
+                    db,
+                    "retention_purge",
+                    f"{session_id}/{now.isoformat()}",
+                    {
+                        "session": session_id,
+                        "exam": exam_id,
+                        "purged_at": now.isoformat(),
+                        "chunks": [c.sha256 for c in chunk_rows],
+                        "evidence": len(event_rows),
+                        "face_photos": len(face_rows),
+                        "retention_days": retention_days,
+                    },
+                )
         for key in keys:  # only once the purge is recorded
             store.storage.delete(key)
         # what is made from the purged media (playback, thumbnails), and anything a run that died left behind
         store.storage.delete_prefix(f"{college_id}/{exam_id}/{session_id}")
         _purged_for_good(store, session_id, now)
+        if purged_before:
+            continue
         purged_sessions += 1
         purged_chunks += len(chunk_rows)
         purged_evidence += len(event_rows)
