@@ -31,7 +31,7 @@ from string import Template
 import httpx
 
 from deploy import postgres
-from deploy.processes import alive, answers, free_port, spawn, stop_group, wait_until, write_secret
+from deploy.processes import alive, answers, service_port, spawn, stop_group, wait_until, write_secret
 from deploy.raynode import LOOPBACK_ENV
 
 logger = logging.getLogger("deploy.cluster")
@@ -165,7 +165,7 @@ def start_ray(
     head `head_cpus`, default the same), with token authentication when a `token_file` is given; returns the
     cluster's address and the processes (stop each with `stop_group`). Nothing is left running when it fails."""
     python, env = sys.executable, _environment(ray_auth_env(token_file))
-    port = port or free_port()
+    port = port or service_port()
     common = ["--num-gpus=0", "--object-store-memory=100000000", "--block"]
     head = folder / "logs" / "ray-head.log"
     head_cmd = [python, "-m", "deploy.raynode", "start", "--head", f"--port={port}", "--include-dashboard=false"]
@@ -280,9 +280,9 @@ def start(spec: ClusterSpec) -> Cluster:
     media, keys = folder / "media", folder / "keys"
     media.mkdir(exist_ok=True)
     keys.mkdir(exist_ok=True)
-    pg_port = free_port()
+    pg_port = service_port()
     ray_temp = Path("/tmp") / f"proctor-ray-{hashlib.sha256(str(folder).encode()).hexdigest()[:10]}"
-    balancer = Process("haproxy", 0, str(folder / "logs" / "haproxy.log"), free_port())
+    balancer = Process("haproxy", 0, str(folder / "logs" / "haproxy.log"), service_port())
     token = keys / "ray-token"
     if not token.exists():
         write_secret(token, secrets.token_hex(32))
@@ -312,7 +312,7 @@ def start(spec: ClusterSpec) -> Cluster:
         }
         _prepare_database({**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})
         for number in range(1, spec.platform_nodes + 1):
-            name, port = f"node-{number}", free_port()
+            name, port = f"node-{number}", service_port()
             env = _environment(
                 {
                     **shared,

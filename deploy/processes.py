@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,11 +28,30 @@ def write_secret(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+SERVICE_PORTS = (20000, 32768)
+"""Where the cluster's services listen: above Ray's worker ports (10002–19999) and below the kernel's
+ephemeral ports, which anything binding port 0 may take — a Ray worker's gRPC server, say, on the port of a
+platform node that just died, where HAProxy would then send requests (and get garbage back)."""
+
+
+def _ephemeral_start() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
+
+
+def service_port() -> int:
+    """A TCP port free on loopback now, outside the ephemeral range: nothing takes it while its service is down."""
+    low, high = SERVICE_PORTS[0], min(SERVICE_PORTS[1], _ephemeral_start())
+    for _ in range(200):
+        port = secrets.randbelow(high - low) + low
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free TCP port between {low} and {high} on loopback")
 
 
 def spawn(

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from deploy.cluster import Process, haproxy_config
-from deploy.processes import answers, free_port, spawn, stop_group, wait_until
+from deploy.processes import answers, service_port, spawn, stop_group, wait_until
 from web.live.pinning import PIN_COOKIE, pin_of
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="needs Debian's haproxy (make system-deps)")
@@ -103,7 +103,7 @@ def balancer(tmp_path: Path) -> Iterator[Balancer]:
     nodes = {name: StandIn(name) for name in ("node-1", "node-2")}
     for node in nodes.values():
         node.start()
-    port = free_port()
+    port = service_port()
     servers = [Process(name, 0, "", node.port) for name, node in nodes.items()]
     config = tmp_path / "haproxy.cfg"
     config.write_text(haproxy_config(f"127.0.0.1:{port}", servers, metrics_from=(), expose_node=False))

@@ -209,6 +209,12 @@ def cluster_events(client: httpx.Client, session_id: str) -> list[Event]:
     ]
 
 
+def balancer_log_tail(cluster: Cluster, lines: int = 12) -> str:
+    """The last lines of HAProxy's log: what it did with a request that failed."""
+    text_ = Path(cluster.balancer.log).read_text(encoding="utf-8", errors="replace")
+    return "\n".join(text_.splitlines()[-lines:])
+
+
 def job(db: Engine, session_id: str) -> Any:
     with db.connect() as connection:
         return connection.execute(select(SessionRow.__table__).where(SessionRow.id == session_id)).one()
@@ -428,7 +434,7 @@ def test_a_platform_node_killed_leaves_the_other_serving_and_signing(
             timeout=60,
         )
         state = httpx.get(f"{cluster.url}/api/v1/sessions/{held}", headers=headers, timeout=60)
-        assert (exam.status_code, state.status_code) == (201, 200)
+        assert (exam.status_code, state.status_code) == (201, 200), balancer_log_tail(cluster)
         answered += [exam.headers["x-proctor-node"], state.headers["x-proctor-node"]]
     assert set(answered) == {"node-2"}
     with db.connect() as connection:  # each exam once: no request was carried out twice

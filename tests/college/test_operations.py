@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from deploy.processes import free_port
+from deploy.processes import service_port
 from footprint.ledger.tables import HeadRow
 from proctor.decode import probe
 from proctor.sessions.tables import EventRow, SessionRow
@@ -92,7 +92,7 @@ def test_an_exposed_node_names_itself_on_every_answer(db_url: str, tmp_path: Pat
 def test_a_node_starts_and_serves_while_its_ray_cluster_is_away(
     db_url: str, tmp_path: Path, demo: Scenario, media: Path
 ) -> None:
-    away = f"127.0.0.1:{free_port()}"  # nothing listens there: the Ray head is down
+    away = f"127.0.0.1:{service_port()}"  # nothing listens there: the Ray head is down
     settings = load_settings(
         {}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, ray_address=away
     )
