@@ -215,6 +215,15 @@ def balancer_log_tail(cluster: Cluster, lines: int = 12) -> str:
     return "\n".join(text_.splitlines()[-lines:])
 
 
+def node_log_tails(cluster: Cluster, lines: int = 25) -> str:
+    """The last lines of each platform node's log."""
+    tails = []
+    for node in cluster.nodes:
+        text_ = Path(node.log).read_text(encoding="utf-8", errors="replace")
+        tails.append(f"\n--- {node.name} ---\n" + "\n".join(text_.splitlines()[-lines:]))
+    return "".join(tails)
+
+
 def job(db: Engine, session_id: str) -> Any:
     with db.connect() as connection:
         return connection.execute(select(SessionRow.__table__).where(SessionRow.id == session_id)).one()
@@ -349,7 +358,7 @@ def test_a_slot_whose_actor_does_not_fit_the_cluster_claims_nothing(
 
 
 def test_a_hung_ray_actor_is_stopped_at_the_deadline_and_the_job_finishes_elsewhere(
-    client: httpx.Client, db: Engine, enrolled: Enrolled, media: Path, single: SingleMachine
+    cluster: Cluster, client: httpx.Client, db: Engine, enrolled: Enrolled, media: Path, single: SingleMachine
 ) -> None:
     for pid in ACTORS.values():
         os.kill(pid, signal.SIGSTOP)  # both actors hang, idle: the next job reaches a hung one
@@ -363,8 +372,9 @@ def test_a_hung_ray_actor_is_stopped_at_the_deadline_and_the_job_finishes_elsewh
                 os.kill(pid, signal.SIGCONT)  # the other node's actor is fine again
     wait_done(client, [session_id])  # after the deadline (2 × 2.4 s + 20 s) the hung actor is killed
     row = job(db, session_id)
-    assert row.job_attempts == 2 and row.job_error is None
-    assert pid_of(row.job_worker) != ACTORS[holder]  # finished by another actor
+    seen = f"{row.job_worker} after {row.job_attempts} start(s); actors {ACTORS}; holder {holder}"
+    assert row.job_attempts == 2 and row.job_error is None, seen + node_log_tails(cluster)
+    assert pid_of(row.job_worker) != ACTORS[holder], seen  # finished by another actor
     wait_for(lambda: not alive(ACTORS[holder]), "the hung actor ending", timeout_s=120)  # Ray ends it for good
     assert kept_analyses(db, session_id) == 1 and event_runs(db, session_id) in ([1], [])
     assert cluster_events(client, session_id) == single.events(media / "single_face.mp4")
