@@ -52,7 +52,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) system-deps fixtures
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## ruff, mypy (strict) and pytest (warnings are errors).
 test: lint typecheck pytest
