@@ -113,6 +113,7 @@ class _Slot:
         self.process: Any = None
         self.where = ""
         self.ready = False
+        self._closing = threading.Lock()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
@@ -124,15 +125,16 @@ class _Slot:
             return
         self.stop()
         try:
-            self.conn, child = self._context.Pipe()
-            self.process = self._context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
-            self.process.start()
+            conn, child = self._context.Pipe()
+            self.conn = conn
+            process = self.process = self._context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
+            process.start()
             child.close()
             deadline = time.monotonic() + timeout_s
-            while not self.conn.poll(min(POLL_S, max(0.0, deadline - time.monotonic()))):
-                if not self.process.is_alive() or time.monotonic() >= deadline:
+            while not conn.poll(min(POLL_S, max(0.0, deadline - time.monotonic()))):
+                if not process.is_alive() or time.monotonic() >= deadline:
                     raise WorkerLost(f"an analysis process did not start within {timeout_s:g} s", infrastructure=True)
-            kind, self.where = self.conn.recv()
+            kind, self.where = conn.recv()
         except WorkerLost:
             self.stop()
             raise
@@ -150,9 +152,10 @@ class _Slot:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(timeout=STOP_GRACE_S)
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        with self._closing:  # the dispatcher and the shutdown may stop a slot at once: its pipe is closed once
+            conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
 
 class LocalExecutor:
