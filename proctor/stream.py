@@ -211,9 +211,10 @@ class StreamAnalysis:
         self.resumed()
 
     def begin_scan(self, timestamp_s: float) -> None:
-        """A room scan starts: frames go to the room-scan analyzer until `end_scan`."""
+        """A room scan starts at `timestamp_s` (its report and events start there): frames go to the
+        room-scan analyzer until `end_scan`."""
         if self._scan is None:
-            self._scan = RoomScanAnalyzer(self.policy.room_scan, faces=self._detector)
+            self._scan = RoomScanAnalyzer(self.policy.room_scan, faces=self._detector, begun_s=timestamp_s)
             self.sampler.set_rate(self.policy.room_scan.analysis_rate_hz)
             logger.debug("room scan begins at %.1f s", timestamp_s)
 

@@ -141,7 +141,10 @@ class RoomScanAnalyzer:
         pose: PoseEstimator | None = None,
         faces_config: FacesConfig | None = None,
         body_config: BodyConfig | None = None,
+        begun_s: float | None = None,
     ) -> None:
+        """`begun_s`: when the candidate began the scan (a live click), its start and the start of its time
+        limit; without it the scan starts at its first frame."""
         self.config = config
         self._owned: list[FaceDetector | PoseEstimator] = []
         if faces is None:
@@ -153,7 +156,7 @@ class RoomScanAnalyzer:
         self._people = PeopleWatcher(config, faces, pose)
         self._tracker = RotationTracker(config)
         self._qualities: list[FrameQuality] = []
-        self._start_s: float | None = None
+        self._start_s: float | None = begun_s
         self._last_s: float | None = None
         self._next_s = 0.0
         self._after_limit = 0
@@ -164,6 +167,8 @@ class RoomScanAnalyzer:
         t = frame.timestamp_s
         if self._start_s is None:
             self._start_s = t
+        elif t < self._start_s:
+            return  # taken before the candidate began (a live frame that came after the click): not the scan's
         elif t - self._start_s > self.config.time_limit_s:
             self._after_limit += 1
             return

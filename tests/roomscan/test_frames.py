@@ -10,7 +10,7 @@ import pytest
 from proctor.errors import InputError
 from proctor.events.vocabulary import SCORED, EventType
 from proctor.frames import Frame
-from proctor.roomscan.analyzer import ScanReport, analyze_scan_window
+from proctor.roomscan.analyzer import RoomScanAnalyzer, ScanReport, analyze_scan_window
 from proctor.roomscan.config import RoomScanConfig
 from proctor.roomscan.events import request_events, scan_events
 from proctor.roomscan.schedule import scan_schedule
@@ -38,6 +38,21 @@ def test_quarter_turn_on_a_later_timeline(camera: Camera) -> None:
     assert report.start_s == 100.0 and report.duration_s == pytest.approx(3.0)
     assert report.coverage_deg == pytest.approx(90.0, abs=5.0)
     assert report.quality.flags == ()
+
+
+def test_a_scan_begun_by_a_click_starts_at_the_click_and_its_time_limit_runs_from_there(camera: Camera) -> None:
+    # live, the candidate presses start at 99.5 s; a frame taken before (delivered after the click) is not the
+    # scan's, the first frame after it comes 0.3 s later, and the time limit counts from the click
+    config = CONFIG.model_copy(update={"time_limit_s": 5.0})
+    frames = turn(camera, [3.0 * k for k in range(60)], start_s=99.2)  # 99.2 s .. 105.1 s, 10 a second
+    with RoomScanAnalyzer(config, begun_s=99.5) as analyzer:
+        for frame in frames:
+            analyzer.feed(frame)
+        report = analyzer.finish()
+    assert report.start_s == 99.5
+    assert report.trajectory[0].timestamp_s == pytest.approx(99.5)  # 99.2-99.4 left out
+    assert report.end_s == pytest.approx(104.5)  # the frames after 99.5 + 5 s are past the limit
+    assert report.frames_after_limit == 6
 
 
 def test_dark_room_is_flagged(camera: Camera) -> None:
