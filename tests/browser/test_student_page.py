@@ -33,7 +33,7 @@ from tests.servers import LiveServer, free_port
 from web.pages.i18n import LANGUAGES, catalog
 from web.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("realtime")]  # one at a time with the live tests
+pytestmark = pytest.mark.slow
 KEY = "browser-test-key-0123456789"
 CLEAN_S = 40.0
 """The candidate alone at the start of the fake camera: it covers the steps before the exam."""

@@ -27,7 +27,7 @@ from tests.live.conftest import KEY, LiveMedia, api, enrol
 from tests.servers import SERVER_KEY, LiveServer, free_port, server
 from web.live.client import LiveClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("realtime")]  # real time: one at a time
+pytestmark = pytest.mark.slow
 TOLERANCE_S = 0.5
 
 

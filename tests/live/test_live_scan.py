@@ -17,7 +17,7 @@ from tests.roomscan.render import eased
 from tests.servers import LiveServer
 from web.live.client import LiveClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("realtime")]  # real time: one at a time
+pytestmark = pytest.mark.slow
 MIN_COVERAGE_DEG = 330.0
 
 
