@@ -46,7 +46,7 @@ from tests.fixtures.scenarios import Scenario
 from tests.sessions.test_service import upload_of
 from web.live.pinning import PIN_COOKIE, pin_of
 
-pytestmark = [pytest.mark.xdist_group("cluster"), pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CLIPS = ("single_face.mp4", "no_face.mp4", "face_noface.mov", "noface_face.mov")
 """Short real recordings (2.4–6.2 s): one face; nobody; a face that leaves; a face that arrives."""
@@ -68,8 +68,9 @@ def cluster() -> Iterator[Cluster]:
         expose_node=True,  # the tests see which node answered
         metrics_from=(),  # /metrics only from the nodes themselves
         extra_env={
-            "PROCTOR_JOB_DEADLINE_FACTOR": "2",
-            "PROCTOR_JOB_DEADLINE_MARGIN_S": "20",
+            # a hung start is stopped after 1 x its length + 15 s (the 90 s recording analyses in about 15 s here)
+            "PROCTOR_JOB_DEADLINE_FACTOR": "1",
+            "PROCTOR_JOB_DEADLINE_MARGIN_S": "15",
             "PROCTOR_JOB_RETRY_S": "1",
             "PROCTOR_WORKER_START_S": "60",
         },
@@ -364,8 +365,8 @@ def test_a_hung_ray_actor_is_stopped_at_the_deadline_and_the_job_finishes_elsewh
     wait_for(lambda: mid_job(db, session_id), "the job running with most of it left")
     hung = pid_of(job(db, session_id).job_worker)
     os.kill(hung, signal.SIGSTOP)  # the actor running the job hangs, mid-job
-    # at the deadline (2 × ≈ 90 s + 20 s) the hung actor is killed and the job runs again
-    wait_done(client, [session_id], timeout_s=WAIT_S + 200)
+    # at the deadline (1 × ≈ 90 s + 15 s) the hung actor is killed and the job runs again
+    wait_done(client, [session_id], timeout_s=WAIT_S + 105)
     row = job(db, session_id)
     seen = f"{row.job_worker} after {row.job_attempts} start(s); the hung actor {hung}"
     assert row.job_attempts == 2 and row.job_error is None, seen + node_log_tails(cluster)
