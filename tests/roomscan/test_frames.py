@@ -41,8 +41,8 @@ def test_quarter_turn_on_a_later_timeline(camera: Camera) -> None:
 
 
 def test_a_scan_begun_by_a_click_starts_at_the_click_and_its_time_limit_runs_from_there(camera: Camera) -> None:
-    # live, the candidate presses start at 99.5 s; a frame taken before (delivered after the click) is not the
-    # scan's, the first frame after it comes 0.3 s later, and the time limit counts from the click
+    # live, the candidate presses start at 99.5 s; the frames taken before (delivered after the click) are not
+    # the scan's, and the time limit counts from the click
     config = CONFIG.model_copy(update={"time_limit_s": 5.0})
     frames = turn(camera, [3.0 * k for k in range(60)], start_s=99.2)  # 99.2 s .. 105.1 s, 10 a second
     with RoomScanAnalyzer(config, begun_s=99.5) as analyzer:
