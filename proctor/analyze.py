@@ -31,7 +31,7 @@ from proctor.policy import Policy
 from proctor.roomscan import ScanWindow
 from proctor.roomscan.windows import check_windows
 from proctor.score import Score, compute_score
-from proctor.stream import StreamAnalysis
+from proctor.stream import AudioWindower, StreamAnalysis
 
 logger = logging.getLogger(__name__)
 
@@ -198,18 +198,24 @@ def analyze_sources(
     # within scan windows the room-scan analyzer wants its own (higher) rate; outside, the cascade samples
     rate = max(policy.analysis_rate_hz, policy.room_scan.analysis_rate_hz) if windows else policy.analysis_rate_hz
     stream = StreamAnalysis(policy, reference, detector, encoder)
+    # One audio windower and one span without audio across all files: a recording cut into chunks gives the
+    # same audio windows and the same `audio_lost` as the whole file (the live path windows its track alike).
+    windower = AudioWindower(policy.audio.window_s)
+    silent = SilentSpans(stream, policy.max_video_gap_s)
     end_s = 0.0
     try:
         for source, info in zip(sources, infos, strict=True):
             if source.start_s > end_s + policy.max_video_gap_s:
                 stream.resumed()
             if info.has_audio:
+                silent.flush()
                 for chunk in iter_audio(source.path, policy.audio.window_s):
                     shifted = on_timeline(chunk, source.start_s)
                     if shifted is not None:
-                        stream.audio(shifted)
+                        for window in windower.add(shifted.timestamp_s, shifted.samples):
+                            stream.audio(window)
             else:
-                stream.no_audio(source.start_s, source.start_s + info.duration_s)
+                silent.add(source.start_s, source.start_s + info.duration_s)
             keep = functools.partial(_due_on_timeline, stream, source.start_s)
             for frame in iter_frames(source.path, rate, source.rotation, keep=keep):
                 t = frame.timestamp_s + source.start_s
@@ -219,6 +225,9 @@ def analyze_sources(
                 if progress is not None:
                     progress(end_s)
             end_s = max(end_s, source.start_s + info.duration_s)
+        if (rest := windower.flush()) is not None:
+            stream.audio(rest)
+        silent.flush()
         result = stream.finish(end_s)
     finally:
         stream.close()
@@ -233,6 +242,28 @@ def analyze_sources(
         identity_checks=result.identity_checks,
         faces=result.faces,
     )
+
+
+class SilentSpans:
+    """Files without an audio stream, joined into one `audio_lost` span while they follow each other."""
+
+    def __init__(self, stream: StreamAnalysis, max_gap_s: float) -> None:
+        self.stream = stream
+        self.max_gap_s = max_gap_s
+        self._span: tuple[float, float] | None = None
+
+    def add(self, start_s: float, end_s: float) -> None:
+        span = self._span
+        if span is not None and start_s <= span[1] + self.max_gap_s:
+            self._span = (span[0], max(span[1], end_s))
+            return
+        self.flush()
+        self._span = (start_s, end_s)
+
+    def flush(self) -> None:
+        if self._span is not None:
+            self.stream.no_audio(*self._span)
+            self._span = None
 
 
 def _due_on_timeline(stream: StreamAnalysis, start_s: float, t: float) -> bool:

@@ -91,8 +91,8 @@ def _remux(container: av.container.InputContainer, name: str, staging: Path, chu
             Chunk(
                 first + len(chunks),
                 path,
-                round(start_s, 3),
-                round(max(0.0, last_s - start_s), 3),
+                start_s,  # exact: a frame's time on the session's timeline is this plus its time in the chunk
+                max(0.0, last_s - start_s),
                 sha256_of(path),
                 path.stat().st_size,
                 fmt,
