@@ -308,6 +308,8 @@ def start(spec: ClusterSpec) -> Cluster:
             "PROCTOR_JOB_LEASE_S": f"{spec.job_lease_s:g}",
             "PROCTOR_CHECKPOINT_INTERVAL_S": f"{spec.checkpoint_interval_s:g}",
             "PROCTOR_EXPOSE_NODE": "true" if spec.expose_node else "false",
+            # a node sees HAProxy's clients by its X-Forwarded-For: those HAProxy lets through, and this machine
+            "PROCTOR_METRICS_ALLOW_NETWORKS": ",".join(("127.0.0.1/32", "::1/128", *spec.metrics_from)),
             **spec.extra_env,
         }
         _prepare_database({**shared, "PROCTOR_DATA_DIR": str(folder / "prepare")})

@@ -20,6 +20,7 @@ from footprint.accounts import CollegeRow, create_college, issue_key_for
 from footprint.people import PeopleError, Role, add_person
 from web import logs
 from web.app import build_services, create_app
+from web.private import private_umask
 from web.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("web")
@@ -96,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        logging.basicConfig(level=logging.ERROR, format="%(message)s")
+        logs.configure_plain(logging.ERROR)
         logger.error("error: %s", exc)
         return 2
+    private_umask()
     if args.command == "issue-key":
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logs.configure_plain(logging.WARNING)
         return issue(settings, args.college, args.name)
     if args.command == "create-admin":
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logs.configure_plain(logging.WARNING)
         return create_admin(settings, args.college, args.email, args.full_name, args.password_stdin)
     logs.configure(settings.node, settings.log_level, settings.log_format)
     url = settings.base_url
@@ -112,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         try_it = f"curl -u demo:{key} -H 'X-Experience-API-Version: 1.0.3' {url}/xapi/statements"
     else:
         try_it = 'python -m web issue-key "My College" lms   # prints a key; then curl -u demo:KEY ...'
-    logger.info(HOW_TO, {"url": url, "try_it": try_it})
+    for line in (HOW_TO % {"url": url, "try_it": try_it}).splitlines():  # a record is one line (web/logs.py)
+        logger.info("%s", line)
     if not settings.bootstrap_api_key:
         logger.warning("no PROCTOR_BOOTSTRAP_API_KEY set: no credentials exist yet, so every xAPI call gets 401")
     uvicorn.run(

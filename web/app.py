@@ -32,12 +32,14 @@ from web.live.pinning import PinCookie
 from web.pages import footprint as footprint_pages
 from web.pages import student
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
+from web.private import make_private
 from web.routes import college, footprint, ledger
 from web.routes.xapi import resources, statements
 from web.routes.xapi.alternate import AlternateSyntax
 from web.routes.xapi.common import PREFIX, XAPIHeaders
 from web.routes.xapi.documents import activity_profile_router, agent_profile_router, state_router
 from web.settings import Settings, SettingsError, load_settings
+from web.urls import PublicRedirects
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,9 @@ def load_or_create_signer(settings: Settings) -> Signer:
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the data folder, migrate the database, load the key, and bootstrap the demo college."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data folder (its owner's only), migrate the database, load the key, and bootstrap the demo
+    college."""
+    make_private(settings)
     engine = make_engine(settings.db_url)
     migrate(engine)
     services = Services(
@@ -134,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https_public_url=config.base_url.startswith("https://"))
+    app.add_middleware(PublicRedirects, base_url=config.base_url)
     app.add_middleware(PinCookie, secure=config.base_url.startswith("https://"))  # keeps live sessions on their node
     if config.expose_node:
         app.add_middleware(NodeHeader, node=config.node)

@@ -1,5 +1,11 @@
 """Security headers on every answer; on pages, a Content-Security-Policy that lets them load nothing from
-outside the platform (colleges run it on closed networks; a page must never reach a CDN or a tracker)."""
+outside the platform (colleges run it on closed networks; a page must never reach a CDN or a tracker).
+
+A Permissions-Policy denies the browser's powerful features (camera, microphone, screen capture, location,
+devices, payment) to every answer but the exam page, which sets its own (`EXAM_PAGE_FEATURES`); served over
+HTTPS (the request's scheme, or an https `PROCTOR_PUBLIC_URL` behind a TLS proxy), Strict-Transport-Security
+keeps browsers on HTTPS.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +17,67 @@ PAGE_POLICY = (
     "frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
 )
 ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+DENIED_FEATURES = (
+    "accelerometer",
+    "bluetooth",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "window-management",
+    "xr-spatial-tracking",
+)
+EXAM_PAGE_FEATURES = frozenset({"camera", "microphone", "display-capture", "window-management"})
+"""What the exam page uses: the camera and microphone, screen sharing, and whether a second screen is attached."""
+
+
+def permissions_policy(allowed: frozenset[str] = frozenset()) -> str:
+    """A Permissions-Policy allowing `allowed` to this origin only (not to framed pages) and denying the rest of
+    the powerful features; fullscreen stays this origin's (the exam page and the desk's video player use it)."""
+    features = [f"{name}=(self)" if name in allowed else f"{name}=()" for name in DENIED_FEATURES]
+    return ", ".join([*features, "fullscreen=(self)"])
+
+
+DEFAULT_PERMISSIONS = permissions_policy().encode()
 
 
 class SecurityHeaders:
-    """ASGI middleware adding the headers above (the CSP only to HTML answers)."""
+    """ASGI middleware adding the headers above (the CSP only to HTML answers, HSTS only over HTTPS); an answer
+    with its own CSP or Permissions-Policy keeps it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, https_public_url: bool = False) -> None:
         self.app = app
+        self.https_public_url = https_public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        https = self.https_public_url or scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                own = any(k.lower() == b"content-security-policy" for k, _ in headers)  # a page's own, stricter
+                names = {k.lower() for k, _ in headers}
                 headers += ALWAYS
-                if html and not own:
+                if html and b"content-security-policy" not in names:  # else a page's own, stricter
                     headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                if b"permissions-policy" not in names:  # else the exam page's own
+                    headers.append((b"permissions-policy", DEFAULT_PERMISSIONS))
+                if https:
+                    headers.append(HSTS)
                 message = {**message, "headers": headers}
             await send(message)
 

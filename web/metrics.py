@@ -5,16 +5,21 @@ has its own registry, read at scrape time from the live objects, so nothing is c
 several apps in one process (tests) do not collide. The job queue, the ledger and the checkpoints are
 read from the database, so every node reports the same figures for them; the analysis and live
 figures are this node's own.
+
+Only a client in `PROCTOR_METRICS_ALLOW_NETWORKS` (default: this machine) or one sending
+`PROCTOR_METRICS_TOKEN` as a bearer token reads them; anyone else gets 403.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -24,6 +29,8 @@ from sqlalchemy import func, select
 from footprint.ledger.tables import CheckpointRow, HeadRow
 from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import DURATION_BOUNDS_S
+from web.deps import SettingsDep
+from web.settings import Settings
 
 if TYPE_CHECKING:
     from web.deps import Services
@@ -35,6 +42,10 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 JOB_STATES = ("queued", "running", "done", "failed")
+REFUSED = (
+    "the metrics are read from an address in PROCTOR_METRICS_ALLOW_NETWORKS, or with "
+    "`Authorization: Bearer` and the PROCTOR_METRICS_TOKEN of this node"
+)
 
 
 class LiveCollector(Collector):
@@ -127,8 +138,35 @@ def build_registry(live: LiveManager, services: Services, platform: SessionPlatf
     return registry
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-def metrics(request: Request) -> Response:
+def from_allowed_network(host: str | None, settings: Settings) -> bool:
+    """Whether the client's address (as uvicorn gives it: the proxy's X-Forwarded-For where it trusts one) is in
+    an allowed network."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:  # no address (a Unix socket, a test client)
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # 127.0.0.1 on a dual-stack socket
+    return any(address in network for network in settings.metrics_networks)
+
+
+def has_token(authorization: str, settings: Settings) -> bool:
+    """Whether `Authorization` carries the metrics token as a bearer token (compared in constant time)."""
+    scheme, _, given = authorization.partition(" ")
+    if settings.metrics_token is None or scheme.lower() != "bearer":
+        return False
+    return secrets.compare_digest(given.strip().encode(), settings.metrics_token.encode())
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 403: {"description": "Not an allowed scraper."}},
+)
+def metrics(request: Request, settings: SettingsDep) -> Response:
     """Counters of this node in the Prometheus text format (aggregates only: no college or person)."""
+    host = request.client.host if request.client else None
+    if not (from_allowed_network(host, settings) or has_token(request.headers.get("authorization", ""), settings)):
+        raise HTTPException(403, REFUSED)
     registry: CollectorRegistry = request.state.metrics
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

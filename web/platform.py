@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from footprint.accounts import proctoring_authority
 from footprint.xapi.statements import store_statements
 from proctor.jobs import Executor, LocalExecutor
+from proctor.outbound import OutboundPolicy
 from proctor.recording.storage import LocalStorage
 from proctor.sessions.analyses import Deadline
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
@@ -97,7 +98,9 @@ def start_platform(services: Services) -> SessionPlatform:
     """Create the session service and start its analysis worker and webhook notifier."""
     settings = services.settings
     service = build_session_service(services)
-    notifier = WebhookNotifier(services.sessions, writer=services.writing)
+    notifier = WebhookNotifier(
+        services.sessions, writer=services.writing, outbound=OutboundPolicy(settings.outbound_networks)
+    )
 
     def analysed(row: SessionRow) -> None:
         notifier.notify(row.id, "session.analysed")
@@ -114,7 +117,7 @@ def start_platform(services: Services) -> SessionPlatform:
     )
     worker.start()
     staging = settings.data_dir / "incoming"
-    staging.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(parents=True, exist_ok=True, mode=0o700)  # uploads being received: the candidate's media
     return SessionPlatform(service, worker, notifier, services.engine, staging)
 
 

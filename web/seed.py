@@ -20,9 +20,11 @@ from footprint.people import Role, UserRow, add_person
 from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
+from web import logs
 from web.app import build_services
 from web.footprint_demo import seed_footprint
 from web.platform import build_session_service
+from web.private import private_umask
 from web.settings import SettingsError, load_settings
 
 DEMO_EXAM = "Demo: final attestation, Electrical installation"
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     silence_native_stderr()  # the models' native start-up notices say nothing to someone trying the demo
     warnings.filterwarnings("ignore", module="google.protobuf")
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logs.configure_plain(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.bootstrap_api_key:
         sys.stderr.write("error: set PROCTOR_BOOTSTRAP_API_KEY: the demo college is the one holding that key\n")
         return 2
+    private_umask()
     services = build_services(settings)
     try:
         with services.sessions() as db:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from proctor.outbound import IPNetwork, parse_networks
+
 PREFIX = "PROCTOR_"
 
 
@@ -177,6 +179,29 @@ class Settings(BaseSettings):
         description="Seconds an analysis worker (a local process, or a Ray actor being placed) may take to start "
         "and load its models; a slot whose worker is not ready by then claims no job and tries again later.",
     )
+    outbound_allow_networks: str = Field(
+        "",
+        max_length=2000,
+        title="Outbound allowed networks",
+        description="Comma-separated CIDRs (e.g. 10.20.0.0/16, fd00:20::/64) that webhooks and other outbound "
+        "calls may reach although they are not public: a college's own LMS or webhook receiver on an internal "
+        "network. Empty: outbound calls go to public addresses only.",
+    )
+
+    metrics_allow_networks: str = Field(
+        "127.0.0.1/32,::1/128",
+        title="Metrics networks",
+        description="Comma-separated networks (CIDR) whose clients may read /metrics without a token; empty: none. "
+        "Behind a proxy on the same machine, only one that sends X-Forwarded-For (else every client looks local).",
+    )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        pattern=r"^[!-~]+$",
+        title="Metrics token",
+        description="A scraper sending `Authorization: Bearer` and this token (16 or more visible ASCII characters) "
+        "reads /metrics from anywhere.",
+    )
 
     @model_validator(mode="after")
     def _no_default_url_clash(self) -> Settings:
@@ -190,9 +215,31 @@ class Settings(BaseSettings):
         parse_ice_servers(value)
         return value
 
+    @field_validator("metrics_allow_networks")
+    @classmethod
+    def _metrics_networks_are_cidrs(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks that may read /metrics without a token."""
+        return parse_networks(self.metrics_allow_networks)
+
     @property
     def ice_server_list(self) -> list[dict[str, Any]]:
         return parse_ice_servers(self.ice_servers)
+
+    @field_validator("outbound_allow_networks")
+    @classmethod
+    def _outbound_networks_are_cidrs(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def outbound_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks outbound calls may reach although they are not public."""
+        return parse_networks(self.outbound_allow_networks)
 
     @property
     def db_url(self) -> str:

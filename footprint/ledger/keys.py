@@ -1,7 +1,7 @@
 """Ed25519 keys of the ledger: generate, write, load, and the signer that signs checkpoints.
 
-The private key is a PKCS#8 PEM file (mode 0600); the public half is published as the C2SP
-signed-note verifier key string, the only thing an outside verifier needs.
+The private key is a PKCS#8 PEM file; it and the verifier key file are written 0600. The public half is
+published as the C2SP signed-note verifier key string, the only thing an outside verifier needs.
 """
 
 from __future__ import annotations
@@ -58,19 +58,24 @@ def generate_signer(name: str) -> Signer:
 
 
 def write_keypair(signer: Signer, directory: Path) -> KeyFiles:
-    """Write `ledger.key` (PKCS#8 PEM, 0600) and `ledger.pub` (verifier key string); refuse to overwrite."""
+    """Write `ledger.key` (PKCS#8 PEM) and `ledger.pub` (verifier key string), both 0600; refuse to overwrite."""
     directory.mkdir(parents=True, exist_ok=True)
     files = KeyFiles(directory / PRIVATE_KEY_FILE, directory / VERIFIER_KEY_FILE)
     for path in (files.private_key, files.verifier_key):
         if path.exists():
             raise CheckpointError(f"{path} already exists; not overwriting a ledger key")
     pem = signer.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    fd = os.open(files.private_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    files.verifier_key.write_text(signer.verifier + "\n", encoding="ascii")
+    _write_new(files.private_key, pem)
+    _write_new(files.verifier_key, (signer.verifier + "\n").encode("ascii"))
     logger.info("wrote ledger key %s and verifier key %s", files.private_key, files.verifier_key)
     return files
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new file readable by its owner only (0600 whatever the umask: it lives in the private data folder)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def load_signer(path: Path, name: str) -> Signer:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
 
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+PRIVATE_FILE = 0o600
+COPY_BUFFER = 1024 * 1024
 
 
 class StorageKeyError(ValueError):
@@ -86,6 +88,13 @@ class Storage(Protocol):
         ...
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """`path` opened for writing, readable by its owner only whatever the umask (media is personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # the file may have been there (a partial write of a crashed process)
+    return os.fdopen(fd, "wb")
+
+
 def check_key(key: str) -> str:
     if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
         raise StorageKeyError(f"invalid storage key {key!r}")
@@ -115,7 +124,8 @@ class LocalStorage:
         target = self._new_target(key)
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
-            shutil.copyfile(source, partial)
+            with source.open("rb") as data, _private_file(partial) as out:
+                shutil.copyfileobj(data, out, COPY_BUFFER)
             self._commit(partial, target)
         finally:
             partial.unlink(missing_ok=True)
@@ -126,7 +136,8 @@ class LocalStorage:
         target = self._new_target(key)
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
-            partial.write_bytes(data)
+            with _private_file(partial) as out:
+                out.write(data)
             self._commit(partial, target)
         finally:
             partial.unlink(missing_ok=True)

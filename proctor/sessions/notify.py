@@ -1,7 +1,8 @@
 """Per-college webhooks: the session summary when analysis finishes and when a verdict is given.
 
 Deliveries run on a small thread pool (never on the event loop), are signed and retried with backoff
-by `webhooks.deliver`, and every attempt is recorded in `webhook_deliveries`.
+by `webhooks.deliver`, and every attempt is recorded in `webhook_deliveries`. A URL is vetted when it is
+registered and again at every attempt, which connects to the checked address only (proctor/outbound.py).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from proctor.outbound import OutboundPolicy, OutboundRefused
+from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.store import Writer
 from proctor.sessions.tables import DeliveryRow, EventRow, ExamRow, SessionRow, WebhookRow
 from proctor.sessions.webhooks import DeliveryAttempt, deliver
@@ -55,18 +57,24 @@ class WebhookNotifier:
         backoff_s: float = 2.0,
         timeout_s: float = 10.0,
         writer: Writer | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.sessions = sessions
         self._write: Writer = writer or sessions.begin
         self.attempts = attempts
         self.backoff_s = backoff_s
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self.outbound = outbound or OutboundPolicy()
+        self._client = self.outbound.client("webhook", timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhooks")
 
     def register(self, college_id: str, url: str, secret: str | None = None) -> WebhookRow:
-        """Set (or replace) the college's webhook; returns it with the signing secret."""
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("webhook url must start with http:// or https://")
+        """Set (or replace) the college's webhook; returns it with the signing secret. A URL that is not http(s),
+        holds a password, or whose host is or resolves to an address that is not public (and not allowed by the
+        operator) raises InvalidInputError saying why."""
+        try:
+            self.outbound.vet(url, "webhook")
+        except OutboundRefused as exc:
+            raise InvalidInputError(str(exc)) from exc
         with self._write() as db:
             row = db.get(WebhookRow, college_id)
             if row is None:

@@ -2,6 +2,8 @@
 
 Each delivery carries `X-Proctor-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "t.body")>`,
 so a college can check both the sender and the freshness (reject old timestamps against replay).
+Redirects are not followed: a 3xx answer is a failed attempt. A destination the client's outbound policy
+refuses (proctor/outbound.py) ends the delivery at once, with no request sent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from proctor.outbound import OutboundRefused
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +75,8 @@ def deliver(
     backoff_s: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[DeliveryAttempt]:
-    """POST the payload until a 2xx answer or `attempts` tries, doubling the wait each time."""
+    """POST the payload until a 2xx answer or `attempts` tries, doubling the wait each time; a refused
+    destination stops at the first try."""
     body = body_bytes(payload)
     history: list[DeliveryAttempt] = []
     for attempt in range(1, attempts + 1):
@@ -83,8 +88,11 @@ def deliver(
         }
         status: int | None = None
         error: str | None = None
+        refused = False
         try:
             status = client.post(url, content=body, headers=headers).status_code
+        except OutboundRefused as exc:
+            error, refused = f"refused: {exc}", True
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         record = DeliveryAttempt(attempt, started, status, error, round(1000 * (time.time() - started), 1))
@@ -92,6 +100,8 @@ def deliver(
         if record.ok:
             break
         logger.warning("webhook %s to %s failed (attempt %d): %s", event, url, attempt, error or status)
+        if refused:
+            break
         if attempt < attempts:
             sleep(backoff_s * 2 ** (attempt - 1))
     return history

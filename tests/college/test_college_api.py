@@ -61,7 +61,11 @@ def hook_url() -> Iterator[str]:
 @pytest.fixture
 def client(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
     settings = load_settings(
-        {}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, max_recording_bytes=3_000_000
+        {"PROCTOR_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8"},  # the webhook receiver is on loopback
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        bootstrap_api_key=KEY,
+        max_recording_bytes=3_000_000,
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

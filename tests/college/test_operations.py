@@ -29,10 +29,14 @@ from web.app import create_app
 from web.live.pinning import PIN_COOKIE, pin_of
 from web.settings import Settings, load_settings
 
+SCRAPER = "metrics-scraper-token-0123"
+
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return load_settings({}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, port=8123)
+    return load_settings(
+        {}, data_dir=tmp_path / "data", database_url=db_url, bootstrap_api_key=KEY, port=8123, metrics_token=SCRAPER
+    )
 
 
 @pytest.fixture
@@ -44,7 +48,8 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 def samples(client: TestClient) -> dict[str, float]:
     """Every sample of /metrics by name and labels (`name{label="value"}`)."""
     found = {}
-    for family in text_string_to_metric_families(client.get("/metrics").text):
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})  # the test client is no address
+    for family in text_string_to_metric_families(scraped.text):
         for sample in family.samples:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value

@@ -3,17 +3,23 @@ the new settings of a multi-node deployment are checked at start."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from proctor.logcontext import about_session
-from web.logs import TEXT_FORMAT, JsonFormatter, NodeAndSession, QuietHealthChecks
+from tests.desk.desk_client import login_token
+from web.logs import JsonFormatter, NodeAndSession, QuietHealthChecks, escape_controls, formatter
 from web.settings import SettingsError, load_settings
+
+FORGED = "a@b.kz\n1999-12-31 INFO node=node-1 session=- web: forged line"
 
 
 def record(message: str, *args: object, name: str = "proctor.sessions.worker") -> logging.LogRecord:
@@ -36,7 +42,7 @@ def test_lines_name_the_node_and_the_session() -> None:
         "message": "analysing session 5bdf880e",
     }
     assert line["time"].endswith("+00:00")
-    text = logging.Formatter(TEXT_FORMAT).format(outside)
+    text = formatter("text").format(outside)
     assert " node=node-2 session=- proctor.sessions.worker: checkpoint at tree size 11" in text
 
 
@@ -98,3 +104,56 @@ def test_settings_of_a_node_in_a_cluster() -> None:
     ):
         with pytest.raises(SettingsError, match=next(iter(bad))):
             load_settings(bad)
+
+
+def test_control_characters_are_escaped_and_a_traceback_keeps_its_lines() -> None:
+    assert escape_controls("a\nb\r\tc\x00\x1b[31m\x7f\x85\u2028\u2029 ключ") == (
+        "a\\nb\\r\\tc\\x00\\x1b[31m\\x7f\\x85\\u2028\\u2029 ключ"
+    )
+    try:
+        raise RuntimeError("first\nsecond")
+    except RuntimeError:
+        failed = logging.LogRecord(
+            "web", logging.ERROR, __file__, 1, "sign-in of %s\u2028failed", (FORGED,), sys.exc_info()
+        )
+    NodeAndSession("node-1").filter(failed)
+    text = formatter("text").format(failed)
+    head, *traceback = text.splitlines()
+    assert head.endswith("web: sign-in of a@b.kz\\n1999-12-31 INFO node=node-1 session=- web: forged line\\u2028failed")
+    assert traceback[0] == "Traceback (most recent call last):" and traceback[-2:] == ["RuntimeError: first", "second"]
+    line = formatter("json").format(failed)
+    assert len(line.splitlines()) == 1 and "\u2028" not in line
+    parsed = json.loads(line)
+    assert (
+        parsed["message"] == "sign-in of a@b.kz\\n1999-12-31 INFO node=node-1 session=- web: forged line\\u2028failed"
+    )
+    assert parsed["exception"].endswith("RuntimeError: first\nsecond")
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """What the server's text log would show (the handler `logs.configure` installs, writing to a buffer)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(NodeAndSession("node-1"))
+    handler.setFormatter(formatter("text"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_an_address_typed_at_the_desk_login_cannot_forge_a_log_line(client: TestClient, captured: io.StringIO) -> None:
+    for _ in range(30):  # failures until the login refuses the address and logs it
+        client.post("/desk/login", data={"email": FORGED, "password": "guess", "csrf_token": login_token(client)})
+        if "a@b.kz" in captured.getvalue():
+            break
+    lines = captured.getvalue().splitlines()
+    naming = [line for line in lines if "a@b.kz" in line]
+    assert naming and all("a@b.kz\\n1999-12-31 info node=node-1 session=- web: forged line" in line for line in naming)
+    assert not any(line.startswith("1999-12-31") for line in lines)

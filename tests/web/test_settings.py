@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,18 @@ def test_ice_servers_for_a_college_behind_nat() -> None:
     assert load_settings({}).ice_server_list == []
 
 
+def test_outbound_allow_networks_for_a_college_intranet() -> None:
+    settings = load_settings({"PROCTOR_OUTBOUND_ALLOW_NETWORKS": "10.20.0.0/16, fd00:20::/64"})
+    assert [str(n) for n in settings.outbound_networks] == ["10.20.0.0/16", "fd00:20::/64"]
+    assert load_settings({}).outbound_networks == ()
+    with pytest.raises(
+        SettingsError, match=r"PROCTOR_OUTBOUND_ALLOW_NETWORKS: .*'10\.20\.0\.1/16' is not an IP network"
+    ):
+        load_settings({"PROCTOR_OUTBOUND_ALLOW_NETWORKS": "10.20.0.1/16"})
+    with pytest.raises(SettingsError, match="'lms.college.kz' is not an IP network in CIDR form"):
+        load_settings({"PROCTOR_OUTBOUND_ALLOW_NETWORKS": "lms.college.kz"})
+
+
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(SettingsError, match="PROCTOR_PORTT"):
         load_settings({"PROCTOR_PORTT": "1"})
@@ -63,9 +77,22 @@ def test_main_exits_2_on_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert main_module.main([]) == 2
 
 
-def test_issue_key_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def kept_umask() -> Iterator[None]:
+    """The test process's umask back after a command that sets its own."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_issue_key_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], kept_umask: None
+) -> None:
     monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
     assert main_module.main(["issue-key", "Almaty College", "moodle"]) == 0
+    assert os.umask(0o077) == 0o077  # what the commands and the server create is their owner's only
     secret = capsys.readouterr().out.strip()
     settings = load_settings()
     services = build_services(settings)

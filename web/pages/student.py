@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import PageView, TokenRefused
 from web.deps import SettingsDep
-from web.headers import PAGE_POLICY
+from web.headers import EXAM_PAGE_FEATURES, PAGE_POLICY, permissions_policy
 from web.live.routes import LiveDep
 from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language, family_messages
 
@@ -135,4 +135,7 @@ async def student_page(
         "data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
         **common,
     }
-    return render("student.html", 200, values, headers={"Content-Security-Policy": policy})
+    features = permissions_policy(EXAM_PAGE_FEATURES)  # the exam's camera, microphone and screen; nobody else's
+    return render(
+        "student.html", 200, values, headers={"Content-Security-Policy": policy, "Permissions-Policy": features}
+    )

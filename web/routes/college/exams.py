@@ -26,6 +26,7 @@ from web.routes.college.models import (
     plain_text,
 )
 from web.routes.college.uploads import form_file
+from web.urls import public_url
 
 router = APIRouter(tags=["college"])
 
@@ -71,7 +72,7 @@ def _summary(row: SessionRow) -> SessionSummary:
 def _page(page: listing.Page[object], items: list[Item], request: Request) -> Page[Item]:
     following = None
     if page.has_more:
-        following = str(request.url.include_query_params(offset=page.paging.offset + page.paging.limit))
+        following = public_url(request, offset=page.paging.offset + page.paging.limit)
     return Page[Item](items=items, total=page.total, limit=page.paging.limit, offset=page.paging.offset, next=following)
 
 
@@ -190,6 +191,7 @@ def list_sessions(
 
 @router.put("/webhook", response_model=WebhookPublic)
 def set_webhook(body: WebhookSet, credential: CredentialDep, platform: PlatformDep) -> WebhookPublic:
-    """Set the college's webhook URL; the answer holds the signing secret."""
+    """Set the college's webhook URL (a public address: 422 says why another is refused); the answer holds the
+    signing secret."""
     row = platform.notifier.register(credential.college_id, str(body.url))
     return WebhookPublic(url=row.url, secret=row.secret)

@@ -24,6 +24,7 @@ from footprint.reports import Basis, FootprintBadRequest, FootprintNotFound, bas
 from web.deps import Services
 from web.errors import error_response
 from web.routes.college.models import UTCTime
+from web.urls import public_url
 
 TreeSize = Annotated[
     int | None,
@@ -85,5 +86,5 @@ def page(request: Request, items: list[Any], limit: int, offset: int) -> dict[st
     chosen = items[offset : offset + limit]
     following = None
     if offset + len(chosen) < len(items):
-        following = str(request.url.include_query_params(offset=offset + limit))
+        following = public_url(request, offset=offset + limit)
     return {"items": chosen, "total": len(items), "limit": limit, "offset": offset, "next": following}
