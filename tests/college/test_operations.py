@@ -57,13 +57,15 @@ def samples(client: TestClient) -> dict[str, float]:
 
 
 def wait_for_analysis(client: TestClient, session_id: str) -> None:
-    """Until the session's queued or running analysis is finished (bounded)."""
+    """Until the session's queued or running analysis is finished (bounded), and the node's worker has counted it:
+    the API says done once the result is kept, a moment before the worker's thread adds it to what /metrics says."""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if client.get(f"/api/v1/sessions/{session_id}", headers=auth()).json()["analysis"] in ("done", "failed"):
             break
         time.sleep(0.3)
     assert client.get(f"/api/v1/sessions/{session_id}", headers=auth()).json()["analysis"] == "done"
+    assert client.app_state["platform"].worker.wait_idle(timeout=240)  # its dispatcher is done with the job
 
 
 def test_health_and_readiness_keep_the_node_to_themselves(app_client: TestClient, settings: Settings) -> None:

@@ -57,7 +57,8 @@ def test_dispatcher_survives_a_database_outage(
         _admin(postgres_server, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
         worker.start(resume=False)  # the database is down: the queue cannot be read
         worker.submit(row.id)
-        deadline = time.monotonic() + 60
+        # a safety net only: the slot's process starts and loads its models (within START_S, 120 s) before it claims
+        deadline = time.monotonic() + 240
         while "could not claim a job" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "could not claim a job" in caplog.text
