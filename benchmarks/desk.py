@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.people import Role, add_person
 from proctor.events.vocabulary import EventType
 from proctor.review.access import Reviewer
@@ -81,7 +81,7 @@ def build(data: Path, events: int, minutes: int) -> Built:
     services = build_services(settings)
     service = build_session_service(services)
     with services.writing() as db:
-        credential = authenticate(db, KEY)
+        credential = bootstrap(db, KEY)
         assert credential is not None
         college = credential.college_id
         person = add_person(db, college, "examiner@bench.kz", "Ольга Смирнова", Role.EXAMINER, PASSWORD)

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from footprint import reports
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.facts.tables import FactRow
 from footprint.people import Role, UserRow, add_person
 from footprint.semester.college import build_college
@@ -59,8 +59,8 @@ def build(folder: Path, plan: SemesterPlan) -> dict[str, Any]:
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as client:
         services = build_services(settings)
         try:
-            with services.sessions() as db:
-                credential = authenticate(db, KEY)
+            with services.writing() as db:
+                credential = bootstrap(db, KEY)
             assert credential is not None
             sink = proctoring_sink(services, credential.college_id)
             fed = feed(client, build_college(plan), credential.college_id, sink, batch=500)
@@ -80,8 +80,8 @@ def measure(folder: Path) -> dict[str, Any]:
     settings = _settings(folder)
     services = build_services(settings)
     try:
-        with services.sessions() as db:
-            credential = authenticate(db, KEY)
+        with services.writing() as db:
+            credential = bootstrap(db, KEY)
             assert credential is not None
             college = credential.college_id
             size = services.ledger.size(db)
@@ -129,7 +129,7 @@ def _sign_in(client: TestClient, settings: Settings) -> None:
     services = build_services(settings)
     try:
         with services.writing() as db:
-            credential = authenticate(db, KEY)
+            credential = bootstrap(db, KEY)
             assert credential is not None
             if db.scalar(select(UserRow.id).where(UserRow.email == ADMIN)) is None:
                 add_person(db, credential.college_id, ADMIN, "Benchmark Admin", Role.ADMIN, KEY)

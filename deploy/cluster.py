@@ -214,11 +214,15 @@ def _wait_for_ray(node: Process) -> None:
 
 def _prepare_database(node_env: dict[str, str]) -> None:
     """Migrate the database, write the ledger key and the demo college once, before the nodes start together."""
-    from web.app import build_services
+    from web.app import build_services, settle_bootstrap
     from web.settings import load_settings
 
     settings = load_settings({k: v for k, v in node_env.items() if k.startswith("PROCTOR_")})
-    build_services(settings).engine.dispose()
+    services = build_services(settings)
+    try:
+        settle_bootstrap(services)
+    finally:
+        services.engine.dispose()
 
 
 def haproxy_config(listen: str, nodes: list[Process], metrics_from: tuple[str, ...], expose_node: bool) -> str:

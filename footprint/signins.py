@@ -1,8 +1,15 @@
 """Signed-in people: desk sign-in sessions (a random cookie token, stored as its SHA-256, with the CSRF token of
-the forms it may post) and the login attempts that the rate limit counts.
+the forms it may post) and the login throttle.
 
 Both live in the database, not in a process: any platform node sees a sign-in, a sign-out revokes it everywhere,
-and the rate limit holds across nodes.
+and the throttle holds across nodes.
+
+The throttle slows guessing without letting anyone lock a person out. Each attempt is charged, before its password
+is checked, to buckets: the account from this network address, and the network address (or, from a browser where
+the account signed in before — its device cookie — that account on that device only). A bucket that has had a few
+failures makes its next attempt wait, twice as long after each further failure (up to MAX_DELAY); a success clears
+the account's bucket. So an attacker elsewhere slows only their own guesses, and the examiner at their own computer
+signs in as ever. Charging before checking, under a row lock, keeps the count exact when attempts run in parallel.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from footprint.people import Person, UserRow, person_from_row
@@ -21,11 +30,14 @@ from footprint.store import Base
 
 SESSION_HOURS = 12
 """How long a sign-in lasts (a working day of review); signing out ends it at once."""
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-"""Failed logins for one address within the window before that address is refused (429) until it passes."""
-MAX_FAILURES_PER_ADDRESS = 20
-"""Failed logins from one network address within the window before it is refused."""
+FORGET_AFTER = timedelta(minutes=15)
+"""A bucket whose last failure is older than this starts afresh."""
+FREE_FAILURES_PER_ACCOUNT = 3
+"""Failures of an account from one network address (or one device) before its attempts have to wait."""
+FREE_FAILURES_PER_ADDRESS = 20
+"""Failures from one network address, over all accounts, before its attempts have to wait."""
+MAX_DELAY = timedelta(minutes=15)
+DEVICE_DAYS = 365
 
 
 class DeskSessionRow(Base):
@@ -40,16 +52,16 @@ class DeskSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttemptRow(Base):
-    """A login attempt (its address and network address, and whether it succeeded), for the rate limit."""
+class LoginThrottleRow(Base):
+    """A throttle bucket: failures counted, and until when its next attempt waits (the key is a hash: no address
+    or e-mail is kept here)."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    ok: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -71,10 +83,10 @@ class SignedIn:
 
 
 class TooManyAttempts(Exception):
-    """Too many failed logins for the address (or from the network address): refused until `retry_after_s`."""
+    """This attempt comes too soon after failed ones: wait `retry_after_s` seconds."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed sign-ins: try again in {retry_after_s // 60 + 1} minutes")
+        super().__init__(f"too many failed sign-ins: try again in {retry_after_s} seconds")
         self.retry_after_s = retry_after_s
 
 
@@ -99,14 +111,16 @@ def open_sign_in(db: Session, person: Person, now: datetime | None = None) -> Si
 
 
 def signed_in(db: Session, token: str, now: datetime | None = None) -> SignedIn | None:
-    """Who this cookie token signs in (None: unknown, signed out or expired)."""
+    """Who this cookie token signs in (None: unknown, signed out, expired, or the person is disabled)."""
     if not token or len(token) > 200:
         return None
     row = db.get(DeskSessionRow, token_hash(token))
     if row is None or _utc(row.expires_at) <= (now or datetime.now(UTC)):
         return None
     user = db.get(UserRow, row.user_id)
-    return SignedIn(person_from_row(user), row.csrf_token) if user is not None else None
+    if user is None or user.disabled_at is not None:
+        return None
+    return SignedIn(person_from_row(user), row.csrf_token)
 
 
 def sign_out(db: Session, token: str) -> None:
@@ -114,39 +128,122 @@ def sign_out(db: Session, token: str) -> None:
     db.execute(delete(DeskSessionRow).where(DeskSessionRow.id == token_hash(token)))
 
 
+def end_sign_ins(db: Session, user_id: str) -> int:
+    """End every sign-in of a person (disabled, or given a new password) at once; returns how many."""
+    result = db.execute(delete(DeskSessionRow).where(DeskSessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def csrf_matches(expected: str, given: str | None) -> bool:
     """Whether a form's (or a script's header's) CSRF token is the sign-in's own, compared in constant time."""
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
 
 
-def check_login_rate(db: Session, email: str, client: str, now: datetime | None = None) -> None:
-    """Refuse (TooManyAttempts) a login for an address with MAX_FAILURES_PER_EMAIL failures since its last success
-    within the window, or from a network address with MAX_FAILURES_PER_ADDRESS failures within it."""
+# -- the login throttle -----------------------------------------------------------------------------------------
+
+
+def device_cookie(secret: bytes, email: str) -> str:
+    """The device cookie a browser gets when `email` signs in there: a random id and its MAC (no expiry inside;
+    the cookie's own max-age ends it)."""
+    device = secrets.token_urlsafe(12)
+    return f"{device}.{_device_mac(secret, device, email)}"
+
+
+def device_of(secret: bytes, email: str, cookie: str | None) -> str | None:
+    """The device id of a cookie issued to `email` on this platform, or None (absent, forged, another account's)."""
+    if not cookie or len(cookie) > 200 or "." not in cookie:
+        return None
+    device, mac = cookie.rsplit(".", 1)
+    return device if hmac.compare_digest(mac, _device_mac(secret, device, email)) else None
+
+
+def _device_mac(secret: bytes, device: str, email: str) -> str:
+    message = f"{device}|{email.strip().lower()}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt charged to its buckets (by their keys, and how many failures each may have for free)."""
+
+    buckets: tuple[tuple[str, int], ...]
+
+    @property
+    def account_keys(self) -> tuple[str, ...]:
+        return tuple(key for key, free in self.buckets if free == FREE_FAILURES_PER_ACCOUNT)
+
+
+def _bucket(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def wait_after(failures: int, free: int) -> timedelta | None:
+    """How long the next attempt waits after `failures` failures of a bucket that has `free` of them."""
+    if failures < free:
+        return None
+    return min(MAX_DELAY, timedelta(seconds=2 ** (failures - free)))
+
+
+def begin_attempt(
+    db: Session, email: str, client: str, device: str | None = None, now: datetime | None = None
+) -> Attempt:
+    """Charge a login attempt to its buckets as a failure before the password is checked (`end_attempt` takes it
+    back on success); TooManyAttempts while a bucket makes attempts wait. Runs in the caller's transaction, which
+    holds the buckets' rows locked until it commits."""
     moment = now or datetime.now(UTC)
-    since = moment - LOGIN_WINDOW
     address = email.strip().lower()
-    last_ok = db.scalar(
-        select(func.max(LoginAttemptRow.at)).where(LoginAttemptRow.email == address, LoginAttemptRow.ok.is_(True))
-    )
-    start = max(since, _utc(last_ok)) if last_ok is not None else since
-    for column, value, limit in (
-        (LoginAttemptRow.email, address, MAX_FAILURES_PER_EMAIL),
-        (LoginAttemptRow.client, client, MAX_FAILURES_PER_ADDRESS),
-    ):
-        window_start = start if column is LoginAttemptRow.email else since
-        failures = db.scalars(
-            select(LoginAttemptRow.at)
-            .where(column == value, LoginAttemptRow.ok.is_(False), LoginAttemptRow.at > window_start)
-            .order_by(LoginAttemptRow.at.desc())
-            .limit(limit)
-        ).all()
-        if len(failures) >= limit:
-            oldest = _utc(failures[-1])
-            raise TooManyAttempts(max(1, int((oldest + LOGIN_WINDOW - moment).total_seconds()) + 1))
+    buckets: tuple[tuple[str, int], ...]
+    if device is not None:
+        buckets = ((_bucket("device", device, address), FREE_FAILURES_PER_ACCOUNT),)
+    else:
+        buckets = (
+            (_bucket("account", address, client), FREE_FAILURES_PER_ACCOUNT),
+            (_bucket("address", client), FREE_FAILURES_PER_ADDRESS),
+        )
+    keys = sorted(key for key, _ in buckets)  # one lock order for every attempt
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for key in keys:
+        db.execute(insert(LoginThrottleRow).values(key=key, failures=0).on_conflict_do_nothing())
+    rows = {
+        row.key: row
+        for row in db.scalars(select(LoginThrottleRow).where(LoginThrottleRow.key.in_(keys)).with_for_update())
+    }
+    waits = [
+        wait
+        for row in rows.values()
+        if not _forgotten(row, moment) and (wait := _utc_or_none(row.wait_until)) is not None and wait > moment
+    ]
+    if waits:
+        raise TooManyAttempts(max(1, int((max(waits) - moment).total_seconds() + 0.999)))
+    for key, free in buckets:
+        row = rows[key]
+        row.failures = 1 if _forgotten(row, moment) else row.failures + 1
+        row.last_failure_at = moment
+        delay = wait_after(row.failures, free)
+        row.wait_until = moment + delay if delay is not None else None
+    db.execute(delete(LoginThrottleRow).where(LoginThrottleRow.last_failure_at < moment - 4 * FORGET_AFTER))
+    return Attempt(tuple(buckets))
 
 
-def record_login(db: Session, email: str, client: str, ok: bool, now: datetime | None = None) -> None:
-    """Remember a login attempt (and forget those too old to count)."""
+def end_attempt(db: Session, attempt: Attempt, ok: bool, now: datetime | None = None) -> None:
+    """The password was checked: a success clears the account's bucket and takes the charge off the others."""
+    if not ok:
+        return
     moment = now or datetime.now(UTC)
-    db.add(LoginAttemptRow(email=email.strip().lower()[:254], client=client[:64], ok=ok, at=moment))
-    db.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < moment - 4 * LOGIN_WINDOW))
+    rows = db.scalars(
+        select(LoginThrottleRow).where(LoginThrottleRow.key.in_([key for key, _ in attempt.buckets])).with_for_update()
+    ).all()
+    free = dict(attempt.buckets)
+    for row in rows:
+        row.failures = 0 if row.key in attempt.account_keys else max(0, row.failures - 1)
+        delay = wait_after(row.failures, free[row.key])
+        row.wait_until = moment + delay if delay is not None and row.failures else None
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return _utc(moment) if moment is not None else None
+
+
+def _forgotten(row: LoginThrottleRow, now: datetime) -> bool:
+    last = _utc_or_none(row.last_failure_at)
+    return last is None or last < now - FORGET_AFTER

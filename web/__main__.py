@@ -1,6 +1,7 @@
 """`python -m web`: run the server with the settings from the environment (`PROCTOR_*`).
 
-`python -m web issue-key COLLEGE NAME` issues an API key (per college, per LMS) and prints it once.
+`python -m web keys issue COLLEGE NAME --scopes xapi` issues an API key (per college, per LMS) with what it may do and
+prints it once (`issue-key` is the same); `keys list`, `keys revoke KEY`, `keys rotate KEY` manage them.
 `python -m web create-admin COLLEGE EMAIL FULL_NAME` creates a college's first admin (asks for the password,
 or reads it from stdin with `--password-stdin`).
 """
@@ -16,10 +17,11 @@ import sys
 import uvicorn
 from sqlalchemy import select
 
-from footprint.accounts import CollegeRow, create_college, issue_key_for
+from footprint.accounts import CollegeRow, create_college
 from footprint.people import PeopleError, Role, add_person
-from web import logs
+from web import keycli, logs
 from web.app import build_services, create_app
+from web.commands import command
 from web.private import private_umask
 from web.settings import Settings, SettingsError, load_settings
 
@@ -33,19 +35,6 @@ HOW_TO = """proctor.kz platform on %(url)s
                    %(url)s/ledger/proof/inclusion?statementId=ID (your key)  or ?leafHash=HASH (no key)
                    %(url)s/ledger/proof/consistency?first=M&second=N
   API docs:        %(url)s/docs"""
-
-
-def issue(settings: Settings, college: str, name: str) -> int:
-    """Issue a key and write it to stdout (the only time the secret is shown)."""
-    services = build_services(settings)
-    try:
-        with services.writing() as session:
-            issued = issue_key_for(session, college, name)
-    finally:
-        services.engine.dispose()
-    logger.info("issued key %s for %s / %s", issued.credential.id, college, name)
-    sys.stdout.write(issued.secret + "\n")
-    return 0
 
 
 def read_password(from_stdin: bool) -> str:
@@ -85,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start uvicorn (or issue a key); exit 2 with one clear line when the settings are wrong."""
     parser = argparse.ArgumentParser(prog="python -m web", description="proctor.kz LRS and ledger server")
     commands = parser.add_subparsers(dest="command")
-    issue_parser = commands.add_parser("issue-key", help="issue an API key for a college's LMS or service")
-    issue_parser.add_argument("college", help="college name (created if new)")
-    issue_parser.add_argument("name", help="what the key is for, e.g. moodle")
+    keycli.add_commands(commands)
     admin_parser = commands.add_parser("create-admin", help="create a college's admin (the first one, say)")
     admin_parser.add_argument("college", help="college name (created if new)")
     admin_parser.add_argument("email", help="what the admin signs in with")
@@ -101,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("error: %s", exc)
         return 2
     private_umask()
-    if args.command == "issue-key":
+    if args.command in ("issue-key", "keys"):
         logs.configure_plain(logging.WARNING)
-        return issue(settings, args.college, args.name)
+        return keycli.run(settings, args)
     if args.command == "create-admin":
         logs.configure_plain(logging.WARNING)
         return create_admin(settings, args.college, args.email, args.full_name, args.password_stdin)
@@ -113,11 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         key = shlex.quote(settings.bootstrap_api_key)
         try_it = f"curl -u demo:{key} -H 'X-Experience-API-Version: 1.0.3' {url}/xapi/statements"
     else:
-        try_it = 'python -m web issue-key "My College" lms   # prints a key; then curl -u demo:KEY ...'
+        issue = command('keys issue "My College" lms --scopes xapi')
+        try_it = f"KEY=$({issue}); curl -u lms:$KEY -H 'X-Experience-API-Version: 1.0.3' {url}/xapi/statements"
     for line in (HOW_TO % {"url": url, "try_it": try_it}).splitlines():  # a record is one line (web/logs.py)
         logger.info("%s", line)
-    if not settings.bootstrap_api_key:
-        logger.warning("no PROCTOR_BOOTSTRAP_API_KEY set: no credentials exist yet, so every xAPI call gets 401")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -11,14 +11,18 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from footprint import accounts
 from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
 from footprint.ledger.keys import PRIVATE_KEY_FILE
+from footprint.people import sync_demo_people
+from footprint.signins import end_sign_ins
 from footprint.store import make_engine, make_session_factory, migrate
 from web import health, metrics, redaction
 from web.checkpoints import checkpoint_loop
+from web.commands import command
 from web.deps import Services
 from web.desk import actions, login, media, pages, people, protocol
 from web.desk.errors import install_desk_handlers
@@ -70,11 +74,46 @@ def build_services(settings: Settings) -> Services:
         make_session_factory(engine),
         Ledger(settings.ledger_origin.replace(" ", "_"), load_or_create_signer(settings)),
     )
-    if settings.bootstrap_api_key:
-        with services.writing() as session:
-            credential = accounts.bootstrap(session, settings.bootstrap_api_key)
-        logger.info("bootstrap key belongs to %s (%s)", credential.college_name, credential.college_id)
     return services
+
+
+def settle_bootstrap(services: Services) -> None:
+    """At the server's start: the demo key and the demo admin (whose password it is) work only while the server is
+    started with `PROCTOR_BOOTSTRAP_API_KEY` set to that key; otherwise they are revoked and disabled. Logs what
+    credentials work now, truthfully."""
+    key = services.settings.bootstrap_api_key
+    for attempt in (1, 2):  # nodes starting together: one creates the demo college, the other finds it
+        try:
+            with services.writing() as session:
+                if key:
+                    credential = accounts.bootstrap(session, key)
+                    retired = 0
+                else:
+                    retired = accounts.retire_bootstrap(session)
+                disabled = sync_demo_people(session, key)
+                for person in disabled:
+                    end_sign_ins(session, person.id)
+                active = accounts.active_keys(session)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    if key:
+        logger.info(
+            "the demo key (PROCTOR_BOOTSTRAP_API_KEY) belongs to %s (%s); it works while the server is started with it",
+            credential.college_name,
+            credential.college_id,
+        )
+    elif retired:
+        logger.warning("no PROCTOR_BOOTSTRAP_API_KEY: the demo key is revoked")
+    for person in disabled:
+        logger.warning("the demo admin %s is disabled: its password was the demo key", person.email)
+    if active:
+        logger.info("%d API key(s) work; list them with: %s", active, command("keys list"))
+    else:
+        logger.warning(
+            "no API key works: issue one with: %s", command('keys issue "My College" lms --scopes xapi,sessions')
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await run_in_threadpool(build_services, config)
+        await run_in_threadpool(settle_bootstrap, services)
         platform = await run_in_threadpool(start_platform, services)
         # the first retention round runs before the server answers: nothing past retention is ever served
         await run_in_threadpool(retention_round, platform)

@@ -15,8 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.http import HTTPBase
 from starlette.exceptions import HTTPException
 
-from footprint.accounts import Credential, authenticate
-from web.deps import ServicesDep
+from footprint.accounts import Credential, Scope, authenticate, note_use, scope_text
+from web.deps import Services, ServicesDep
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="xAPI", Bearer'}
 
@@ -56,24 +56,59 @@ BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 BasicDoc = Annotated[HTTPAuthorizationCredentials | None, Security(BASIC)]
 
 
-def current_credential(request: Request, services: ServicesDep, _bearer: BearerDoc, _basic: BasicDoc) -> Credential:
-    """The credential of this request (its own short session, so writes start clean)."""
+def _authenticated(request: Request, services: Services) -> Credential:
+    """The credential of this request (its own short session, so writes start clean); its use is noted."""
     key = key_from_header(request.headers.get("authorization"))
     with services.sessions() as session:
         credential = authenticate(session, key)
     if credential is None:
-        raise unauthorized("unknown API key")
+        raise unauthorized("unknown, revoked or expired API key")
+    if credential.use_to_note():
+        with services.writing() as session:
+            note_use(session, credential.id)
     return credential
 
 
-def optional_credential(
-    request: Request, services: ServicesDep, bearer: BearerDoc, basic: BasicDoc
-) -> Credential | None:
-    """The credential of this request, or None when it carries no Authorization header (a wrong key is 401)."""
-    if not request.headers.get("authorization"):
-        return None
-    return current_credential(request, services, bearer, basic)
+class Scoped:
+    """The credential of a request whose key holds one of `scopes`: 401 without a valid key, 403 naming the scope
+    the key lacks. With `optional`, a request without an Authorization header gets None (a wrong key is 401)."""
+
+    def __init__(self, *scopes: Scope, optional: bool = False) -> None:
+        self.scopes = scopes
+        self.optional = optional
+
+    def __call__(
+        self, request: Request, services: ServicesDep, _bearer: BearerDoc, _basic: BasicDoc
+    ) -> Credential | None:
+        if self.optional and not request.headers.get("authorization"):
+            return None
+        credential = _authenticated(request, services)
+        if not credential.allows(*self.scopes):
+            raise missing_scope(credential, *self.scopes)
+        return credential
+
+    def __repr__(self) -> str:
+        return f"Scoped({', '.join(scope.value for scope in self.scopes)})"
 
 
-CredentialDep = Annotated[Credential, Depends(current_credential)]
-OptionalCredentialDep = Annotated[Credential | None, Depends(optional_credential)]
+def missing_scope(credential: Credential, *needed: Scope) -> HTTPException:
+    """403 that names the scope (or scopes, one of which) the request needs and those the key has."""
+    wanted = " or ".join(f"`{scope.value}`" for scope in needed)
+    held = scope_text(credential.scopes).replace(",", ", ") or "none"
+    return HTTPException(
+        403, f"this API key lacks the {wanted} scope (it has: {held}); an admin key can issue one that has it"
+    )
+
+
+XapiKey = Annotated[Credential, Depends(Scoped(Scope.XAPI))]
+"""A key with the `xapi` scope (the learning record store)."""
+SessionsKey = Annotated[Credential, Depends(Scoped(Scope.SESSIONS))]
+"""A key with the `sessions` scope (exams, candidates, sessions, recordings, events, verdicts)."""
+PeopleKey = Annotated[Credential, Depends(Scoped(Scope.PEOPLE))]
+"""A key with the `people` scope (users and examiner assignments)."""
+FootprintKey = Annotated[Credential, Depends(Scoped(Scope.FOOTPRINT))]
+"""A key with the `footprint` scope (catalogue, indicators, compliance, evidence)."""
+AdminKey = Annotated[Credential, Depends(Scoped(Scope.ADMIN))]
+"""A key with the `admin` scope (keys, webhooks, college settings)."""
+StatementReaderKey = Annotated[Credential | None, Depends(Scoped(Scope.XAPI, Scope.FOOTPRINT, optional=True))]
+"""Optionally, a key that may read the college's statements (`xapi` or `footprint`)."""

@@ -6,12 +6,14 @@ reaches the same engine, ledger and settings through `ServicesDep`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, cast
 
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +32,15 @@ class Services:
     sessions: sessionmaker[Session]
     ledger: Ledger
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def secret(self, purpose: str) -> bytes:
+        """A secret of this platform for one purpose (device cookies, ...), derived from the ledger's signing key, so
+        every node has the same one and nothing else must be kept."""
+        signer = self.ledger.signer
+        raw = (
+            b"" if signer is None else signer.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        )
+        return hashlib.sha256(b"proctor-kz " + purpose.encode() + b"\0" + raw).digest()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

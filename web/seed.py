@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.people import Role, UserRow, add_person
 from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
@@ -96,11 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     private_umask()
     services = build_services(settings)
     try:
-        with services.sessions() as db:
-            credential = authenticate(db, settings.bootstrap_api_key)
-        if credential is None:  # build_services bootstraps the key, so this cannot happen
-            sys.stderr.write("error: the bootstrap key was not stored\n")
-            return 1
+        with services.writing() as db:  # the server settles it again at its start (web/app.py settle_bootstrap)
+            credential = bootstrap(db, settings.bootstrap_api_key)
         service = build_session_service(services)
         with services.sessions() as db:
             exam = db.scalars(
@@ -125,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stderr.write(f"error: demo candidate photo {args.photo}: {exc}\n")
                 return 2
         with services.writing() as db:
-            if db.scalar(select(UserRow.id).where(UserRow.email == DESK_EMAIL)) is None:
-                # the demo's desk account signs in with the demo key (a demo college has no secrets of its own)
-                add_person(db, credential.college_id, DESK_EMAIL, "Demo Admin", Role.ADMIN, settings.bootstrap_api_key)
+            known = select(UserRow.id).where(UserRow.college_id == credential.college_id, UserRow.email == DESK_EMAIL)
+            if db.scalar(known) is None:
+                # the demo's desk account signs in with the demo key (a demo college has no secrets of its own): it
+                # is enabled only while the server runs with that key
+                key = settings.bootstrap_api_key
+                add_person(db, credential.college_id, DESK_EMAIL, "Demo Admin", Role.ADMIN, key, demo=True)
         footprint = Path(sys.executable).with_name("footprint")
         sys.stdout.write(
             HOW_TO.format(

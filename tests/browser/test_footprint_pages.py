@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.people import Role, add_person
 from footprint.semester.college import build_college
 from footprint.semester.feed import feed
@@ -42,7 +42,7 @@ def running(tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
     services = build_services(settings)
     try:
         with services.writing() as db:
-            credential = authenticate(db, KEY)
+            credential = bootstrap(db, KEY)
             assert credential is not None
             add_person(db, credential.college_id, "admin@college.kz", "Айгерім Сейтқали", Role.ADMIN, PASSWORD)
         with (

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-from footprint.accounts import issue_key_for
+from footprint.accounts import ALL_SCOPES, issue_key_for
 from footprint.store import make_engine, make_session_factory
 from proctor.decode import probe
 from tests.browser.conftest import CHROMIUM_FLAGS, screenshot_path
@@ -107,7 +107,7 @@ def other_college_key(settings: Settings) -> str:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            return issue_key_for(db, "Other College", "lms").secret
+            return issue_key_for(db, "Other College", "lms", ALL_SCOPES).secret
     finally:
         engine.dispose()
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from footprint.accounts import create_college, issue_key
+from footprint.accounts import ALL_SCOPES, create_college, issue_key
 from footprint.ledger import checkpoint as signed_note
 from footprint.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from footprint.store import make_engine
@@ -82,7 +82,7 @@ def other_college_key(db_url: str) -> str:
 
         with Session(bind=connection) as db:
             college = create_college(db, "Another College")
-            secret = issue_key(db, college, "their LMS").secret
+            secret = issue_key(db, college, "their LMS", scopes=ALL_SCOPES).secret
             db.commit()
     engine.dispose()
     return secret

@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from footprint.accounts import authenticate, issue_key_for
+from footprint.accounts import ALL_SCOPES, bootstrap, issue_key_for
 from footprint.people import Role, add_person
 from proctor.policy import PRESETS
 from proctor.sessions.job import AnalysisJob, JobResult, JobSource, run_job
@@ -100,10 +100,8 @@ def build_world(data_dir: Path, demo: Scenario, analysis: JobResult | None = Non
     service = build_session_service(services)
     try:
         with services.writing() as db:
-            bootstrap = authenticate(db, KEY)
-            assert bootstrap is not None
-            college_a = bootstrap.college_id
-            key_b = issue_key_for(db, "Other College", "lms")
+            college_a = bootstrap(db, KEY).college_id
+            key_b = issue_key_for(db, "Other College", "lms", ALL_SCOPES)
         college_b = key_b.credential.college_id
         admin_a = _person(services, college_a, "head@college-a.kz", "Сәуле Әбілқызы", Role.ADMIN)
         examiner_a = _person(services, college_a, "examiner@college-a.kz", RUSSIAN_EXAMINER, Role.EXAMINER)

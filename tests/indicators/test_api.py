@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from footprint import reports
-from footprint.accounts import issue_key_for
+from footprint.accounts import ALL_SCOPES, issue_key_for
 from footprint.catalogue.schema import catalogue_schema
 from footprint.cli import cli
 from footprint.ledger.tables import CheckpointRow
@@ -48,7 +48,7 @@ def other_key(settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            return {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms').secret}"}
+            return {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms', ALL_SCOPES).secret}"}
     finally:
         engine.dispose()
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from footprint.accounts import authenticate, issue_key_for
+from footprint.accounts import ALL_SCOPES, bootstrap, issue_key_for
 from footprint.cli import cli
 from footprint.semester.college import build_college
 from footprint.semester.feed import feed
@@ -40,8 +40,8 @@ def client(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, Settings]]
     )
     services = build_services(settings)
     try:
-        with services.sessions() as db:
-            credential = authenticate(db, KEY)
+        with services.writing() as db:
+            credential = bootstrap(db, KEY)
         assert credential is not None
         with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as test_client:
             sink = proctoring_sink(services, credential.college_id)
@@ -119,7 +119,7 @@ def _other_college(http: TestClient, settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            other = {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms').secret}"}
+            other = {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms', ALL_SCOPES).secret}"}
     finally:
         engine.dispose()
     assert http.put(f"{API}/catalogue", json=base_catalogue(learners=1), headers=other).status_code == 201

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from footprint.accounts import authenticate, issue_key_for
+from footprint.accounts import ALL_SCOPES, bootstrap, issue_key_for
 from footprint.people import Role, add_person
 from footprint.semester.college import build_college
 from footprint.semester.feed import feed
@@ -34,11 +34,11 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings, str]]:
     services = build_services(settings)
     try:
         with services.writing() as db:
-            credential = authenticate(db, KEY)
+            credential = bootstrap(db, KEY)
             assert credential is not None
             add_person(db, credential.college_id, "admin@college.kz", "Admin", Role.ADMIN, PASSWORD)
             add_person(db, credential.college_id, "examiner@college.kz", "Examiner", Role.EXAMINER, PASSWORD)
-            other = issue_key_for(db, "Other College", "lms")
+            other = issue_key_for(db, "Other College", "lms", ALL_SCOPES)
             add_person(db, other.credential.college_id, "admin@other.kz", "Other Admin", Role.ADMIN, PASSWORD)
         with TestClient(create_app(settings)) as test_client:
             feed(

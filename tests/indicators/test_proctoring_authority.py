@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from footprint.accounts import Credential, authenticate, create_college, issue_key, proctoring_authority
+from footprint.accounts import ALL_SCOPES, Credential, bootstrap, create_college, issue_key, proctoring_authority
 from footprint.catalogue.store import save_catalogue
 from footprint.cli import cli
 from footprint.facts.tables import FactRow
@@ -56,7 +56,7 @@ def test_only_the_platforms_authority_makes_a_proctoring_result_count(db_url: st
     try:
         with sessions.begin() as db:
             college = create_college(db, "Authority College")
-            lms = issue_key(db, college, "moodle").credential
+            lms = issue_key(db, college, "moodle", scopes=ALL_SCOPES).credential
             save_catalogue(db, ledger, college, catalogue(base_catalogue(learners=1)), "test")
         genuine, forged = str(uuid.uuid4()), str(uuid.uuid4())
         with sessions.begin() as db:  # what the session service's statement sink writes
@@ -101,7 +101,7 @@ def test_facts_projected_before_the_rule_are_re_judged_by_the_migration(db_url: 
         migrate(engine, "0011_cluster")
         with sessions.begin() as db:
             college = create_college(db, "Early College")
-            lms = issue_key(db, college, "moodle").credential
+            lms = issue_key(db, college, "moodle", scopes=ALL_SCOPES).credential
             store_statements(
                 db,
                 ledger,
@@ -141,8 +141,8 @@ def client(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, Credential
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as test_client:
         services = build_services(settings)
         try:
-            with services.sessions() as db:
-                credential = authenticate(db, KEY)
+            with services.writing() as db:
+                credential = bootstrap(db, KEY)
             assert credential is not None
             yield test_client, credential, settings
         finally:

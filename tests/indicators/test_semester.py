@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.catalogue.store import CatalogueRow, latest_catalogue
 from footprint.facts.tables import FactRow
 from footprint.semester.behaviour import Semester
@@ -102,8 +102,8 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, str, PlatformSink]]:
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as test_client:
         services = build_services(settings)
         try:
-            with services.sessions() as db:
-                credential = authenticate(db, KEY)
+            with services.writing() as db:
+                credential = bootstrap(db, KEY)
             assert credential is not None
             yield test_client, credential.college_id, proctoring_sink(services, credential.college_id)
         finally:
@@ -152,8 +152,8 @@ def test_the_demo_is_seeded_once_through_the_http_api(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
     services = build_services(settings)
     try:
-        with services.sessions() as db:
-            credential = authenticate(db, KEY)
+        with services.writing() as db:
+            credential = bootstrap(db, KEY)
         assert credential is not None
         plan = SemesterPlan(learners=4, weeks=2, views_per_session=1, start=date(2026, 9, 7))
         told = seed_footprint(services, credential, KEY, plan)
@@ -187,8 +187,8 @@ def test_a_demo_feed_cut_short_leaves_no_catalogue_and_is_seeded_again(tmp_path:
     settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, checkpoint_interval_s=3600, log_level="WARNING")
     services = build_services(settings)
     try:
-        with services.sessions() as db:
-            credential = authenticate(db, KEY)
+        with services.writing() as db:
+            credential = bootstrap(db, KEY)
         assert credential is not None
         plan = SemesterPlan(learners=4, weeks=2, views_per_session=1, start=date(2026, 9, 7))
         with TestClient(create_app(settings), headers={"Authorization": f"Bearer {KEY}"}) as http:

@@ -12,7 +12,7 @@ import pytest
 import rfc8785
 from fastapi.testclient import TestClient
 
-from footprint.accounts import issue_key_for
+from footprint.accounts import ALL_SCOPES, issue_key_for
 from footprint.ledger.checkpoint import verify
 from footprint.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from footprint.store import make_engine, make_session_factory
@@ -30,7 +30,7 @@ def other(client: TestClient, settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as session:
-            secret = issue_key_for(session, "Other College", "lms").secret
+            secret = issue_key_for(session, "Other College", "lms", ALL_SCOPES).secret
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {secret}"}

@@ -9,7 +9,7 @@ import contextlib
 import rfc8785
 from fastapi.testclient import TestClient
 
-from footprint.accounts import authenticate
+from footprint.accounts import bootstrap
 from footprint.ledger.checkpoint import verify
 from footprint.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash, verify_consistency, verify_inclusion
 from footprint.xapi.statements import store_statements
@@ -61,7 +61,7 @@ def test_checkpoint_task_signs_only_when_the_log_grew(settings: Settings) -> Non
         assert checkpoint_if_grown(services) is not None  # the first one, at size 0
         assert checkpoint_if_grown(services) is None
         with services.writing() as session:
-            college = authenticate(session, settings.bootstrap_api_key or "")
+            college = bootstrap(session, settings.bootstrap_api_key or "")
             assert college is not None
             store_statements(
                 session,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import web.__main__ as main_module
-from footprint.accounts import authenticate
+from footprint.accounts import Scope, authenticate
 from web.app import build_services
 from web.settings import SettingsError, load_settings
 
@@ -102,3 +102,4 @@ def test_issue_key_command(
     finally:
         services.engine.dispose()
     assert credential is not None and credential.college_name == "Almaty College" and credential.name == "moodle"
+    assert credential.scopes == {Scope.XAPI}  # what an LMS needs, and nothing more

@@ -1,9 +1,12 @@
 """Signing in to the desk and out of it.
 
 The login form carries a token that must match a cookie set with the form (a login CSRF guard: another site
-cannot sign a browser in to an account of its choosing). Failed logins are counted per address and per network
-address in the database; past the limit the address is refused with 429 — even with the right password — until
-the window passes. An unknown address and a wrong password get the same answer, in the same time.
+cannot sign a browser in to an account of its choosing). Attempts go through the login throttle
+(footprint/signins.py): failures make the next attempt from that address (or device) wait, longer each time,
+with 429 and Retry-After, but an attacker elsewhere can never lock the person out; a browser the person signed
+in from before carries a device cookie and has a throttle of its own. An unknown address and a wrong password
+get the same answer, in the same time. An address that is someone of several colleges (with the same password)
+is asked which college to sign in to.
 """
 
 from __future__ import annotations
@@ -15,10 +18,21 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from footprint.people import sign_in
-from footprint.signins import TooManyAttempts, check_login_rate, open_sign_in, record_login, sign_out
-from web.deps import ServicesDep
+from footprint.accounts import CollegeRow
+from footprint.people import Person, sign_in
+from footprint.signins import (
+    DEVICE_DAYS,
+    TooManyAttempts,
+    begin_attempt,
+    device_cookie,
+    device_of,
+    end_attempt,
+    open_sign_in,
+    sign_out,
+)
+from web.deps import Services, ServicesDep
 from web.desk.auth import (
     COOKIE,
     CsrfChecked,
@@ -36,6 +50,8 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 
 LOGIN_COOKIE = "proctor_login"
 LOGIN_PATH = "/desk/login"
+DEVICE_COOKIE = "proctor_device"
+DEVICE_SECRET = "desk device cookies"
 
 
 def safe_next(target: str | None) -> str:
@@ -49,11 +65,26 @@ def safe_next(target: str | None) -> str:
 
 
 def login_form(
-    request: Request, settings: Settings, *, status: int = 200, error: str | None = None, email: str = ""
+    request: Request,
+    settings: Settings,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    email: str = "",
+    wait_s: int = 0,
+    colleges: list[tuple[str, str]] | None = None,
 ) -> HTMLResponse:
-    """The sign-in form, with a fresh login token in the form and in a cookie."""
+    """The sign-in form, with a fresh login token in the form and in a cookie (`colleges`: the choice of college
+    for an address that is someone of several)."""
     token = secrets.token_urlsafe(24)
-    values = {"token": token, "error": error, "email": email, "next": safe_next(request.query_params.get("next"))}
+    values = {
+        "token": token,
+        "error": error,
+        "email": email,
+        "wait_s": wait_s,
+        "colleges": colleges or [],
+        "next": safe_next(request.query_params.get("next")),
+    }
     response = render(request, "desk/login.html", {**values, "user": None}, status=status)
     secure = secure_cookies(settings, request)
     response.set_cookie(
@@ -70,6 +101,14 @@ def login_page(request: Request, services: ServicesDep, signed: OptionalSignInDe
     return login_form(request, services.settings)
 
 
+def _college_names(services: Services, people: list[Person]) -> list[tuple[str, str]]:
+    ids = [person.college_id for person in people]
+    with services.sessions() as db:
+        rows = db.execute(select(CollegeRow.id, CollegeRow.name).where(CollegeRow.id.in_(ids))).all()
+    names = {college_id: name for college_id, name in rows}
+    return sorted(((college, names.get(college, college)) for college in ids), key=lambda pair: pair[1])
+
+
 @router.post("/login", response_class=HTMLResponse)
 def log_in(
     request: Request,
@@ -78,29 +117,47 @@ def log_in(
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
+    college: Annotated[str, Form(max_length=36)] = "",
 ) -> Response:
-    """Check the credentials (rate-limited) and start a sign-in."""
+    """Check the credentials (throttled) and start a sign-in."""
+    settings = services.settings
     if not csrf_token or not secrets.compare_digest(csrf_token, request.cookies.get(LOGIN_COOKIE, "")):
-        return login_form(request, services.settings, status=403, error="desk.login.expired", email=email)
+        return login_form(request, settings, status=403, error="desk.login.expired", email=email)
     client = request.client.host if request.client else "unknown"
+    secret = services.secret(DEVICE_SECRET)
+    device = device_of(secret, email, request.cookies.get(DEVICE_COOKIE))
     try:
         with services.writing() as db:
-            check_login_rate(db, email, client)
+            attempt = begin_attempt(db, email, client, device)
     except TooManyAttempts as exc:
-        logger.warning("sign-in refused for %s from %s: too many failures", email.strip().lower(), client)
-        response = login_form(request, services.settings, status=429, error="desk.login.too_many", email=email)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
+        logger.warning("sign-in refused for %s from %s: too soon after failures", email.strip().lower(), client)
+        wait = exc.retry_after_s
+        response = login_form(request, settings, status=429, error="desk.login.too_many", email=email, wait_s=wait)
+        response.headers["Retry-After"] = str(wait)
         return response
     with services.writing() as db:
-        person = sign_in(db, email, password)
-        record_login(db, email, client, ok=person is not None)
-        started = open_sign_in(db, person) if person is not None else None
+        people = sign_in(db, email, password, college or None)
+        end_attempt(db, attempt, ok=bool(people))
+        started = open_sign_in(db, people[0]) if len(people) == 1 else None
+    if len(people) > 1:  # the right password of several colleges' person: which college now?
+        colleges = _college_names(services, people)
+        return login_form(request, settings, email=email, colleges=colleges)
     if started is None:
-        return login_form(request, services.settings, status=401, error="desk.login.failed", email=email)
+        return login_form(request, settings, status=401, error="desk.login.failed", email=email)
     logger.info("%s signed in to the desk", started.person.email)
     onward = RedirectResponse(safe_next(next), status_code=303)
-    set_sign_in_cookie(onward, started, secure_cookies(services.settings, request))
+    secure = secure_cookies(settings, request)
+    set_sign_in_cookie(onward, started, secure)
     onward.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+    onward.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(secret, started.person.email),
+        max_age=DEVICE_DAYS * 86400,
+        path=LOGIN_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
     return onward
 
 

@@ -1,5 +1,7 @@
 """The college's people on the desk (admins only): who signs in, in which role, and which exams each examiner
-reviews; an admin adds admins and examiners and sets an examiner's exams. The same rules as the college API."""
+reviews; an admin adds admins and examiners, sets an examiner's exams, disables or enables a person (a disabled
+person's sign-ins end at once) and sets a new password. The same rules as the college API; an admin cannot
+disable themselves (someone must be left to undo it)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from footprint.people import EmailTaken, PeopleError, Role, add_person, people_of
-from footprint.signins import SignedIn
+from footprint.people import EmailTaken, PeopleError, Role, add_person, people_of, person_of, set_disabled, set_password
+from footprint.signins import SignedIn, end_sign_ins
 from proctor.review.assignments import assign, college_examiner, exams_of, unassign
 from proctor.sessions.tables import ExamRow
 from web.deps import ServicesDep
@@ -88,4 +90,53 @@ async def set_exams(request: Request, user_id: str, services: ServicesDep, user:
                 raise DeskDenied(404, "no such exam in this college")
 
     await run_in_threadpool(change)
+    return RedirectResponse("/desk/people", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _other_person(services: ServicesDep, user: SignedIn, user_id: str) -> None:
+    """404 unless `user_id` is someone of the admin's college; 409 for the admin themselves."""
+    if user.person.role != Role.ADMIN:
+        raise DeskDenied(403, "only the college's admins may change people")
+    with services.sessions() as db:
+        if person_of(db, user.person.college_id, user_id) is None:
+            raise DeskDenied(404, "no such person in this college")
+    if user_id == user.person.id:
+        raise DeskDenied(409, "you cannot change your own access here; ask another admin")
+
+
+@router.post("/people/{user_id}/disable")
+def disable(user_id: str, services: ServicesDep, user: CsrfChecked) -> Response:
+    """Disable a person: they cannot sign in and their sign-ins end now."""
+    _other_person(services, user, user_id)
+    with services.writing() as db:
+        set_disabled(db, user.person.college_id, user_id, disabled=True)
+        end_sign_ins(db, user_id)
+    return RedirectResponse("/desk/people", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/people/{user_id}/enable")
+def enable(user_id: str, services: ServicesDep, user: CsrfChecked) -> Response:
+    """Let a disabled person sign in again."""
+    _other_person(services, user, user_id)
+    with services.writing() as db:
+        set_disabled(db, user.person.college_id, user_id, disabled=False)
+    return RedirectResponse("/desk/people", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/people/{user_id}/password", response_class=HTMLResponse)
+def new_password(
+    request: Request,
+    user_id: str,
+    services: ServicesDep,
+    user: CsrfChecked,
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Set a person's password (the page again with the reason when it is too weak); their sign-ins end now."""
+    _other_person(services, user, user_id)
+    try:
+        with services.writing() as db:
+            set_password(db, user.person.college_id, user_id, password)
+            end_sign_ins(db, user_id)
+    except PeopleError:
+        return people_page(request, services, user, status_code=400, error="desk.people.weak_password")
     return RedirectResponse("/desk/people", status_code=status.HTTP_303_SEE_OTHER)

@@ -20,7 +20,7 @@ from footprint.ledger import Ledger, LedgerError
 from footprint.ledger.merkle import HASH_SIZE
 from footprint.xapi.errors import BadRequest, NotFound
 from footprint.xapi.queries import statement_ledger_index
-from web.auth import OptionalCredentialDep, unauthorized
+from web.auth import StatementReaderKey, unauthorized
 from web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
@@ -67,7 +67,7 @@ def _proof(ledger: Ledger, session: Session, index: int, tree_size: int | None) 
 def inclusion(
     services: ServicesDep,
     session: SessionDep,
-    credential: OptionalCredentialDep,
+    credential: StatementReaderKey,
     statement_id: str | None = Query(None, alias="statementId", description="One of your college's statements."),
     leaf_hash: str | None = Query(None, alias="leafHash", description="SHA-256 leaf hash, hex or base64."),
     tree_size: int | None = Query(None, alias="treeSize", ge=1),

@@ -1,12 +1,13 @@
-"""The college API (`/api/v1`): exams, candidates, sessions, recordings, events, verdicts, webhooks, people."""
+"""The college API (`/api/v1`): exams, candidates, sessions, recordings, events, verdicts, webhooks, people, keys."""
 
 from fastapi import APIRouter
 
-from web.routes.college import exams, people, sessions
+from web.routes.college import exams, keys, people, sessions
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(exams.router)
 router.include_router(sessions.router)
 router.include_router(people.router)
+router.include_router(keys.router)
 
 __all__ = ["router"]

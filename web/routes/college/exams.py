@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 
 from proctor.sessions import listing
 from proctor.sessions.tables import CandidateRow, ExamRow, SessionRow
-from web.auth import CredentialDep
+from web.auth import AdminKey, SessionsKey
 from web.deps import SettingsDep
 from web.platform import PlatformDep
 from web.routes.college.models import (
@@ -77,7 +77,7 @@ def _page(page: listing.Page[object], items: list[Item], request: Request) -> Pa
 
 
 @router.post("/exams", status_code=status.HTTP_201_CREATED, response_model=ExamPublic)
-def create_exam(body: ExamCreate, credential: CredentialDep, platform: PlatformDep) -> ExamPublic:
+def create_exam(body: ExamCreate, credential: SessionsKey, platform: PlatformDep) -> ExamPublic:
     """Create an exam with its attestation kind and policy."""
     row = platform.service.create_exam(
         credential.college_id,
@@ -95,7 +95,7 @@ def create_exam(body: ExamCreate, credential: CredentialDep, platform: PlatformD
 @router.get("/exams", response_model=Page[ExamPublic])
 def list_exams(
     request: Request,
-    credential: CredentialDep,
+    credential: SessionsKey,
     platform: PlatformDep,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -108,7 +108,7 @@ def list_exams(
 
 
 @router.get("/exams/{exam_id}", response_model=ExamPublic)
-def get_exam(exam_id: str, credential: CredentialDep, platform: PlatformDep) -> ExamPublic:
+def get_exam(exam_id: str, credential: SessionsKey, platform: PlatformDep) -> ExamPublic:
     """One exam of this college."""
     with platform.service.sessions() as db:
         return _exam(platform.service.exam(db, credential.college_id, exam_id))
@@ -116,7 +116,7 @@ def get_exam(exam_id: str, credential: CredentialDep, platform: PlatformDep) -> 
 
 @router.post("/exams/{exam_id}/candidates", status_code=status.HTTP_201_CREATED, response_model=CandidatePublic)
 async def add_candidate(
-    exam_id: str, request: Request, credential: CredentialDep, platform: PlatformDep
+    exam_id: str, request: Request, credential: SessionsKey, platform: PlatformDep
 ) -> CandidatePublic:
     """Enrol a candidate: multipart `external_id`, `full_name` and `photo` (one sharp face, large enough)."""
     async with form_file(request, "photo", PHOTO_LIMIT) as form:
@@ -142,7 +142,7 @@ async def add_candidate(
 def list_candidates(
     exam_id: str,
     request: Request,
-    credential: CredentialDep,
+    credential: SessionsKey,
     platform: PlatformDep,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -156,7 +156,7 @@ def list_candidates(
 
 @router.post("/exams/{exam_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
 def create_session(
-    exam_id: str, body: SessionCreate, credential: CredentialDep, platform: PlatformDep, settings: SettingsDep
+    exam_id: str, body: SessionCreate, credential: SessionsKey, platform: PlatformDep, settings: SettingsDep
 ) -> SessionCreated:
     """Create a session for a candidate; the answer holds the candidate's one-time join link."""
     row, token = platform.service.create_session(credential.college_id, exam_id, body.candidate_id)
@@ -173,7 +173,7 @@ def create_session(
 def list_sessions(
     exam_id: str,
     request: Request,
-    credential: CredentialDep,
+    credential: SessionsKey,
     platform: PlatformDep,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -190,7 +190,7 @@ def list_sessions(
 
 
 @router.put("/webhook", response_model=WebhookPublic)
-def set_webhook(body: WebhookSet, credential: CredentialDep, platform: PlatformDep) -> WebhookPublic:
+def set_webhook(body: WebhookSet, credential: AdminKey, platform: PlatformDep) -> WebhookPublic:
     """Set the college's webhook URL (a public address: 422 says why another is refused); the answer holds the
     signing secret."""
     row = platform.notifier.register(credential.college_id, str(body.url))

@@ -16,7 +16,7 @@ from proctor.sessions.analyses import eta_s
 from proctor.sessions.notify import session_summary
 from proctor.sessions.recordings import Upload
 from proctor.sessions.tables import ChunkRow, DecisionRow, EventRow
-from web.auth import CredentialDep
+from web.auth import SessionsKey
 from web.deps import SettingsDep
 from web.platform import PlatformDep, SessionPlatform
 from web.ranges import range_response
@@ -38,7 +38,7 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 async def upload_recording(
     session_id: str,
     request: Request,
-    credential: CredentialDep,
+    credential: SessionsKey,
     platform: PlatformDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
@@ -78,7 +78,7 @@ def _check_session(platform: SessionPlatform, college_id: str, session_id: str) 
 
 
 @router.get("/sessions/{session_id}", response_model=SessionPublic)
-def get_session(session_id: str, credential: CredentialDep, platform: PlatformDep) -> SessionPublic:
+def get_session(session_id: str, credential: SessionsKey, platform: PlatformDep) -> SessionPublic:
     """Status, analysis progress, score, per-type contributions, event counts and the latest verdict."""
     return _session(platform, credential.college_id, session_id)
 
@@ -128,7 +128,7 @@ def _session(platform: SessionPlatform, college_id: str, session_id: str) -> Ses
     response_model=SessionPublic,
     responses={409: {"description": "A verdict stands, or no uploaded recording is kept."}},
 )
-def reanalyse_session(session_id: str, credential: CredentialDep, platform: PlatformDep) -> SessionPublic:
+def reanalyse_session(session_id: str, credential: SessionsKey, platform: PlatformDep) -> SessionPublic:
     """Analyse the session's kept recording again, as a new analysis run (the events of earlier runs stay);
     the job runs on whichever node or Ray worker is free."""
     platform.service.analyses.reanalyse(credential.college_id, session_id)
@@ -137,7 +137,7 @@ def reanalyse_session(session_id: str, credential: CredentialDep, platform: Plat
 
 
 @router.post("/exams/{exam_id}/analysis", status_code=status.HTTP_202_ACCEPTED, response_model=ReanalysisQueued)
-def reanalyse_exam(exam_id: str, credential: CredentialDep, platform: PlatformDep) -> ReanalysisQueued:
+def reanalyse_exam(exam_id: str, credential: SessionsKey, platform: PlatformDep) -> ReanalysisQueued:
     """Bulk re-analysis: every analysed session of the exam with a kept upload gets a new analysis run, spread
     over the cluster's workers (judged and live sessions are left as they are)."""
     queued, skipped = platform.service.analyses.reanalyse_exam(credential.college_id, exam_id)
@@ -148,7 +148,7 @@ def reanalyse_exam(exam_id: str, credential: CredentialDep, platform: PlatformDe
 
 @router.get("/sessions/{session_id}/events", response_model=list[EventPublic])
 def list_events(
-    session_id: str, credential: CredentialDep, platform: PlatformDep, settings: SettingsDep
+    session_id: str, credential: SessionsKey, platform: PlatformDep, settings: SettingsDep
 ) -> list[EventPublic]:
     """The events of the latest analysis, with evidence URLs that need the same key."""
     rows = platform.service.events(credential.college_id, session_id)
@@ -176,7 +176,7 @@ def _event(row: EventRow, base: str) -> EventPublic:
 
 
 @router.get("/sessions/{session_id}/events/{seq}/evidence", response_class=Response)
-def get_evidence(session_id: str, seq: int, credential: CredentialDep, platform: PlatformDep) -> Response:
+def get_evidence(session_id: str, seq: int, credential: SessionsKey, platform: PlatformDep) -> Response:
     """The JPEG of an event's peak frame (never served without this college's key)."""
     for row in platform.service.events(credential.college_id, session_id):
         if row.seq == seq and row.evidence_key and row.evidence_purged_at is None:
@@ -192,7 +192,7 @@ def get_evidence(session_id: str, seq: int, credential: CredentialDep, platform:
 def get_recording(
     session_id: str,
     request: Request,
-    credential: CredentialDep,
+    credential: SessionsKey,
     platform: PlatformDep,
     track: Annotated[
         Literal["camera", "screen"],
@@ -209,9 +209,7 @@ def get_recording(
 
 
 @router.post("/sessions/{session_id}/verdict", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)
-def give_verdict(
-    session_id: str, body: VerdictCreate, credential: CredentialDep, platform: PlatformDep
-) -> SessionPublic:
+def give_verdict(session_id: str, body: VerdictCreate, credential: SessionsKey, platform: PlatformDep) -> SessionPublic:
     """Record the examiner's verdict: confirmed, annulled or retake (a new decision each time)."""
     platform.service.decide(credential.college_id, session_id, body.verdict, body.examiner, body.note)
     platform.notifier.notify(session_id, "session.verdict")
@@ -219,7 +217,7 @@ def give_verdict(
 
 
 @router.get("/sessions/{session_id}/verdicts", response_model=list[DecisionPublic])
-def verdict_history(session_id: str, credential: CredentialDep, platform: PlatformDep) -> list[DecisionPublic]:
+def verdict_history(session_id: str, credential: SessionsKey, platform: PlatformDep) -> list[DecisionPublic]:
     """Every verdict given on the session, oldest first: a changed verdict is a new decision, never an edit."""
     with platform.service.sessions() as db:
         platform.service.session(db, credential.college_id, session_id)

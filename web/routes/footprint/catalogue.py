@@ -26,7 +26,7 @@ from footprint.catalogue.store import (
     latest_catalogue,
     save_catalogue,
 )
-from web.auth import CredentialDep
+from web.auth import FootprintKey
 from web.deps import BodyDep, ServicesDep
 from web.routes.footprint.common import PRIVATE, refused
 
@@ -61,7 +61,7 @@ def schema() -> JSONResponse:
 
 
 @router.put("", responses={201: {"description": "A new version"}, 422: {"description": "Every problem listed"}})
-def import_catalogue(body: BodyDep, credential: CredentialDep, services: ServicesDep) -> JSONResponse:
+def import_catalogue(body: BodyDep, credential: FootprintKey, services: ServicesDep) -> JSONResponse:
     """Import the whole catalogue (JSON, see the schema); it becomes the college's next version."""
     data = _parse_json(body)
     try:
@@ -75,7 +75,7 @@ def import_catalogue(body: BodyDep, credential: CredentialDep, services: Service
 def import_table(
     table: str,
     body: BodyDep,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     content_type: Annotated[str, Header()] = "application/json",
 ) -> JSONResponse:
@@ -99,7 +99,7 @@ def import_table(
 
 @router.get("")
 def read_catalogue(
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     version: Annotated[int | None, Query(ge=1, description="A version number (default: the newest).")] = None,
 ) -> JSONResponse:
@@ -116,7 +116,7 @@ def read_catalogue(
 
 
 @router.get("/versions")
-def versions(credential: CredentialDep, services: ServicesDep) -> JSONResponse:
+def versions(credential: FootprintKey, services: ServicesDep) -> JSONResponse:
     """Every version of the college's catalogue, newest first, with where the ledger proves each."""
     with services.sessions() as db:
         return JSONResponse({"items": catalogue_versions(db, credential.college_id)}, headers=PRIVATE)

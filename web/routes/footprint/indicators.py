@@ -33,7 +33,7 @@ from footprint.reports import (
     weather,
 )
 from proctor.sessions.listing import MAX_PAGE
-from web.auth import CredentialDep
+from web.auth import FootprintKey
 from web.deps import ServicesDep
 from web.routes.footprint.common import (
     PRIVATE,
@@ -67,7 +67,7 @@ def _not_found(kind: str, item: str, computed: Computed) -> FootprintNotFound:
 
 
 @router.get("/checkpoints")
-def list_checkpoints(credential: CredentialDep, services: ServicesDep) -> JSONResponse:
+def list_checkpoints(credential: FootprintKey, services: ServicesDep) -> JSONResponse:
     """The newest signed checkpoints (`treeSize` values a report can be computed at)."""
     with services.sessions() as db:
         return JSONResponse({"items": checkpoints(db)}, headers=PRIVATE)
@@ -76,7 +76,7 @@ def list_checkpoints(credential: CredentialDep, services: ServicesDep) -> JSONRe
 @router.get("/learners")
 def list_learners(
     request: Request,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -101,7 +101,7 @@ def list_learners(
 @router.get("/learners/{learner_id}")
 def get_learner(
     learner_id: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -171,7 +171,7 @@ def _one(kind: str, item: str, computed: Computed, format: str) -> Response:
 @router.get("/groups")
 def list_groups(
     request: Request,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -189,7 +189,7 @@ def list_groups(
 @router.get("/groups/{group_id}")
 def get_group(
     group_id: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -203,7 +203,7 @@ def get_group(
 @router.get("/programmes")
 def list_programmes(
     request: Request,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -226,7 +226,7 @@ def list_programmes(
 @router.get("/programmes/{programme_id}")
 def get_programme(
     programme_id: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -240,7 +240,7 @@ def get_programme(
 @router.get("/teachers")
 def list_teachers(
     request: Request,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -258,7 +258,7 @@ def list_teachers(
 @router.get("/teachers/{teacher_id}")
 def get_teacher(
     teacher_id: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -271,7 +271,7 @@ def get_teacher(
 
 @router.get("/compliance")
 def compliance_overview(
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -293,7 +293,7 @@ def compliance_overview(
 def compliance_report(
     scope: ComplianceScope,
     item: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -313,7 +313,7 @@ def compliance_report(
 @router.get("/weather-days/{day}")
 def weather_day_report(
     day: date,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     format: Format = "json",
@@ -352,7 +352,7 @@ def _evidence(
 
 @router.get("/evidence/weather-days/{day}")
 def weather_evidence(
-    day: date, credential: CredentialDep, services: ServicesDep, tree_size: TreeSize = None
+    day: date, credential: FootprintKey, services: ServicesDep, tree_size: TreeSize = None
 ) -> JSONResponse:
     """The adverse-weather day report with the statements it rests on and their proofs."""
     return _evidence(
@@ -364,7 +364,7 @@ def weather_evidence(
 def indicators_evidence(
     kind: Literal["learners", "groups", "programmes", "teachers"],
     item: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
@@ -379,7 +379,7 @@ def indicators_evidence(
 def compliance_evidence(
     scope: ComplianceScope,
     item: str,
-    credential: CredentialDep,
+    credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,

@@ -22,7 +22,7 @@ from footprint.xapi.documents import (
     save_document,
 )
 from footprint.xapi.errors import BadRequest, NotFound
-from web.auth import CredentialDep
+from web.auth import XapiKey
 from web.deps import BodyDep, Services, ServicesDep
 from web.routes.xapi.common import (
     VersionDep,
@@ -145,14 +145,14 @@ def document_router(
     router = APIRouter(prefix=prefix, tags=["xapi"])
 
     @get_and_head(router, "", name=f"get_{name}")
-    def get_document(request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep) -> Response:
+    def get_document(request: Request, services: ServicesDep, credential: XapiKey, _v: VersionDep) -> Response:
         """One document by its id, or the ids of the documents in scope (optionally `since`)."""
         target = parse(request, credential.college_id, listing=True)
         return read(services, target.scope, target.document_id, request)
 
     @router.put("", status_code=204, name=f"put_{name}")
     def put_document(
-        request: Request, services: ServicesDep, credential: CredentialDep, version: VersionDep, body: BodyDep
+        request: Request, services: ServicesDep, credential: XapiKey, version: VersionDep, body: BodyDep
     ) -> Response:
         """Store (replace) a document, under the resource's concurrency rule."""
         target = parse(request, credential.college_id)
@@ -161,7 +161,7 @@ def document_router(
 
     @router.post("", status_code=204, name=f"post_{name}")
     def post_document(
-        request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep, body: BodyDep
+        request: Request, services: ServicesDep, credential: XapiKey, _v: VersionDep, body: BodyDep
     ) -> Response:
         """Merge a JSON document into the stored one (or store it)."""
         target = parse(request, credential.college_id)
@@ -170,7 +170,7 @@ def document_router(
         )
 
     @router.delete("", status_code=204, name=f"delete_{name}")
-    def delete_document(request: Request, services: ServicesDep, credential: CredentialDep, _v: VersionDep) -> Response:
+    def delete_document(request: Request, services: ServicesDep, credential: XapiKey, _v: VersionDep) -> Response:
         """Delete a document (State: every document in scope when no stateId is given)."""
         target = parse(request, credential.college_id)
         return remove(services, target.scope, target.document_id, request, allow_all=delete_all)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from footprint.xapi.checks import IFIS
 from footprint.xapi.queries import activity_definition
-from web.auth import CredentialDep
+from web.auth import XapiKey
 from web.deps import SessionDep
 from web.routes.xapi.common import VersionDep, agent_param, get_and_head, iri_param, only_params
 
@@ -23,7 +23,7 @@ def about() -> JSONResponse:
 
 
 @get_and_head(router, "/activities")
-def get_activity(request: Request, session: SessionDep, credential: CredentialDep, _v: VersionDep) -> JSONResponse:
+def get_activity(request: Request, session: SessionDep, credential: XapiKey, _v: VersionDep) -> JSONResponse:
     """The Activity object with the latest definition the college's statements gave `activityId`."""
     only_params(request.query_params, {"activityId"})
     activity_id = iri_param(request.query_params.get("activityId"), "activityId") or ""
@@ -35,7 +35,7 @@ def get_activity(request: Request, session: SessionDep, credential: CredentialDe
 
 
 @get_and_head(router, "/agents")
-def get_person(request: Request, _c: CredentialDep, _v: VersionDep) -> JSONResponse:
+def get_person(request: Request, _c: XapiKey, _v: VersionDep) -> JSONResponse:
     """The Person object of an agent: every identifier and name known for it (here: those given)."""
     only_params(request.query_params, {"agent"})
     agent = agent_param(request.query_params.get("agent")) or {}

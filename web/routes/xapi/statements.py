@@ -19,7 +19,7 @@ from footprint.xapi.errors import BadRequest, Conflict, NotFound
 from footprint.xapi.parts import Attachment
 from footprint.xapi.queries import StatementQuery, attachments_for, get_statement, query_statements
 from footprint.xapi.statements import StoreResult, store_statements
-from web.auth import CredentialDep
+from web.auth import XapiKey
 from web.deps import BodyDep, Services, ServicesDep, SessionDep
 from web.routes.xapi.common import (
     CONSISTENT_THROUGH,
@@ -104,7 +104,7 @@ def _store(
 
 @router.put("", status_code=204)
 def put_statement(
-    request: Request, services: ServicesDep, credential: CredentialDep, version: VersionDep, body: BodyDep
+    request: Request, services: ServicesDep, credential: XapiKey, version: VersionDep, body: BodyDep
 ) -> Response:
     """Store one statement under the id given as `statementId` (204; 409 if the id holds another statement)."""
     only_params(request.query_params, {"statementId"})
@@ -118,7 +118,7 @@ def put_statement(
 
 @router.post("")
 def post_statements(
-    request: Request, services: ServicesDep, credential: CredentialDep, version: VersionDep, body: BodyDep
+    request: Request, services: ServicesDep, credential: XapiKey, version: VersionDep, body: BodyDep
 ) -> JSONResponse:
     """Store one statement or a batch; returns their ids in order (a repeated id with the same statement is a no-op)."""
     only_params(request.query_params, set())
@@ -191,7 +191,7 @@ def _query_from_params(params: Any, page_size: int) -> StatementQuery:
 
 @get_and_head(router, "")
 def get_statements(
-    request: Request, services: ServicesDep, session: SessionDep, credential: CredentialDep, _version: VersionDep
+    request: Request, services: ServicesDep, session: SessionDep, credential: XapiKey, _version: VersionDep
 ) -> Response:
     """One of the college's statements by `statementId`/`voidedStatementId`, or a filtered page with `more`."""
     college_id = credential.college_id
