@@ -35,6 +35,7 @@ from web.live.manager import LiveManager
 from web.live.pinning import PinCookie
 from web.pages import footprint as footprint_pages
 from web.pages import student
+from web.pages.terms import served_terms
 from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
 from web.private import make_private
 from web.routes import college, footprint, ledger
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the first retention round runs before the server answers: nothing past retention is ever served
         await run_in_threadpool(retention_round, platform)
         shown = config.node if config.expose_node else ""  # the node's name goes out only when asked for
-        live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=shown)
+        terms = served_terms(config.retention_days, config.privacy_contact)
+        live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=shown, terms=terms)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         try:

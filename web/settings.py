@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     )
     chunk_seconds: float = Field(
         10.0, ge=1.0, le=600.0, title="Chunk length", description="Length of the kept recording chunks, in seconds."
+    )
+    time_zone: str = Field(
+        "Asia/Almaty",
+        min_length=1,
+        max_length=64,
+        title="Time zone",
+        description="The time zone of the times pages show candidates (when an exam opens); an IANA name.",
     )
     privacy_contact: str = Field(
         "",
@@ -208,6 +216,15 @@ class Settings(BaseSettings):
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return self
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone_is_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a time zone this system knows (an IANA name: Asia/Almaty)") from exc
+        return value
 
     @field_validator("ice_servers")
     @classmethod

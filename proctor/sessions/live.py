@@ -42,6 +42,14 @@ class SessionGone(ProctorError):
     """The session is finished or its exam has closed (410): the link no longer opens it."""
 
 
+class ExamNotOpen(ProctorError):
+    """The exam opens later (its `opens_at`): its link shows when, and opens nothing yet."""
+
+    def __init__(self, opens_at: datetime) -> None:
+        super().__init__(f"the exam opens at {opens_at.isoformat()}")
+        self.opens_at = opens_at
+
+
 class ConsentRequired(ProctorError):
     """The candidate has not accepted the proctoring terms: nothing of theirs is recorded yet (403)."""
 
@@ -83,6 +91,8 @@ class PageView:
     closed: bool
     """The exam's closing time has passed."""
     content_url: str | None = None
+    opens_at: datetime | None = None
+    """Set while the exam has not opened yet: when it opens."""
 
 
 def _next_number(db: Session, session_id: str) -> int:
@@ -123,6 +133,9 @@ class LiveRecords:
             closes = _utc(exam.closes_at)
             if closes is not None and closes <= moment:
                 raise SessionGone(f"the exam closed at {closes.isoformat()}")
+            opens = _utc(exam.opens_at)
+            if opens is not None and moment < opens:
+                raise ExamNotOpen(opens)
             return LiveTicket(
                 session_id=row.id,
                 college_id=exam.college_id,
@@ -152,6 +165,7 @@ class LiveRecords:
             if row is None or exam is None or candidate is None:
                 raise TokenRefused("this exam link is not valid")
             closes = _utc(exam.closes_at)
+            opens = _utc(exam.opens_at)
             return PageView(
                 session_id=row.id,
                 status=Status(row.status),
@@ -161,14 +175,22 @@ class LiveRecords:
                 consent=row.consent,
                 closed=closes is not None and closes <= moment,
                 content_url=exam.content_url,
+                opens_at=opens if opens is not None and moment < opens else None,
             )
 
     def consent(self, session_id: str, accepted: bool, at_s: float | None, terms: str) -> Status:
         """The candidate's answer to the proctoring terms (`terms` names the text they were shown), recorded in
         the ledger; declining ends the session (`declined`) before anything is recorded. Returns the status."""
         answer = "accepted" if accepted else "declined"
+        moment = datetime.now(UTC)
         with self.store.write() as db:
             row = self._row(db, session_id)
+            exam = db.get(ExamRow, row.exam_id)
+            opens, closes = (_utc(exam.opens_at), _utc(exam.closes_at)) if exam is not None else (None, None)
+            if opens is not None and moment < opens:
+                raise StateError(f"the exam opens at {opens.isoformat()}")
+            if closes is not None and closes <= moment:
+                raise SessionGone(f"the exam closed at {closes.isoformat()}")
             current = Status(row.status)
             if row.consent == answer:
                 return current

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from proctor.decode import probe
 from proctor.errors import RecordingError
 from proctor.recording.segmenter import Chunk, segment_recording
+from proctor.sessions.clock import db_time
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.store import SessionStore, college_exam, college_session
@@ -82,6 +83,11 @@ class Recordings:
                 return earlier
             move(row.status, Status.SUBMITTED)
             exam = college_exam(db, college_id, row.exam_id)
+            opened = exam.opens_at is None or db.scalar(
+                select(ExamRow.id).where(ExamRow.id == exam.id, ExamRow.opens_at <= db_time(0))
+            )
+            if not opened:
+                raise StateError("the exam has not opened yet: no recording of it can exist")
         try:
             info = probe(upload.path, upload.name)
         except RecordingError as exc:

@@ -93,7 +93,7 @@ def college_exam(db: Session, college_id: str, exam_id: str) -> ExamRow:
 def college_session(db: Session, college_id: str, session_id: str) -> SessionRow:
     """The college's session; another college's (or an unknown) id is not found."""
     row = db.get(SessionRow, session_id)
-    if row is None:
-        raise NotFoundError(f"no session {session_id}")
-    college_exam(db, college_id, row.exam_id)
+    exam = db.get(ExamRow, row.exam_id) if row is not None else None
+    if row is None or exam is None or exam.college_id != college_id:
+        raise NotFoundError(f"no session {session_id}")  # the same words for another college's: nothing of it told
     return row

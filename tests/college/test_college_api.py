@@ -384,3 +384,32 @@ def test_retention_purges_old_recordings_before_the_server_answers(demo: Scenari
         assert purges.scalar_one() == 1
     engine.dispose()
     assert not list((tmp_path / "data" / "media").rglob("*.ts"))
+
+
+def test_another_colleges_objects_and_unknown_ids_get_the_same_answer(
+    client: TestClient, demo: Scenario, db_url: str
+) -> None:
+    """Nothing in a 404 tells "not yours" from "does not exist" (no exam id of another college's session)."""
+    exam_id, candidate_id, session_id = enrol(client, demo)
+    other = other_college_key(db_url)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    routes = [
+        ("GET", "/api/v1/sessions/{}"),
+        ("GET", "/api/v1/sessions/{}/events"),
+        ("GET", "/api/v1/sessions/{}/recording"),
+        ("GET", "/api/v1/sessions/{}/verdicts"),
+        ("POST", "/api/v1/sessions/{}/analysis"),
+        ("GET", "/api/v1/sessions/{}/events/0/evidence"),
+        ("GET", "/api/v1/exams/{}"),
+        ("GET", "/api/v1/exams/{}/candidates"),
+        ("GET", "/api/v1/exams/{}/sessions"),
+        ("GET", "/api/v1/exams/{}/examiners"),
+    ]
+    for method, route in routes:
+        theirs = exam_id if "/exams/" in route else session_id
+        foreign = client.request(method, route.format(theirs), headers=auth(other))
+        missing = client.request(method, route.format(unknown), headers=auth(other))
+        assert foreign.status_code == missing.status_code == 404, (route, foreign.text, missing.text)
+        assert foreign.text.replace(theirs, unknown) == missing.text, (route, foreign.text, missing.text)
+        if "/sessions/" in route:
+            assert exam_id not in foreign.text and candidate_id not in foreign.text

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import enrol
 from tests.servers import LiveServer, free_port
-from web.live.client import LiveClient
+from web.live.client import LiveClient, LiveError
 from web.pages.i18n import catalog
 from web.pages.student import STATIC, STEPS
 from web.settings import Settings
@@ -113,3 +113,61 @@ def test_the_speed_check_takes_only_a_valid_token_and_a_bounded_body(page_server
     assert httpx.post(url, content=b"x", headers={"Authorization": "Bearer nope"}).status_code == 401
     too_big = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={"Authorization": f"Bearer {enrolled.token}"})
     assert too_big.status_code == 413
+
+
+def test_an_exam_that_has_not_opened_shows_when_and_nothing_else(page_server: LiveServer, demo: Scenario) -> None:
+    quiz = "https://moodle.college.kz/mod/quiz/view.php?id=9"
+    early = enrol(page_server.url, demo, key=KEY, opens_at="2030-01-15T06:00:00Z", content_url=quiz)
+    for language, when in (("en", "January 15, 2030"), ("ru", "15 января 2030"), ("kk", "2030 ж. 15 қаңтар")):
+        page = httpx.get(f"{page_server.url}/join/{early.token}", params={"lang": language})
+        assert page.status_code == 403 and catalog(language).text("early.title") in page.text
+        shown = page.text.replace("\xa0", " ").replace("\u202f", " ")  # the locales' spaces
+        assert when in shown and "11:00" in shown  # in the platform's time zone (Asia/Almaty)
+        assert "moodle.college.kz" not in page.text and "main.js" not in page.text  # no content link, no exam
+    bearer = {"Authorization": f"Bearer {early.token}"}
+    offer = httpx.post(
+        f"{page_server.url}/live/offer", json={"sdp": "v=0\r\nm=video 9 X 96\r\n", "type": "offer"}, headers=bearer
+    )
+    assert offer.status_code == 409 and "opens at 2030-01-15T06:00:00" in offer.json()["error"]["message"]
+
+    async def hello() -> int:
+        client = LiveClient(page_server.url, early.token)
+        try:
+            with pytest.raises(LiveError) as refused:
+                await client.open()
+            return refused.value.status
+        finally:
+            await client.close()
+
+    assert asyncio.run(hello()) == 4409  # the control socket, and so the consent, waits for the opening too
+    part = httpx.put(
+        f"{page_server.url}/live/recording/run-1/0",
+        content=b"\x1a\x45\xdf\xa3",
+        headers={**bearer, "Content-Type": "video/webm", "X-Run-Start-S": "0"},
+    )
+    assert part.status_code == 403  # nothing is taken before the terms, which cannot be accepted yet
+    upload = httpx.post(
+        f"{page_server.url}/api/v1/sessions/{early.session_id}/recording",
+        files={"file": ("exam.mp4", demo.video.read_bytes(), "video/mp4")},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=60,
+    )
+    assert upload.status_code == 409 and "not opened" in upload.json()["error"]["message"]
+
+
+def test_the_consent_names_terms_the_page_showed(page_server: LiveServer, demo: Scenario) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY)
+
+    async def answer(terms: str | None) -> str:
+        client = LiveClient(page_server.url, enrolled.token)
+        try:
+            await client.open()
+            try:
+                return str((await client.consent(terms=terms))["consent"])
+            except LiveError as refused:
+                return str(refused)
+        finally:
+            await client.close()
+
+    assert "not the terms" in asyncio.run(answer("made-up-terms"))
+    assert asyncio.run(answer(None)) == "accepted"  # the English terms the page shows

@@ -32,7 +32,6 @@ from web.live.pinning import PIN_QUERY, pin_of
 logger = logging.getLogger(__name__)
 
 PART_BYTES = 256 * 1024
-TERMS = "python-client"
 """What this client tells the server it showed the candidate (the page sends its catalog's terms version)."""
 
 Message = dict[str, Any]
@@ -74,11 +73,18 @@ class LiveClient:
         self._reader = asyncio.create_task(self._read())
         return await self.wait_for(lambda m: m.get("type") == "welcome")
 
-    async def consent(self, accepted: bool = True, terms: str = TERMS) -> Message:
-        """Answer the proctoring terms, as the page does after showing them (`terms` names the text shown):
-        media is refused until they are accepted; declining ends the session."""
+    async def consent(self, accepted: bool = True, terms: str | None = None) -> Message:
+        """Answer the proctoring terms, as the page does after showing them (`terms` names the text shown; by
+        default the English terms the welcome names): media is refused until they are accepted; declining ends
+        the session. The server's error is raised as a LiveError (400)."""
+        if terms is None:
+            welcome = next((m for m in self.messages if m.get("type") == "welcome"), {})
+            terms = str(welcome.get("terms", {}).get("en", ""))
         await self.send({"type": "consent", "accepted": accepted, "terms": terms})
-        return await self.wait_for(lambda m: m.get("type") == "consent")
+        answer = await self.wait_for(lambda m: m.get("type") in ("consent", "error"))
+        if answer["type"] == "error":
+            raise LiveError(400, str(answer.get("message")))
+        return answer
 
     async def ready(self, timeout_s: float | None = None) -> None:
         """Wait until the server's analysis of this session is ready (its models warm): media sent before

@@ -34,10 +34,17 @@ class LiveManager:
     """Live sessions of this process; built in the app's lifespan (it needs the running event loop)."""
 
     def __init__(
-        self, service: SessionService, processes: int, ice_servers: list[dict[str, Any]], node: str = ""
+        self,
+        service: SessionService,
+        processes: int,
+        ice_servers: list[dict[str, Any]],
+        node: str = "",
+        terms: dict[str, str] | None = None,
     ) -> None:
         self.service = service
         self.node = node
+        self.terms = dict(terms or {})
+        """The versions of the proctoring terms the exam page shows, by language: a consent names one of them."""
         """The platform node holding these sessions (the load balancer pins each session to one node)."""
         self.records: LiveRecords = service.live
         self.ice_servers = ice_servers

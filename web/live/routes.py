@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from proctor.logcontext import about_session
 from proctor.sessions.errors import StateError
-from proctor.sessions.live import ConsentRequired, SessionGone, TokenRefused
+from proctor.sessions.live import ConsentRequired, ExamNotOpen, SessionGone, TokenRefused
 from proctor.sessions.recordings import RecordingPart
 from web.live.manager import LiveManager
 from web.live.session import ConsentMissing, OfferError
@@ -83,6 +83,8 @@ async def offer(body: Offer, token: TokenDep, live: LiveDep) -> Answer:
         session = await live.join(token)
     except (TokenRefused, SessionGone) as exc:
         raise refusal(exc) from exc
+    except ExamNotOpen as exc:
+        raise HTTPException(409, str(exc)) from exc
     try:
         with about_session(session.id):
             answer = await session.connect(RTCSessionDescription(body.sdp, body.type))
@@ -178,6 +180,9 @@ async def control(socket: WebSocket) -> None:
         return
     except SessionGone as exc:
         await _close(socket, 4410, str(exc))
+        return
+    except ExamNotOpen as exc:
+        await _close(socket, 4409, str(exc))
         return
     await session.attach(socket)
     try:

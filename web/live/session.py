@@ -52,7 +52,7 @@ from proctor.policy import policy_from_dict
 from proctor.roomscan.schedule import ScanKind, ScanRequest, scan_schedule
 from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.live import LiveTicket
+from proctor.sessions.live import LiveTicket, SessionGone
 from proctor.stream import AudioWindower, FrameSampler
 from web.live.notices import notice_for
 
@@ -293,6 +293,7 @@ class LiveSession:
             "scan": self._scan_message() if self.scan is not None else None,
             "analysis_ready": self.analysis_ready,
             "consent": self.consent,
+            "terms": self.manager.terms,
             "identity": self.identity,
             "calibration": self.calibration,
             "policy": self.page_policy(),
@@ -342,10 +343,13 @@ class LiveSession:
         if not isinstance(accepted, bool) or not isinstance(terms, str) or not 0 < len(terms) <= 64:
             self.broadcast({"type": "error", "message": "consent takes accepted (true/false) and terms (a name)"})
             return
+        if terms not in self.manager.terms.values():  # only the words this platform shows can be agreed to
+            self.broadcast({"type": "error", "message": "these are not the terms this exam page shows: reload it"})
+            return
         at = round(self.now_s(), 3) if self.origin is not None else None
         try:
             status = await self.manager.run(self.manager.records.consent, self.id, accepted, at, terms)
-        except StateError as exc:
+        except (StateError, SessionGone) as exc:
             self.broadcast({"type": "error", "message": str(exc)})
             return
         self.consent = "accepted" if accepted else "declined"

@@ -8,14 +8,15 @@ socket's hello, never in another URL, and access logs show `/join/[token]`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,6 +28,7 @@ from web.deps import SettingsDep
 from web.headers import EXAM_PAGE_FEATURES, PAGE_POLICY, permissions_policy
 from web.live.routes import LiveDep
 from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language, family_messages
+from web.pages.terms import served_terms
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +38,6 @@ STEPS = ("consent", "system-check", "identity", "calibration", "room-scan", "exa
 FINISHED = frozenset({Status.SUBMITTED, Status.ANALYSED, Status.REVIEWED, Status.CONFIRMED, Status.ANNULLED})
 NO_STORE = {"Cache-Control": "no-store"}
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
-TERMS_KEYS = ("consent.recorded", "consent.who", "consent.kept", "consent.basis", "consent.fair")
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
@@ -50,13 +51,6 @@ class PageText:
     title: str
     text: str
     status: int
-
-
-def terms_version(texts: Catalog, retention_days: int, contact: str) -> str:
-    """Names the proctoring terms a candidate was shown: their language and a digest of their words as shown
-    (with this deployment's retention and contact)."""
-    words = "\n".join(texts.text(key, days=retention_days) for key in TERMS_KEYS) + "\n" + contact
-    return f"{texts.language}-{hashlib.sha256(words.encode()).hexdigest()[:12]}"
 
 
 def frame_source(content_url: str | None) -> str:
@@ -110,6 +104,10 @@ async def student_page(
     gone = gone_text(view, texts)
     if gone is not None:
         return render("message.html", gone.status, {"message": gone, **common})
+    if view.opens_at is not None:  # too early: when it opens, and nothing of the exam yet
+        when = format_datetime(view.opens_at, "long", tzinfo=ZoneInfo(settings.time_zone), locale=language)
+        message = PageText(texts.text("early.title"), texts.text("early.text", when=when), 403)
+        return render("message.html", message.status, {"message": message, "opens_at": view.opens_at, **common})
     source = frame_source(view.content_url)
     content_url = view.content_url if source else None
     frames = " ".join(filter(None, ["'self'", source]))
@@ -119,9 +117,7 @@ async def student_page(
         "lang": language,
         "languages": list(LANGUAGES),
         "catalogs": {code: family_messages(code) for code in LANGUAGES},
-        "terms": {
-            code: terms_version(catalog(code), settings.retention_days, settings.privacy_contact) for code in LANGUAGES
-        },
+        "terms": served_terms(settings.retention_days, settings.privacy_contact),
         "steps": list(STEPS),
         "retention_days": settings.retention_days,
         "contact": settings.privacy_contact,
