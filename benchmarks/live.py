@@ -15,6 +15,10 @@ is `python -m web` in its own process. For each N:
   to the event being stored (`opened_at`), p50 and p95 over every live event of the round;
 - memory per stream: growth of the tree's proportional set size (PSS) with N streams over the idle server.
 
+Each client also sends its own recording as the page does (a part every 2 s, checked by the server before it is
+kept) and seals it at the end, so the cores per stream include the recording's checks; `recording_checks` gives
+their share on its own (`benchmarks/recording.py`).
+
 Saturation: the first N at which frames are dropped (more than 1 % of them) or p95 latency exceeds the
 500 ms target. The clients run in this process and cost CPU too (reported, not counted in the server's).
 """
@@ -44,6 +48,7 @@ warnings.filterwarnings("ignore", module="google.protobuf")
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from benchmarks.recording import PART_S, measure, parts_of  # noqa: E402
 from proctor.decode import iter_audio, iter_frames  # noqa: E402
 from proctor.frames import AUDIO_SAMPLE_RATE  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
@@ -168,26 +173,40 @@ def latencies_ms(base: str, seats: list[Seat]) -> list[float]:
 # -- one round -----------------------------------------------------------------------------------
 
 
-async def stream(base: str, seat: Seat, media: Path, seconds: float) -> None:
+async def stream(base: str, seat: Seat, media: Path, seconds: float, parts: list[bytes]) -> None:
+    """One candidate: camera and microphone streamed for `seconds`, and the page's own recording sent as it
+    records (a part every 2 s of media, as MediaRecorder gives them), then finished and sealed."""
     client = LiveClient(base, seat.token, timeout_s=120)
     try:
         await client.open()
         await client.consent()  # the candidate accepts the proctoring terms
         await client.ready()  # as the page's consent step gives it time to
+        started = time.monotonic()
         await client.connect(media)
-        await asyncio.sleep(seconds)
+        sent = 0
+        for number, part in enumerate(parts):
+            due = (number + 1) * PART_S
+            if due > seconds:
+                break
+            await asyncio.sleep(max(0.0, due - (time.monotonic() - started)))
+            await client.put_part("camera-1", number, part, run_start_s=0.0)
+            sent += 1
+        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
         await client.disconnect()
         await client.finish(timeout_s=300)
+        await client.seal({"camera-1": sent})
     finally:
         await client.close()
 
 
-async def round_of(base: str, pid: int, seats: list[Seat], media: Path, seconds: float) -> dict[str, Any]:
+async def round_of(
+    base: str, pid: int, seats: list[Seat], media: Path, seconds: float, parts: list[bytes]
+) -> dict[str, Any]:
     before = metrics(base)
     idle_mb = pss_mb(pid)
     client_cpu0 = time.process_time()
     cpu0, wall0 = cpu_s(pid), time.monotonic()
-    running = [asyncio.create_task(stream(base, seat, media, seconds)) for seat in seats]
+    running = [asyncio.create_task(stream(base, seat, media, seconds, parts)) for seat in seats]
     await asyncio.sleep(seconds * 0.6)
     busy_mb = await asyncio.to_thread(pss_mb, pid)
     await asyncio.sleep(max(0.0, seconds - (time.monotonic() - wall0)))
@@ -272,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(os.environ.get("PROCTOR_BENCH_CACHE", Path(tempfile.gettempdir()) / "proctor-bench-live"))
     say(f"building the 640×480 WebM fixture in {cache} (once) …")
     media, reference = FIXTURES[args.media](cache)
+    parts = parts_of(media)
+    say("timing the recording's checks (parts, signatures, seal) …")
+    recording = measure(media)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-live-") as data:
         port = free_port()
@@ -285,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             for number, count in enumerate(counts, 1):
                 seats = enrol(base, reference, count)
                 say(f"[{number}/{len(counts)}] {count} stream(s) for {args.seconds:.0f} s …")
-                row = asyncio.run(round_of(base, process.pid, seats, media, args.seconds))
+                row = asyncio.run(round_of(base, process.pid, seats, media, args.seconds, parts))
                 say(f"      {row['cores_per_stream']} cores/stream, p95 {row['latency_p95_ms']} ms")
                 rows.append(row)
     first_saturated = next((row["streams"] for row in rows if saturated(row)), None)
@@ -301,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             "codec": "VP8 + Opus (WebM, sent without re-encoding)",
         },
         "rounds": rows,
+        "recording_checks": recording,
         "saturation": {
             "first_saturated_streams": first_saturated,
             "streams_per_core": round(1.0 / best, 1) if best else None,

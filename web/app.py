@@ -36,7 +36,13 @@ from web.live.pinning import PinCookie
 from web.pages import footprint as footprint_pages
 from web.pages import student
 from web.pages.terms import served_terms
-from web.platform import install_session_error_handlers, retention_loop, retention_round, start_platform
+from web.platform import (
+    install_session_error_handlers,
+    retention_loop,
+    retention_round,
+    seal_loop,
+    start_platform,
+)
 from web.private import make_private
 from web.routes import college, footprint, ledger
 from web.routes.xapi import resources, statements
@@ -134,15 +140,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=shown, terms=terms)
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
+        sealing = asyncio.create_task(seal_loop(platform))
         try:
             registry = metrics.build_registry(live, services, platform)
             state = {"services": services, "platform": platform, "live": live, "metrics": registry}
             yield state
         finally:
             await live.close()
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            for loop in (retention, sealing):
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
             await run_in_threadpool(platform.close)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -26,9 +26,10 @@ from proctor.jobs import Executor, LocalExecutor
 from proctor.outbound import OutboundPolicy
 from proctor.recording.storage import LocalStorage
 from proctor.sessions.analyses import Deadline
-from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
+from proctor.sessions.errors import InvalidInputError, NotFoundError, SealedError, StateError, TooLargeError
 from proctor.sessions.notify import WebhookNotifier
 from proctor.sessions.service import ServiceConfig, SessionService
+from proctor.sessions.store import RecordingLimits
 from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import AnalysisWorker
 from web.deps import Services
@@ -74,6 +75,12 @@ def build_session_service(services: Services) -> SessionService:
             chunk_s=settings.chunk_seconds,
             retention_days=settings.retention_days,
             scratch_dir=settings.data_dir / "scratch",
+            recording=RecordingLimits(
+                part_bytes=settings.recording_part_bytes,
+                session_bytes=settings.recording_session_bytes,
+                runs=settings.recording_runs,
+                grace_s=settings.recording_grace_s,
+            ),
         ),
         statement_sink=record_statement,
         writer=services.writing,
@@ -145,6 +152,28 @@ def retention_round(platform: SessionPlatform) -> None:
         )
 
 
+SEAL_INTERVAL_S = 30.0
+
+
+def seal_round(platform: SessionPlatform) -> None:
+    """Seal the recordings whose grace time has passed (one node at a time); a failure is logged, not raised."""
+    try:
+        with on_one_node(platform.engine, "seal") as mine:
+            if mine:
+                sealed = platform.service.seals.seal_overdue()
+                if sealed:
+                    logger.info("sealed the recordings of %d sessions past their grace time", len(sealed))
+    except Exception:  # a failed round must not stop the next one
+        logger.exception("seal round failed")
+
+
+async def seal_loop(platform: SessionPlatform, interval_s: float = SEAL_INTERVAL_S) -> None:
+    """Sealing after start: every `interval_s`, one round in a worker thread."""
+    while True:
+        await asyncio.sleep(interval_s)
+        await run_in_threadpool(seal_round, platform)
+
+
 async def retention_loop(platform: SessionPlatform, interval_s: float = RETENTION_INTERVAL_S) -> None:
     """The retention job after start: every `interval_s`, one round in a worker thread."""
     while True:
@@ -167,10 +196,15 @@ async def _session_error(request: Request, exc: Exception) -> Response:
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, StateError):
         return error_response(409, "conflict", str(exc))
+    if isinstance(exc, SealedError):
+        return error_response(410, "gone", str(exc))
+    if isinstance(exc, TooLargeError):
+        return error_response(413, "too_large", str(exc))
     return error_response(422, "unprocessable", str(exc))
 
 
 def install_session_error_handlers(app: FastAPI) -> None:
-    """404 for another college's or unknown ids, 409 for lifecycle conflicts, 422 for unusable input."""
-    for error in (NotFoundError, StateError, InvalidInputError):
+    """404 for another college's or unknown ids, 409 for lifecycle conflicts, 410 for what is sealed, 413 past a
+    limit, 422 for unusable input."""
+    for error in (NotFoundError, StateError, InvalidInputError, SealedError, TooLargeError):
         app.add_exception_handler(error, _session_error)

@@ -3,6 +3,7 @@ the whole recording. The file is already open, so the answer cannot be cut short
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.background import BackgroundTask
@@ -13,10 +14,15 @@ from proctor.sessions.playback import Playback
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
+SKIPPED_HEADER = "X-Proctor-Skipped"
+"""What playback had to leave out of the recording (pieces it could not read), as JSON: every answer says it."""
+
+
 def range_response(playback: Playback, range_header: str | None, headers: dict[str, str]) -> Response:
     """200 with the whole file, 206 with one satisfiable range, 416 for a range past the end."""
     size = playback.size
-    common = {**headers, "Accept-Ranges": "bytes"}
+    skipped = json.dumps([piece.to_json() for piece in playback.skipped], ensure_ascii=True, separators=(",", ":"))
+    common = {**headers, "Accept-Ranges": "bytes", SKIPPED_HEADER: skipped}
     match = RANGE.match(range_header.strip()) if range_header else None
     if match is None or not (match.group(1) or match.group(2)):
         return StreamingResponse(

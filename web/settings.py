@@ -67,6 +67,34 @@ class Settings(BaseSettings):
     chunk_seconds: float = Field(
         10.0, ge=1.0, le=600.0, title="Chunk length", description="Length of the kept recording chunks, in seconds."
     )
+    recording_grace_s: float = Field(
+        300.0,
+        ge=10.0,
+        le=86400.0,
+        title="Recording grace time",
+        description="Seconds after a live exam is finished during which its page may still send the last parts of "
+        "its own recording (a slow network); the recording is sealed then, or sooner when the page says it sent all.",
+    )
+    recording_part_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        title="Recording part limit",
+        description="Largest part of a live client's own recording, in bytes (the page sends about 150 KB every 2 s).",
+    )
+    recording_session_bytes: int = Field(
+        2 * 1024**3,
+        ge=1024 * 1024,
+        title="Live recording limit",
+        description="Most bytes of a live client's own recording one session keeps (camera and screen together).",
+    )
+    recording_runs: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        title="Recording runs",
+        description="Most recording runs of one live session (a page reload starts a new run).",
+    )
     time_zone: str = Field(
         "Asia/Almaty",
         min_length=1,

@@ -32,6 +32,8 @@ class EventType(StrEnum):
     SCREEN_SHARE_STOPPED = "screen_share_stopped"
     SECOND_DISPLAY = "second_display"
     COPY_PASTE = "copy_paste"
+    # the evidence itself: the kept recording shows something the live analysis did not see
+    RECORDING_MISMATCH = "recording_mismatch"
 
 
 TECHNICAL = frozenset({EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST})
@@ -53,5 +55,8 @@ devices or a second computer, so their absence proves nothing)."""
 INFORMATIONAL = frozenset({EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_COMPLETED})
 """Facts worth logging that say nothing against the candidate."""
 
-SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL)
+INTEGRITY = frozenset({EventType.RECORDING_MISMATCH})
+"""About the evidence, not the candidate's behaviour: for the examiner to look into; never scored, never a verdict."""
+
+SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL - INTEGRITY)
 """Types whose time share, times the policy weight, makes up the suspicion score."""

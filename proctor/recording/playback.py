@@ -30,11 +30,41 @@ WEBM_VIDEO = {"vp8", "vp9", "av1"}
 
 @dataclass(frozen=True)
 class Piece:
-    """Files whose bytes, joined in order, form one stream, and where it starts on the session's timeline."""
+    """Files whose bytes, joined in order, form one stream, and where it starts on the session's timeline: its
+    first packet lies at `start_s`, or, with `origin_s`, the stream time `origin_s` does (a run that goes on after
+    a lost part); `end_s` is where it ends, when known (for reports)."""
 
     files: tuple[Path, ...]
     start_s: float
     rotation: int = 0
+    origin_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SkippedPiece:
+    """Something of the recording that playback had to leave out: where on the timeline, and why."""
+
+    start_s: float
+    end_s: float | None
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        end = None if self.end_s is None else round(self.end_s, 3)
+        return {"start_s": round(self.start_s, 3), "end_s": end, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> SkippedPiece:
+        end = data.get("end_s")
+        return cls(float(str(data["start_s"])), None if end is None else float(str(end)), str(data["reason"]))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A playback file written: its format, and the pieces left out of it."""
+
+    format: PlaybackFormat
+    skipped: tuple[SkippedPiece, ...]
 
 
 @dataclass(frozen=True)
@@ -61,28 +91,44 @@ def video_codec_of(piece: Piece, scratch: Path) -> str:
         return str(container.streams.video[0].codec_context.name)
 
 
-def build_playback(pieces: Sequence[Piece], out: Path) -> PlaybackFormat:
-    """Write the pieces as one file at `out` (created atomically); pieces of another codec than the first
-    are left out (logged). Raises RecordingError when nothing playable is left."""
+def build_playback(pieces: Sequence[Piece], out: Path) -> Built:
+    """Write the pieces as one file at `out` (created atomically). A piece that cannot be read, or whose video is
+    of another codec than the first readable piece's, is left out and named in the answer; RecordingError when
+    nothing playable is left."""
     if not pieces:
         raise RecordingError("no recording is kept")
     scratch = Path(tempfile.mkdtemp(prefix=".playback.", dir=out.parent))
+    skipped: list[SkippedPiece] = []
     try:
-        codec = video_codec_of(pieces[0], scratch)
+        codec, first = _first_readable(pieces, scratch)
         fmt = playback_format(codec)
         partial = scratch / f"out.{fmt.suffix}"
         options = {"movflags": "+faststart"} if fmt.container == "mp4" else {}
         with av.open(str(partial), mode="w", format=fmt.container, options=options) as output:
-            writer = _Writer(output, codec, pieces[0].rotation)
+            writer = _Writer(output, codec, first.rotation)
             for piece in sorted(pieces, key=lambda p: p.start_s):
-                with _joined(piece, scratch) as path:
-                    writer.add(path, piece.start_s)
+                try:
+                    with _joined(piece, scratch) as path:
+                        writer.add(path, piece.start_s, piece.origin_s)
+                except RecordingError as exc:
+                    skipped.append(SkippedPiece(piece.start_s, piece.end_s, str(exc)))
+                    logger.warning("playback leaves out a piece at %.1f s: %s", piece.start_s, exc)
             if writer.packets == 0:
                 raise RecordingError("no packet of the recording could be kept")
         partial.replace(out)
-        return fmt
+        return Built(fmt, tuple(skipped))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _first_readable(pieces: Sequence[Piece], scratch: Path) -> tuple[str, Piece]:
+    problem: RecordingError | None = None
+    for piece in sorted(pieces, key=lambda p: p.start_s):
+        try:
+            return video_codec_of(piece, scratch), piece
+        except RecordingError as exc:
+            problem = exc
+    raise problem or RecordingError("no recording is kept")
 
 
 class _Writer:
@@ -98,16 +144,17 @@ class _Writer:
         self._last_dts: dict[str, float] = {}
         self.packets = 0
 
-    def add(self, path: Path, start_s: float) -> None:
+    def add(self, path: Path, start_s: float, origin_s: float | None = None) -> None:
+        """Copy a piece's packets, its first packet (or its stream time `origin_s`) placed at `start_s`;
+        RecordingError when the piece cannot be used at all."""
         with _open(path) as source:
             if not source.streams.video or source.streams.video[0].codec_context.name != self.codec:
-                logger.warning("a piece of the recording in another format is left out of the playback")
-                return
+                raise RecordingError("a piece of the recording in another format")
             video = source.streams.video[0]
             audio = source.streams.audio[0] if source.streams.audio else None
             self._streams(video, audio)
             streams = [s for s in (video, audio) if s is not None]
-            origin: float | None = None
+            origin: float | None = origin_s
             try:
                 for packet in source.demux(*streams):
                     if packet.dts is None or packet.pts is None or packet.time_base is None:

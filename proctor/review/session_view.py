@@ -149,6 +149,8 @@ class SessionView:
     analysis_run: int
     live: bool
     identity: str | None
+    recording_check: str | None
+    """What the seal of a live session's kept recording found: verified, mismatch or unverified (None: not sealed)."""
     duration_s: float
     recorded_s: float
     has_screen: bool
@@ -313,6 +315,7 @@ def session_view(db: Session, reviewer: Reviewer, session_id: str) -> SessionVie
         analysis_run=row.analysis_run,
         live=row.live_started_at is not None,
         identity=row.identity,
+        recording_check=row.recording_check,
         duration_s=duration,
         recorded_s=recorded,
         has_screen=db.scalar(

@@ -13,3 +13,11 @@ class StateError(ProctorError):
 
 class InvalidInputError(ProctorError):
     """Input that cannot be used: a photo without a usable face, a recording that does not decode."""
+
+
+class TooLargeError(ProctorError):
+    """More than a limit allows (a part, or a session's recording): 413."""
+
+
+class SealedError(ProctorError):
+    """The session's recording is sealed: nothing more is taken (410)."""

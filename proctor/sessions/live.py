@@ -20,12 +20,22 @@ from sqlalchemy.orm import Session
 from footprint.ledger import canonical
 from proctor.analyzers.sessionfaces import SessionFace
 from proctor.errors import ProctorError
+from proctor.recording.signature import Signature, pack
+from proctor.sessions.clock import db_time
 from proctor.sessions.errors import StateError
 from proctor.sessions.faces import face_rows, store_face_photos
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.statements import analysed_statement
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import CandidateRow, EventRow, ExamRow, SessionRow, TransitionRow, utcnow
+from proctor.sessions.tables import (
+    CandidateRow,
+    EventRow,
+    ExamRow,
+    FrameSignatureRow,
+    SessionRow,
+    TransitionRow,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -214,14 +224,12 @@ class LiveRecords:
             return None
 
     def recording_session(self, token: str) -> str:
-        """The session a live client may still send recording parts to: live, or finished but not yet judged
-        (the page uploads what is left after the exam ends)."""
+        """The session a live client sends its own recording to (whether a part is still taken is for
+        `LiveParts` to say); ConsentRequired before the candidate accepted the proctoring terms."""
         with self.store.sessions() as db:
             row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
             if row is None:
                 raise TokenRefused("this exam link is not valid")
-            if Status(row.status) not in LIVE_STATES | {Status.SUBMITTED, Status.ANALYSED}:
-                raise SessionGone("this exam session is closed to recording")
             if row.consent != "accepted":
                 raise ConsentRequired("the candidate has not accepted the proctoring terms: send consent first")
             return row.id
@@ -296,6 +304,12 @@ class LiveRecords:
                 )
             )
             return 0 if top is None else int(top) + 1
+
+    def signatures(self, session_id: str, seen: list[Signature]) -> None:
+        """Keep signatures of frames the live analysis received (the seal checks the kept recording with them)."""
+        if seen:
+            with self.store.write() as db:
+                db.add(FrameSignatureRow(session_id=session_id, first_s=seen[0].at_s, signatures=pack(seen)))
 
     def set_identity(self, session_id: str, outcome: str) -> None:
         with self.store.write() as db:
@@ -394,6 +408,8 @@ class LiveRecords:
             row.score = score
             row.report = report
             row.job_state = "done"
+            # the page's last parts are taken for a while yet (unless it seals them sooner), by the database's clock
+            row.recording_until = db.scalar(select(db_time(self.store.config.recording.grace_s)))
             row.job_progress = 1.0
             row.analysed_at = utcnow()
             self._record_move(db, row, Status.ANALYSED, None)

@@ -1,5 +1,5 @@
-"""Kept recordings: an upload becomes hashed chunks on the session's timeline; a live client's recording
-arrives in parts of runs (each part hashed and kept as it comes).
+"""Kept recordings: an upload becomes hashed chunks on the session's timeline (a live client's recording
+arrives in parts of runs instead: `proctor/sessions/parts.py`).
 
 The slow file work (probing, remuxing, copying and fsyncing chunks) happens before the write
 transaction, which then only adds rows and ledger leaves: other writers never wait for a copy. A
@@ -9,23 +9,22 @@ first upload, so a client retrying after a lost response never doubles a session
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from proctor.decode import probe
 from proctor.errors import RecordingError
 from proctor.recording.segmenter import Chunk, segment_recording
 from proctor.sessions.clock import db_time
-from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
+from proctor.sessions.errors import InvalidInputError, StateError
 from proctor.sessions.lifecycle import Status, move
 from proctor.sessions.store import SessionStore, college_exam, college_session
-from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow, UploadRow, utcnow
+from proctor.sessions.tables import ChunkRow, ExamRow, SessionRow, UploadRow, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -39,23 +38,6 @@ class Upload:
     size: int
     name: str = "the upload"
     idempotency_key: str | None = None
-
-
-@dataclass(frozen=True)
-class RecordingPart:
-    """One piece of a live client's recording: part `number` of run `run`, which starts at `run_start_s`."""
-
-    run: str
-    number: int
-    run_start_s: float
-    data: bytes = field(repr=False)
-    container: str = "webm"
-    track: str = "camera"
-    """`camera` (camera and microphone) or `screen` (the candidate's shared screen)."""
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -174,85 +156,6 @@ class Recordings:
             )
             _queue(row)
         return None
-
-    def accept_part(self, session_id: str, part: RecordingPart) -> bool:
-        """Keep one part of a live client's recording run (a ledger leaf); False when this very part was kept
-        before (a retry). The same part number with other bytes is refused (StateError)."""
-        with self.store.sessions() as db:
-            row = db.get(SessionRow, session_id)
-            if row is None:
-                raise NotFoundError(f"no session {session_id}")
-            exam = db.get(ExamRow, row.exam_id)
-            if exam is None:
-                raise NotFoundError(f"no exam for session {session_id}")
-            if self._kept_part(db, session_id, part):
-                return False
-        key = self.store.put_bytes(
-            f"{exam.college_id}/{exam.id}/{session_id}/recording/live/{part.run}/{part.number:06d}.part", part.data
-        )
-        with self.store.kept_until_commit([key]), self.store.write() as db:
-            if self._kept_part(db, session_id, part):
-                self.store.storage.delete(key)
-                return False
-            run = db.scalars(
-                select(RecordingRunRow).where(RecordingRunRow.session_id == session_id, RecordingRunRow.run == part.run)
-            ).first()
-            if run is None:
-                run = RecordingRunRow(session_id=session_id, run=part.run, start_s=part.run_start_s, track=part.track)
-                db.add(run)
-                db.flush()
-            elif run.track != part.track:
-                self.store.storage.delete(key)
-                raise StateError(f"recording {part.run} holds the {run.track}, not the {part.track}")
-            top = db.scalar(select(func.max(ChunkRow.seq)).where(ChunkRow.session_id == session_id))
-            seq = 0 if top is None else top + 1
-            entry = self.store.ledger.append(
-                db,
-                "recording_chunk",
-                f"{session_id}/{seq}",
-                {
-                    "session": session_id,
-                    "run": part.run,
-                    "track": part.track,
-                    "part": part.number,
-                    "seq": seq,
-                    "sha256": part.sha256,
-                    "size": len(part.data),
-                    "run_start_s": round(run.start_s, 3),
-                },
-            )
-            db.add(
-                ChunkRow(
-                    session_id=session_id,
-                    seq=seq,
-                    start_s=run.start_s,
-                    duration_s=0.0,  # known once the run's parts are joined
-                    sha256=part.sha256,
-                    size=len(part.data),
-                    container=part.container,
-                    run_id=run.id,
-                    part=part.number,
-                    rotation=0,
-                    storage_key=key,
-                    ledger_index=entry.index,
-                )
-            )
-        return True
-
-    @staticmethod
-    def _kept_part(db: Session, session_id: str, part: RecordingPart) -> bool:
-        kept = db.scalars(
-            select(ChunkRow)
-            .join(RecordingRunRow, RecordingRunRow.id == ChunkRow.run_id)
-            .where(
-                RecordingRunRow.session_id == session_id,
-                RecordingRunRow.run == part.run,
-                ChunkRow.part == part.number,
-            )
-        ).first()
-        if kept is not None and kept.sha256 != part.sha256:
-            raise StateError(f"part {part.number} of recording {part.run} was already kept with other bytes")
-        return kept is not None
 
 
 def _earlier_upload(db: Session, session_id: str, upload: Upload) -> Accepted | None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, SessionFaceRow, SessionRow
+from proctor.sessions.tables import ChunkRow, EventRow, ExamRow, FrameSignatureRow, SessionFaceRow, SessionRow
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
             for chunk in chunk_rows:
                 keys.append(chunk.storage_key)
                 chunk.purged_at = now
+                chunk.samples = None  # signatures of its pictures go with them
+            db.execute(delete(FrameSignatureRow).where(FrameSignatureRow.session_id == session_id))
             for event in event_rows:
                 keys.extend([event.evidence_key] if event.evidence_key else [])
                 event.evidence_purged_at = now

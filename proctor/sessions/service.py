@@ -29,9 +29,11 @@ from proctor.sessions.analyses import Analyses
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import VERDICTS, Status, move
 from proctor.sessions.live import LiveRecords
+from proctor.sessions.parts import LiveParts
 from proctor.sessions.playback import Playbacks
 from proctor.sessions.recordings import Recordings
 from proctor.sessions.retention import PurgeReport, purge_expired
+from proctor.sessions.seal import RecordingSeals
 from proctor.sessions.statements import Examiner, verdict_statement
 from proctor.sessions.store import (
     ServiceConfig,
@@ -62,6 +64,8 @@ class SessionService:
     ) -> None:
         self.store = SessionStore(sessions, writer or sessions.begin, storage, ledger, config, statement_sink)
         self.recordings = Recordings(self.store)
+        self.parts = LiveParts(self.store)
+        self.seals = RecordingSeals(self.store)
         self.playbacks = Playbacks(self.store)
         self.analyses = Analyses(self.store)
         self.live = LiveRecords(self.store)

@@ -28,6 +28,17 @@ StatementSink = Callable[[Session, str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
+class RecordingLimits:
+    """What a live client's own recording may be: a part's and a session's bytes, its runs, and how long after the
+    exam its last parts are taken."""
+
+    part_bytes: int = 8 * 1024 * 1024
+    session_bytes: int = 2 * 1024**3
+    runs: int = 50
+    grace_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Settings of the session service."""
 
@@ -36,6 +47,7 @@ class ServiceConfig:
     retention_days: int = 365
     scratch_dir: Path | None = None
     """This node's own folder for staging and remuxing (None: the system's temporary folder); never shared."""
+    recording: RecordingLimits = RecordingLimits()
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,12 @@ class SessionRow(Base):
     consent: Mapped[str | None] = mapped_column(String(16))
     """The candidate's answer on the exam page: accepted or declined (None before the page asked)."""
     media_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recording_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A finished live session takes recording parts until then (the database's clock), unless sealed sooner."""
+    recording_sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """The kept recording is sealed: no part is taken any more."""
+    recording_check: Mapped[str | None] = mapped_column(String(16))
+    """What the seal found: `verified`, `mismatch` (a part shows what the analysis did not see) or `unverified`."""
     """When retention had purged every kept file of the session (its rows marked, its files deleted): done for good."""
 
 
@@ -140,6 +146,14 @@ class RecordingRunRow(Base):
     track: Mapped[str] = mapped_column(String(16), default="camera", server_default="camera")
     """What the run records: the camera (with the microphone), or the candidate's shared screen."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    parts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Parts kept so far: the next one is this number (parts come in order, each once)."""
+    stream: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    """Where the run's stream was left after its last kept part (`proctor/recording/webm.py` StreamState)."""
+    origin_s: Mapped[float | None] = mapped_column(Float)
+    """The stream time of the run's first block: it lies at `start_s` on the session's timeline."""
+    end_s: Mapped[float | None] = mapped_column(Float)
+    """The session time of the run's last block so far."""
 
 
 class ChunkRow(Base):
@@ -164,6 +178,20 @@ class ChunkRow(Base):
     ledger_index: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    samples: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """A live part's keyframe signatures (`proctor/recording/signature.py`), for the seal's check."""
+
+
+class FrameSignatureRow(Base):
+    """Signatures of the frames a live session's analysis received, a batch a row (the seal compares the kept
+    recording with them)."""
+
+    __tablename__ = "frame_signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    first_s: Mapped[float] = mapped_column(Float)
+    signatures: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class UploadRow(Base):

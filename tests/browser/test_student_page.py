@@ -283,6 +283,9 @@ def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_
         session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
     assert session["consent"] == "accepted" and session["identity"] == "verified"
     assert session["status"] == "analysed"
+    # the page sealed its recording once every part was sent, and Chromium's recording shows what the server saw
+    assert session["recording_sealed_at"] is not None and session["recording_check"] == "verified"
+    assert page.evaluate("window.proctorDiagnostics.uploads().pending") == 0
     recorded = recording_seconds(student_server, enrolled.session_id, tmp_path)
     assert recorded >= capture.duration_s - 5.0  # the page's own recording is kept and plays
 

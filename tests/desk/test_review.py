@@ -13,13 +13,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from footprint.ledger.tables import EntryRow
 from footprint.people import Role
@@ -29,7 +30,8 @@ from proctor.events.vocabulary import SCORED
 from proctor.review.access import Reviewer
 from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.protocol import protocol_data
-from proctor.sessions.recordings import RecordingPart
+from proctor.sessions.clock import db_time
+from proctor.sessions.parts import RecordingPart
 from proctor.sessions.statements import FLAG_REVIEWED, NAMESPACE, PROCTORING_RESULT
 from proctor.sessions.tables import EventRow, SessionRow
 from tests.desk.desk_client import HTML, sign_in
@@ -298,8 +300,14 @@ def test_a_shared_screen_plays_beside_the_camera(world: World, media: Path, tmp_
     services = build_services(world.settings)
     try:
         service = build_session_service(services)
+        with services.writing() as db:  # the session was live a minute ago, and its page still sends
+            db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == world.sessions_a[1])
+                .values(live_started_at=datetime.now(UTC) - timedelta(minutes=1), recording_until=db_time(60))
+            )
         part = RecordingPart("screen-1", 0, 0.0, screen.read_bytes(), track="screen")
-        assert service.recordings.accept_part(world.sessions_a[1], part)
+        assert service.parts.accept(world.sessions_a[1], part)
     finally:
         services.engine.dispose()
     with TestClient(create_app(world.settings)) as app:

@@ -22,16 +22,20 @@ NO_PRE_EXAM_SCAN = {"room_scan": {"pre_exam": False}}
 
 @dataclass(frozen=True)
 class LiveMedia:
-    """The demo as a browser sends it (VP8 + Opus WebM), whole and cut in two at `cut_s`."""
+    """The demo as a browser sends it (VP8 + Opus WebM), whole and cut in two at `cut_s`; the demo as the page
+    records it beside (another encoder: keyframes every 2 s, 600 kbit/s); and another person's recording of
+    `cut_s` seconds (a page that sends another video than its camera's)."""
 
     whole: Path
     first: Path
     second: Path
     cut_s: float
+    recorded: Path
+    another: Path
 
 
 @pytest.fixture(scope="session")
-def live_media(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> LiveMedia:
+def live_media(demo: Scenario, media: Path, tmp_path_factory: pytest.TempPathFactory) -> LiveMedia:
     folder = tmp_path_factory.mktemp("live-media")
     cut = 12.0
     first, second = build_demo_parts(folder, cut_s=cut)
@@ -40,6 +44,8 @@ def live_media(demo: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Live
         webm_of(first, folder / "first.webm"),
         webm_of(second, folder / "second.webm"),
         cut,
+        webm_of(demo.video, folder / "recorded.webm", keyframe_every_s=2.0, bitrate=600_000),
+        webm_of(media / "WolfgangLanger_Pexels.mp4", folder / "another.webm", keyframe_every_s=2.0, until_s=cut),
     )
 
 

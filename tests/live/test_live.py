@@ -25,7 +25,7 @@ from proctor.sessions.tables import SessionFaceRow, SessionRow
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import KEY, LiveMedia, api, enrol
 from tests.servers import SERVER_KEY, LiveServer, free_port, server
-from web.live.client import LiveClient
+from web.live.client import LiveClient, LiveError
 
 pytestmark = pytest.mark.slow
 TOLERANCE_S = 0.5
@@ -68,8 +68,11 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
             stored = await asyncio.to_thread(events_of, live_server, enrolled.session_id)
             seen_while_streaming.extend(stored)  # the event is in the store as soon as it is announced
             await play_out(client, live_media.whole)
-            assert await client.upload_recording(live_media.whole, "run-1", run_start_s=0.0) > 1
+            parts = await client.upload_recording(live_media.recorded, "run-1", run_start_s=0.0)
+            assert parts > 1
             receipt = await client.finish()
+            sealed = await client.seal({"run-1": parts})
+            assert sealed["runs"] == [{"run": "run-1", "parts": parts, "said_parts": parts}]
             return receipt, client.messages
         finally:
             await client.close()
@@ -84,6 +87,8 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         session = client.get(f"/api/v1/sessions/{enrolled.session_id}").json()
         assert (session["status"], session["analysis"]) == ("analysed", "done") and session["score"] > 0
         assert session["identity"] == "verified" and session["live_started_at"] is not None
+        # the page's own recording (another encoder of the same camera) shows what the analysis saw
+        assert session["recording_check"] == "verified" and session["recording_sealed_at"] is not None
         exam = client.get(f"/api/v1/exams/{enrolled.exam_id}").json()
         recording = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording")
         public_key = client.get("/ledger/public-key").text
@@ -226,9 +231,8 @@ def test_bad_tokens_offers_and_parts_get_a_clear_4xx(live_server: LiveServer, de
     part = {"Authorization": "Bearer not-a-token", "Content-Type": "video/webm", "X-Run-Start-S": "0"}
     assert httpx.put(f"{base}/live/recording/run-1/0", content=b"\x1a\x45\xdf\xa3", headers=part).status_code == 401
     mine = {**part, "Authorization": f"Bearer {enrolled.token}"}
-    assert httpx.put(f"{base}/live/recording/run-1/0", content=b"\x1a\x45\xdf\xa3", headers=mine).status_code == 201
-    assert httpx.put(f"{base}/live/recording/run-1/0", content=b"\x1a\x45\xdf\xa3", headers=mine).status_code == 200
-    assert httpx.put(f"{base}/live/recording/run-1/0", content=b"other", headers=mine).status_code == 409
+    junk = httpx.put(f"{base}/live/recording/run-1/0", content=b"\x1a\x45\xdf\xa3", headers=mine)
+    assert junk.status_code == 409  # the session never had media: no recording of it is taken
     wrong_type = {**mine, "Content-Type": "text/plain"}
     assert httpx.put(f"{base}/live/recording/run-1/1", content=b"x", headers=wrong_type).status_code == 415
     assert KEY not in enrolled.token
@@ -296,7 +300,9 @@ def test_the_join_token_never_reaches_the_server_log(demo: Scenario, tmp_path: P
             with pytest.raises(Exception) as refused:
                 await client.offer("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
             assert getattr(refused.value, "status", None) == 400
-            assert await client.upload_recording(demo.reference, "run-1", run_start_s=0.0) == 1
+            with pytest.raises(LiveError) as junk:  # a picture is no recording part, and nothing is live yet
+                await client.upload_recording(demo.reference, "run-1", run_start_s=0.0)
+            assert junk.value.status in (409, 415, 422)
         finally:
             await client.close()
 

@@ -36,6 +36,7 @@ def desk_keys_built_from_values() -> set[str]:
     built |= {f"desk.severity.{severity.value}" for severity in Severity}
     built |= {f"desk.action.{action.value}" for action in ReviewAction}
     built |= {f"desk.identity.{outcome}" for outcome in ("verified", "unverified", "not_checked")}
+    built |= {f"desk.recording.{outcome}" for outcome in ("verified", "mismatch", "unverified")}
     built |= {f"desk.denied.title_{status}" for status in (403, 404, 409, 422)}
     built |= {f"desk.strip.{kind}" for kind in ("room_scan", "identity")}
     built |= {f"desk.identity.match_{kind.value}" for kind in MatchKind}

@@ -165,20 +165,33 @@ class LiveClient:
         self.player = None
 
     async def upload_recording(self, media: Path, run: str, run_start_s: float, part_bytes: int = PART_BYTES) -> int:
-        """Send the client's own recording of `media` in parts, as MediaRecorder blobs are sent; returns how many."""
+        """Send the client's own recording of `media` in parts of `part_bytes` (cut anywhere: the server reads a
+        run's stream across its parts); returns how many."""
         data = media.read_bytes()
-        content_type = "video/webm" if media.suffix == ".webm" else "video/mp4"
         parts = 0
         for number, offset in enumerate(range(0, len(data), part_bytes)):
-            response = await self._http.put(
-                f"/live/recording/{run}/{number}",
-                content=data[offset : offset + part_bytes],
-                headers={"Content-Type": content_type, "X-Run-Start-S": f"{run_start_s:.3f}"},
-            )
-            if response.status_code not in (200, 201):
-                raise LiveError(response.status_code, response.json()["error"]["message"])
+            await self.put_part(run, number, data[offset : offset + part_bytes], run_start_s)
             parts += 1
         return parts
+
+    async def put_part(self, run: str, number: int, data: bytes, run_start_s: float, track: str = "camera") -> bool:
+        """Send one part of the client's own recording; True when kept now, False for a retry of a kept part."""
+        response = await self._http.put(
+            f"/live/recording/{run}/{number}",
+            content=data,
+            headers={"Content-Type": "video/webm", "X-Run-Start-S": f"{run_start_s:.3f}", "X-Track": track},
+        )
+        if response.status_code not in (200, 201):
+            raise LiveError(response.status_code, response.json()["error"]["message"])
+        return response.status_code == 201
+
+    async def seal(self, runs: dict[str, int]) -> Message:
+        """Say the last part is sent (each run and how many parts it sent): the recording is sealed."""
+        response = await self._http.post("/live/recording/seal", json={"runs": runs})
+        if response.status_code != 200:
+            raise LiveError(response.status_code, response.json()["error"]["message"])
+        sealed: Message = response.json()
+        return sealed
 
     async def finish(self, timeout_s: float = 60.0) -> Message:
         """Finish the exam; returns the receipt (session id and the checkpoint the result is provable against)."""

@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from proctor.logcontext import about_session
-from proctor.sessions.errors import StateError
+from proctor.sessions.errors import InvalidInputError, SealedError, StateError, TooLargeError
 from proctor.sessions.live import ConsentRequired, ExamNotOpen, SessionGone, TokenRefused
-from proctor.sessions.recordings import RecordingPart
+from proctor.sessions.parts import RecordingPart
 from web.live.manager import LiveManager
 from web.live.session import ConsentMissing, OfferError
 
@@ -31,9 +31,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/live", tags=["live"])
 
 HELLO_TIMEOUT_S = 10.0
-PART_LIMIT = 32 * 1024 * 1024
 RUN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CONTAINERS = {"video/webm": "webm", "video/mp4": "mp4", "video/x-matroska": "matroska"}
+CONTAINERS = {"video/webm": "webm", "video/x-matroska": "matroska"}
+"""What a browser's MediaRecorder writes and the parts' checks read (proctor/recording/webm.py)."""
 
 
 def get_live(request: Request) -> LiveManager:
@@ -95,7 +95,17 @@ async def offer(body: Offer, token: TokenDep, live: LiveDep) -> Answer:
     return Answer(sdp=answer.sdp, type="answer", session_id=session.id, state=session.status.value)
 
 
-@router.put("/recording/{run}/{part}", status_code=201)
+@router.put(
+    "/recording/{run}/{part}",
+    status_code=201,
+    responses={
+        409: {"description": "Not the next part of its run, other bytes under a kept part, or an overlapping run."},
+        410: {"description": "The recording is sealed, or the exam's time for sending it has passed."},
+        413: {"description": "Larger than a part or a session's recording may be."},
+        415: {"description": "Not WebM or Matroska."},
+        422: {"description": "Not the honest continuation of its run's stream (the message says why)."},
+    },
+)
 async def recording_part(
     run: str,
     part: int,
@@ -108,37 +118,73 @@ async def recording_part(
         Header(alias="X-Track", description="What the run records: the camera (default) or the shared screen."),
     ] = "camera",
 ) -> JSONResponse:
-    """Keep one part of the client's own recording (a MediaRecorder run, sent in parts as it records).
+    """Keep one part of the client's own recording (a MediaRecorder run, sent in parts as it records), once it has
+    passed every check; a refused part leaves nothing behind.
 
-    Retrying a part is safe (200, nothing new kept); the same part number with other bytes is 409.
+    Parts of a run come in order from 0, each once: retrying a kept part with the same bytes is safe (200, nothing
+    new kept); the same part number with other bytes is 409. Parts are taken while the exam is live and, after
+    it, until the recording is sealed (`POST /live/recording/seal`) or its grace time has passed (410 then).
     """
+    limit = live.service.store.config.recording.part_bytes
     if not RUN_NAME.match(run) or not 0 <= part <= 1_000_000:
         raise HTTPException(400, "run is 1–64 letters, digits, _ or -, and part a number from 0")
     container = CONTAINERS.get(request.headers.get("content-type", "").split(";")[0].strip().lower())
     if container is None:
         raise HTTPException(415, f"send the part as one of {', '.join(CONTAINERS)}")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > PART_LIMIT:
-        raise HTTPException(413, f"a recording part is at most {PART_LIMIT} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"a recording part is at most {limit} bytes")
     data = bytearray()
     async for block in request.stream():
         data += block
-        if len(data) > PART_LIMIT:
-            raise HTTPException(413, f"a recording part is at most {PART_LIMIT} bytes")
+        if len(data) > limit:
+            raise HTTPException(413, f"a recording part is at most {limit} bytes")
     if not data:
         raise HTTPException(400, "the part is empty")
     try:
         session_id = await run_in_threadpool(live.records.recording_session, token)
-        kept = await run_in_threadpool(
-            live.service.recordings.accept_part,
-            session_id,
-            RecordingPart(run, part, run_start_s, bytes(data), container, track),
-        )
+        with about_session(session_id):
+            kept = await run_in_threadpool(
+                live.service.parts.accept,
+                session_id,
+                RecordingPart(run, part, run_start_s, bytes(data), container, track),
+            )
+    except (TokenRefused, SessionGone, ConsentRequired) as exc:
+        raise refusal(exc) from exc
+    except SealedError as exc:
+        raise HTTPException(410, str(exc)) from exc
+    except TooLargeError as exc:
+        raise HTTPException(413, str(exc)) from exc
+    except StateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except InvalidInputError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return JSONResponse({"run": run, "part": part, "kept": kept}, status_code=201 if kept else 200)
+
+
+class SealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: dict[Annotated[str, Field(pattern=RUN_NAME.pattern)], Annotated[int, Field(ge=0, le=1_000_001)]] = Field(
+        default_factory=dict, max_length=200, description="Each run the page recorded, and how many parts it sent."
+    )
+
+
+@router.post("/recording/seal", responses={409: {"description": "The exam is not finished."}})
+async def seal_recording(body: SealRequest, token: TokenDep, live: LiveDep) -> dict[str, Any]:
+    """The page has sent its last part: the recording is sealed now (nothing more is taken) and checked against
+    what the live analysis saw. Sealing again answers with the first seal."""
+    try:
+        session_id = await run_in_threadpool(live.records.recording_session, token)
+        with about_session(session_id):
+            seal = await run_in_threadpool(
+                live.service.seals.seal, session_id, "the page sent its last part", body.runs
+            )
     except (TokenRefused, SessionGone, ConsentRequired) as exc:
         raise refusal(exc) from exc
     except StateError as exc:
         raise HTTPException(409, str(exc)) from exc
-    return JSONResponse({"run": run, "part": part, "kept": kept}, status_code=201 if kept else 200)
+    return seal.page_view()
 
 
 SPEEDTEST_LIMIT = 4 * 1024 * 1024

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import av
+import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from starlette.websockets import WebSocket, WebSocketState
@@ -49,6 +50,7 @@ from proctor.live.messages import (
     VideoIn,
 )
 from proctor.policy import policy_from_dict
+from proctor.recording.signature import Signature, signature_of
 from proctor.roomscan.schedule import ScanKind, ScanRequest, scan_schedule
 from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
@@ -64,6 +66,11 @@ logger = logging.getLogger(__name__)
 IDENTITY_TIMEOUT_S = 90.0
 """With no face to check for this long, the exam goes on (identity not checked, marked for the examiner)."""
 REACHED_EVERY_S = 5.0
+SIGNATURE_EVERY_S = 0.5
+"""A signature of what the analysis received this often (the seal compares each recording sample with those within
+a second of it)."""
+SIGNATURES_EVERY_S = 10.0
+"""The signatures are stored this often (and when the session ends)."""
 SCAN_START_WITHIN_S = 120.0
 """A requested room scan not started within this long is over (incomplete); once started, the policy's time
 limit applies. The page may first finish what the candidate is doing (the calibration before a pre-exam scan)."""
@@ -135,6 +142,8 @@ class LiveSession:
         self._windower: AudioWindower | None = None
         self._no_video_told = False
         self._last_reached = 0.0
+        self._seen: list[Signature] = []
+        self._last_signature_s = -1e9
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.lane.send(OpenSession(self.id, ticket.policy, ticket.embedding, ticket.next_number, ticket.photo))
@@ -218,6 +227,9 @@ class LiveSession:
             if self.closing or not sampler.due(t) or frame.width % 2 or frame.height % 2:
                 continue
             planes = frame.to_ndarray(format="yuv420p")
+            if t - self._last_signature_s >= SIGNATURE_EVERY_S:
+                self._last_signature_s = t
+                self._keep_signature(t, signature_of(np.asarray(planes[: frame.height], dtype=np.uint8)))
             self.lane.video(VideoIn(self.id, t, frame.width, frame.height, planes.tobytes()))
 
     async def _audio(self, track: MediaStreamTrack, clock: TrackClock) -> None:
@@ -240,6 +252,17 @@ class LiveSession:
                 for window in windower.add(t, samples):
                     self.lane.send(AudioIn(self.id, window.timestamp_s, window.samples.tobytes()))
                 t += len(samples) / AUDIO_SAMPLE_RATE
+
+    def _keep_signature(self, t: float, thumb: bytes) -> None:
+        """Remember what the analysis received (the seal checks the kept recording with it), stored in batches."""
+        self._seen.append(Signature(t, thumb))
+        if t - self._seen[0].at_s >= SIGNATURES_EVERY_S:
+            self._store_signatures()
+
+    def _store_signatures(self) -> None:
+        if self._seen:
+            batch, self._seen = self._seen, []
+            self.manager.write(self.manager.records.signatures, self.id, batch)
 
     def _gap(self, last: float | None, t: float) -> bool:
         """Nothing of a track arrived since `last` for longer than the policy allows: a technical gap (this
@@ -623,6 +646,7 @@ class LiveSession:
             self.lane.send(ScanSettle(self.id, self.scan.request.to_json()))
             self.scan = None
         end = self.now_s()
+        self._store_signatures()
         if self._windower is not None and (rest := self._windower.flush()) is not None:
             self.lane.send(AudioIn(self.id, rest.timestamp_s, rest.samples.tobytes()))
         if self.origin is not None:  # a track that stopped (or never came) before the exam was finished
@@ -645,6 +669,7 @@ class LiveSession:
 
     async def shutdown(self) -> None:
         """Release the connection, timers and lane (the session stays in the database)."""
+        self._store_signatures()
         for timer in self._timers:
             timer.cancel()
         if self.peer is not None:

@@ -153,6 +153,14 @@ class SessionPublic(BaseModel):
     consent: str | None = Field(
         None, description="The candidate's answer to the proctoring terms on the exam page: accepted or declined."
     )
+    recording_sealed_at: UTCTime | None = Field(
+        None, description="When a live session's own recording was sealed: no part is taken since."
+    )
+    recording_check: str | None = Field(
+        None,
+        description="What the seal found: verified (the kept recording shows what the live analysis saw), mismatch "
+        "(see the recording_mismatch events) or unverified (nothing could be compared).",
+    )
 
 
 class EventPublic(BaseModel):

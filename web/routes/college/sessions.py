@@ -119,6 +119,8 @@ def _session(platform: SessionPlatform, college_id: str, session_id: str) -> Ses
             live_started_at=row.live_started_at,
             identity=row.identity,
             consent=row.consent,
+            recording_sealed_at=row.recording_sealed_at,
+            recording_check=row.recording_check,
         )
 
 

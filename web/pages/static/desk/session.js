@@ -41,6 +41,21 @@ function seek(seconds) {
   player.currentTime = Math.max(0, seconds);
 }
 
+// What playback had to leave out of the recording (a piece that could not be read): said beside the player.
+const skippedNote = document.getElementById("skipped");
+async function tellSkipped(url) {
+  try {
+    const answer = await fetch(url, { headers: { Range: "bytes=0-0" }, credentials: "same-origin" });
+    const skipped = JSON.parse(answer.headers.get("X-Proctor-Skipped") || "[]");
+    skippedNote.hidden = skipped.length === 0;
+    const spans = skipped.map((piece) => `${clock(piece.start_s)}–${piece.end_s === null ? "…" : clock(piece.end_s)}`);
+    skippedNote.textContent = skipped.length ? t("desk.session.skipped", { count: skipped.length, spans: spans.join(", ") }) : "";
+  } catch {
+    skippedNote.hidden = true;
+  }
+}
+tellSkipped(player.src);
+
 const track = document.getElementById("track");
 if (track) {
   // the shared screen plays on the same timeline: switching keeps the moment and the speed
@@ -48,6 +63,7 @@ if (track) {
     const at = player.currentTime;
     const rate = player.playbackRate;
     player.src = `/desk/sessions/${data.session}/recording?track=${track.value}`;
+    tellSkipped(player.src);
     player.addEventListener(
       "loadedmetadata",
       () => {

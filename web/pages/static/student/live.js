@@ -3,6 +3,7 @@
 // Everything reconnects by itself; the page is told what happens through events on this object.
 
 const PART_MS = 2000;
+const KEYFRAME_MS = 2000;
 const RETRY_MS = [1000, 2000, 4000, 5000];
 const PING_MS = 5000;
 const SILENT_SOCKET_MS = 12000; // no pong for this long: the socket is dead even if it was never closed
@@ -31,6 +32,7 @@ export class Live extends EventTarget {
     this.finished = false; // the receipt arrived (or the page gave up the session)
     this.recorders = [];
     this.uploads = new Uploads(this.token);
+    this.uploads.addEventListener("refused", (event) => this.restartRecording(event.detail.run));
     this.attempt = 0;
     this.pings = new Map(); // ping id → when it was sent (seconds)
     this.connecting = null;
@@ -223,14 +225,19 @@ export class Live extends EventTarget {
   }
 
   // -- the page's own recording ----------------------------------------------------------------------
+  // A keyframe every KEYFRAME_MS lets the server check the recording against what its analysis saw (a browser
+  // that does not know the option records as before, and its recording is checked where keyframes fall).
   record(stream, track = "camera") {
     const mimeType = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp8", "video/webm"].find((mime) =>
       MediaRecorder.isTypeSupported(mime),
     );
-    const recorder = new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 600000 });
+    const options = { mimeType, videoBitsPerSecond: 600000, videoKeyFrameIntervalDuration: KEYFRAME_MS };
+    const recorder = new MediaRecorder(stream, options);
     const run = `${track}-${Date.now().toString(36)}`;
     const start = Math.max(0, this.sessionTime() ?? 0);
     let part = 0;
+    recorder.run = run;
+    recorder.track = track;
     recorder.addEventListener("dataavailable", (event) => {
       const type = (recorder.mimeType || mimeType || "video/webm").split(";")[0];
       if (event.data.size > 0) this.uploads.add({ run, part: part++, start, track, type, blob: event.data });
@@ -238,6 +245,38 @@ export class Live extends EventTarget {
     recorder.start(PART_MS);
     this.recorders.push(recorder);
     return recorder;
+  }
+
+  // The server refused a part for good: that run can no longer be continued, so its recorder is replaced by a
+  // new one (a new run) while the exam goes on.
+  restartRecording(run) {
+    const recorder = this.recorders.find((candidate) => candidate.run === run);
+    if (!recorder || recorder.state === "inactive" || this.finishing) return;
+    this.recorders = this.recorders.filter((candidate) => candidate !== recorder);
+    recorder.stop();
+    this.record(recorder.stream, recorder.track);
+  }
+
+  // Every part is sent: the page asks the server to seal the recording (nothing more is taken after that).
+  // While the server is still storing the exam's result (409) it asks again; it gives up after a while, and
+  // the server seals the recording by itself at the end of its grace time.
+  async seal() {
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      try {
+        const response = await fetch("/live/recording/seal", {
+          signal: AbortSignal.timeout(REQUEST_MS.upload),
+          method: "POST",
+          headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ runs: this.uploads.sentParts() }),
+        });
+        if (response.ok) return await response.json();
+        if (response.status !== 409 && response.status < 500) return null;
+      } catch {
+        // the network: try again
+      }
+      await wait(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
+    }
+    return null;
   }
 
   async stopRecording() {
@@ -278,6 +317,11 @@ class Uploads extends EventTarget {
     this.total = 0;
     this.running = false;
     this.failed = [];
+    this.parts = new Map(); // run → parts the server took
+  }
+
+  sentParts() {
+    return Object.fromEntries(this.parts);
   }
 
   add(part) {
@@ -317,12 +361,16 @@ class Uploads extends EventTarget {
       if (response.ok) {
         this.queue.shift();
         this.sent += part.blob.size;
+        this.parts.set(part.run, part.part + 1);
         delay = 0;
       } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
         delay = Math.min(5000, (delay || 500) * 2);
       } else {
-        this.failed.push({ part, status: response.status }); // refused for good: kept aside, never retried
-        this.queue.shift();
+        // refused for good: this part and the rest of its run are kept aside, never retried; a new run goes on
+        const refused = this.queue.filter((queued) => queued.run === part.run);
+        this.queue = this.queue.filter((queued) => queued.run !== part.run);
+        for (const dropped of refused) this.failed.push({ part: dropped, status: response.status });
+        this.dispatchEvent(new CustomEvent("refused", { detail: { run: part.run, status: response.status } }));
       }
       this.dispatchEvent(new CustomEvent("progress"));
     }

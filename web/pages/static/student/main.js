@@ -420,6 +420,7 @@ async function finishStep() {
   if (state.stopMeter) state.stopMeter();
   await live.uploads.drained();
   update();
+  await live.seal(); // every part is sent: nothing more is taken, and the recording is checked
   state.uploaded = true;
   showReceipt();
 }
