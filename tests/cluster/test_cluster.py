@@ -38,6 +38,8 @@ from footprint.accounts import create_college
 from footprint.ledger import Ledger
 from footprint.ledger.tables import CheckpointRow, EntryRow
 from footprint.store import make_engine, make_session_factory, migrate
+from proctor.analyze import analyze_recording
+from proctor.policy import PRESETS
 from proctor.recording.storage import LocalStorage
 from proctor.sessions.service import ServiceConfig, SessionService
 from proctor.sessions.tables import EventRow, ExamRow, SessionRow
@@ -134,6 +136,7 @@ class SingleMachine:
         self.exam_id = exam.id
         self.candidate = self.service.add_candidate(self.college, exam.id, "S-1", "Arman", demo.reference.read_bytes())
         self.folder = folder
+        self.reference = demo.reference
         self.known: dict[Path, list[Event]] = {}
 
     def events(self, recording: Path) -> list[Event]:
@@ -374,6 +377,12 @@ def test_a_hung_ray_actor_is_stopped_at_the_deadline_and_the_job_finishes_elsewh
     wait_for(lambda: not alive(hung), "the hung actor ending", timeout_s=120)  # Ray ends it for good
     assert kept_analyses(db, session_id) == 1 and event_runs(db, session_id) == [1]
     assert cluster_events(client, session_id) == single.events(long_demo)  # nothing lost, nothing twice
+    # one pipeline: the recording, analysed in 10 s chunks on the cluster, gives what `proctor analyze` gives
+    offline = analyze_recording(long_demo, single.reference, PRESETS["interim"]).events
+    kept = cluster_events(client, session_id)
+    assert [(e[1], e[5]) for e in kept] == [(e.type.value, e.severity.value) for e in offline]
+    for got, want in zip(kept, offline, strict=True):
+        assert got[2] == pytest.approx(want.start_s, abs=0.1) and got[3] == pytest.approx(want.end_s, abs=0.1)
 
 
 def test_a_ray_worker_killed_mid_job_leaves_the_job_to_finish_elsewhere(

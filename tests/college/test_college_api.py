@@ -22,12 +22,14 @@ from footprint.accounts import ALL_SCOPES, create_college, issue_key
 from footprint.ledger import checkpoint as signed_note
 from footprint.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from footprint.store import make_engine
+from proctor.analyze import analyze_recording
 from proctor.decode import iter_frames, probe
+from proctor.policy import policy_from_dict
 from proctor.sessions.statements import PROCTORING_RESULT
 from proctor.sessions.tables import ChunkRow, UploadRow
 from proctor.sessions.webhooks import SIGNATURE_HEADER, verify_signature
 from tests.fixtures.hostile import claimed_size
-from tests.fixtures.scenarios import Scenario, build_demo_parts, build_rotated_demo
+from tests.fixtures.scenarios import Scenario, build_demo_parts, build_rotated_demo, build_two_people
 from web.app import create_app
 from web.settings import load_settings
 
@@ -239,6 +241,27 @@ def test_a_recording_uploaded_in_two_parts_keeps_its_event_times(
     assert session["recording_seconds"] == pytest.approx(demo.duration_s, abs=0.2)
     events = client.get(f"/api/v1/sessions/{session_id}/events", headers=auth()).json()
     assert_event_times(events, demo)
+
+
+@pytest.mark.slow
+def test_an_upload_gives_the_events_proctor_analyze_gives_for_the_same_file(
+    client: TestClient, demo: Scenario, tmp_path: Path
+) -> None:
+    """One pipeline: a second person in view, keyframes off whole milliseconds, kept as 10 s chunks."""
+    scenario = build_two_people(tmp_path / "two", keyframe_every=37, name="two_people_37.mp4")
+    exam_id, _, session_id = enrol(client, demo)
+    assert upload(client, session_id, scenario.video).status_code == 202
+    session = wait_analysed(client, session_id)
+    assert session["analysis"] == "done", session["analysis_error"]
+    assert session["recording_chunks"] == 2  # chunks start at keyframes: 0 and 12.333… s
+    events = client.get(f"/api/v1/sessions/{session_id}/events", headers=auth()).json()
+    policy = policy_from_dict(client.get(f"/api/v1/exams/{exam_id}", headers=auth()).json()["policy"])
+    offline = analyze_recording(scenario.video, demo.reference, policy).events
+    assert [(e["type"], e["severity"]) for e in events] == [(e.type.value, e.severity.value) for e in offline]
+    for got, want in zip(events, offline, strict=True):
+        assert got["start_s"] == pytest.approx(want.start_s, abs=0.1) and got["end_s"] == pytest.approx(
+            want.end_s, abs=0.1
+        ), (got, want)
 
 
 @pytest.mark.slow

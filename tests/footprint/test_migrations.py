@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import footprint.accounts  # noqa: F401  (registers its tables)
@@ -18,7 +18,9 @@ import footprint.facts.tables  # noqa: F401
 import footprint.signins  # noqa: F401
 import footprint.xapi.tables  # noqa: F401
 import proctor.sessions.tables  # noqa: F401
+from footprint.accounts import ALL_SCOPES, authenticate, hash_key, keys_of
 from footprint.ledger import Ledger
+from footprint.people import Role, UserRow, add_person, hasher, sign_in
 from footprint.store import Base, make_engine, make_session_factory, migrate
 from footprint.xapi.canonical import agent_key
 from footprint.xapi.documents import DocumentScope, get_document
@@ -168,5 +170,52 @@ def test_tenancy_migration_gives_every_old_row_to_its_college(db_url: str) -> No
                     db, DocumentScope(college, "activity_profile", "https://proctor.kz/q1"), "rules"
                 )
                 assert document is not None and document.content == b'{"a": 1}'
+    finally:
+        engine.dispose()
+
+
+def test_keys_and_people_made_before_scopes_keep_working_after_the_upgrade(db_url: str) -> None:
+    """A database at revision 0013 with a college, its keys (one the demo key), its people (one the demo admin):
+    after the upgrade every key works with every scope it had, the demo key is known as such, and an address may
+    then be someone of a second college too."""
+    engine = make_engine(db_url)
+    college, other = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(UTC)
+    try:
+        migrate(engine, "0013_job_queue")
+        with engine.begin() as db:
+            for college_id, name in ((college, "Early College"), (other, "Other College")):
+                db.execute(
+                    text("INSERT INTO colleges (id, name, created_at) VALUES (:i, :n, :t)"),
+                    {"i": college_id, "n": name, "t": now},
+                )
+            for name, secret in (("moodle", "an-old-lms-key-0123456789"), ("bootstrap", "the-old-demo-key-0123456")):
+                db.execute(
+                    text(
+                        "INSERT INTO credentials (id, college_id, name, key_hash, created_at) "
+                        "VALUES (:i, :c, :n, :h, :t)"
+                    ),
+                    {"i": str(uuid.uuid4()), "c": college, "n": name, "h": hash_key(secret), "t": now},
+                )
+            for email in ("examiner@college.kz", "admin@demo.kz"):
+                db.execute(
+                    text(
+                        "INSERT INTO users (id, college_id, email, full_name, role, password_hash, created_at) "
+                        "VALUES (:i, :c, :e, 'Person', 'examiner', :h, :t)"
+                    ),
+                    {"i": str(uuid.uuid4()), "c": college, "e": email, "h": hasher.hash("a long password"), "t": now},
+                )
+        migrate(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as db:
+            lms = authenticate(db, "an-old-lms-key-0123456789")
+            assert lms is not None and lms.scopes == ALL_SCOPES  # it could do everything before: it still can
+            keys = {key.name: key for key in keys_of(db, college)}
+            assert keys["bootstrap"].bootstrap and not keys["moodle"].bootstrap
+            assert keys["moodle"].prefix.startswith("?") and keys["moodle"].active()
+            demo = db.scalars(select(UserRow).where(UserRow.email == "admin@demo.kz")).one()
+            assert demo.demo and demo.disabled_at is None
+            add_person(db, other, "examiner@college.kz", "Same Person", Role.EXAMINER, "another long password")
+            assert len(sign_in(db, "examiner@college.kz", "a long password")) == 1
     finally:
         engine.dispose()

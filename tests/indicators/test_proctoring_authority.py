@@ -9,15 +9,24 @@ import copy
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from footprint.accounts import ALL_SCOPES, Credential, bootstrap, create_college, issue_key, proctoring_authority
+from footprint.accounts import (
+    ALL_SCOPES,
+    Credential,
+    bootstrap,
+    create_college,
+    hash_key,
+    issue_key,
+    proctoring_authority,
+)
 from footprint.catalogue.store import save_catalogue
 from footprint.cli import cli
 from footprint.facts.tables import FactRow
@@ -101,7 +110,14 @@ def test_facts_projected_before_the_rule_are_re_judged_by_the_migration(db_url: 
         migrate(engine, "0011_cluster")
         with sessions.begin() as db:
             college = create_college(db, "Early College")
-            lms = issue_key(db, college, "moodle", scopes=ALL_SCOPES).credential
+            lms = Credential(str(uuid.uuid4()), college, "Early College", "moodle")
+            db.execute(  # a key as revision 0011 kept it (no scopes yet)
+                text(
+                    "INSERT INTO credentials (id, college_id, name, key_hash, created_at) "
+                    "VALUES (:id, :college, 'moodle', :hash, :at)"
+                ),
+                {"id": lms.id, "college": college, "hash": hash_key(lms.id), "at": datetime.now(UTC)},
+            )
             store_statements(
                 db,
                 ledger,
