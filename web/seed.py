@@ -22,6 +22,7 @@ from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
 from web import logs
 from web.app import build_services
+from web.commands import command
 from web.footprint_demo import seed_footprint
 from web.platform import build_session_service
 from web.private import private_umask
@@ -37,7 +38,8 @@ Demo college ready on {url}
 
 Try the college API: paste these lines into a terminal while the server runs (they work in a new one).
   cd "$(mktemp -d)"
-  KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY); issue others with: python -m web issue-key
+  KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY; every scope, and only while the server runs with it)
+  # keys with only what a system needs: {keys} issue "Demo College" lms --scopes xapi
   BASE={url}
   # 0. sit the exam yourself: a session's link opens the candidate's page (camera and microphone; your face
   #    is not the demo candidate's, so the identity check ends "unverified" and the exam goes on)
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 key=shlex.quote(settings.bootstrap_api_key),
                 footprint=shlex.quote(str(footprint)),
                 desk_email=DESK_EMAIL,
+                keys=command("keys"),
             )
         )
         sys.stdout.write(seed_footprint(services, credential, settings.bootstrap_api_key))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from proctor.outbound import IPNetwork, parse_networks
 
@@ -238,6 +238,19 @@ class Settings(BaseSettings):
         description="A scraper sending `Authorization: Bearer` and this token (16 or more visible ASCII characters) "
         "reads /metrics from anywhere.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what is given: the environment is read once, by `load_settings` (which refuses unknown names), so
+        `load_settings(environ)` and `Settings(...)` depend on nothing else."""
+        return (init_settings,)
 
     @model_validator(mode="after")
     def _no_default_url_clash(self) -> Settings:
