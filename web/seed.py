@@ -38,7 +38,7 @@ Demo college ready on {url}
 
 Try the college API: paste these lines into a terminal while the server runs (they work in a new one).
   cd "$(mktemp -d)"
-  KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY; every scope, and only while the server runs with it)
+  KEY={key}   # the demo college's key (PROCTOR_BOOTSTRAP_API_KEY): every scope, only while the server runs with it
   # keys with only what a system needs: {keys} issue "Demo College" lms --scopes xapi
   BASE={url}
   # 0. sit the exam yourself: a session's link opens the candidate's page (camera and microphone; your face

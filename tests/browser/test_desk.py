@@ -10,6 +10,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from footprint.ledger.tables import EntryRow
 from footprint.store import make_engine
 from proctor.sessions.statements import FLAG_REVIEWED
+from proctor.sessions.tables import ChunkRow, EventRow, SessionRow
 from tests.browser.conftest import screenshot_path
 from tests.desk.world import KAZAKH_NAME, PASSWORD, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, copy_world
 from tests.servers import LiveServer, free_port
@@ -179,3 +182,55 @@ def test_the_desk_pages_in_every_language(server: tuple[World, LiveServer], page
     page.set_viewport_size({"width": 900, "height": 900})
     page.goto(f"{running.url}/desk/sessions/{world.sessions_a[1]}?lang=ru")
     page.screenshot(path=screenshot_path("desk-session-900-ru"), full_page=True)
+
+
+def test_a_recording_that_does_not_match_and_a_piece_playback_left_out_are_shown(
+    server: tuple[World, LiveServer], page: Page
+) -> None:
+    world, running = server
+    session = world.sessions_a[1]
+    engine = make_engine(world.settings.db_url)
+    try:  # the seal found a stretch the analysis did not see, and a piece of the recording is gone from the disk
+        with Session(engine) as db, db.begin():
+            run = db.scalar(select(SessionRow.analysis_run).where(SessionRow.id == session))
+            top = db.scalar(select(func.max(EventRow.seq)).where(EventRow.session_id == session))
+            db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == session)
+                .values(recording_check="mismatch", recording_sealed_at=datetime.now(UTC))
+            )
+            db.add(
+                EventRow(
+                    session_id=session,
+                    analysis_run=run,
+                    seq=(top or 0) + 1,
+                    type="recording_mismatch",
+                    start_s=3.0,
+                    end_s=9.0,
+                    severity="high",
+                    confidence=0.6,
+                    technical=False,
+                    peak_s=3.0,
+                    measurements={"samples": 4, "best_similarity": 0.41, "min_similarity": 0.9},
+                    state="closed",
+                )
+            )
+            keys = db.scalars(select(ChunkRow.storage_key).where(ChunkRow.session_id == session)).all()
+    finally:
+        engine.dispose()
+    (world.settings.media_path / sorted(keys)[-1]).unlink()
+    page.goto(f"{running.url}/desk/login")
+    page.fill("input[name=email]", world.admin_a.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.goto(f"{running.url}/desk/sessions/{session}?lang=ru")
+    texts = catalog("ru")
+    expect(page.locator(".recording-check")).to_have_text(texts.text("desk.recording.mismatch"))
+    expect(page.locator("li.event[data-event-type=recording_mismatch]")).to_have_count(1)
+    expect(page.locator("#skipped")).to_be_visible()
+    expect(page.locator("#skipped")).to_contain_text("–0:30")  # the last chunk of the 30 s demo
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")  # the rest plays
+    page.screenshot(path=screenshot_path("desk-recording-check-ru"), full_page=True)
+    page.goto(f"{running.url}/desk/people?lang=ru")
+    expect(page.locator(f"form[action='/desk/people/{world.examiner_a.id}/disable'] button")).to_be_visible()
+    page.screenshot(path=screenshot_path("desk-people-controls-ru"), full_page=True)
