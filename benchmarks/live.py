@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     if not counts or min(counts) < 1 or not 1.0 <= args.seconds <= longest:
         parser.error(f"--streams needs counts of at least 1, and --seconds is 1–{longest:.0f} for --media {args.media}")
     cache = Path(os.environ.get("PROCTOR_BENCH_CACHE", Path(tempfile.gettempdir()) / "proctor-bench-live"))
+    cache.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none yet
     say(f"building the 640×480 WebM fixture in {cache} (once) …")
     media, reference = FIXTURES[args.media](cache)
     parts = parts_of(media)
