@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -250,6 +251,17 @@ def pid_of(worker: str) -> int:
     return int(worker.rsplit(":", 1)[1])
 
 
+def refuses(port: int) -> bool:
+    """Nothing listens on the loopback `port` any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def mid_job(db: Engine, session_id: str, node: str | None = None) -> bool:
     """The job runs (on `node`, when given), has reported progress and has most of its recording left."""
     row = job(db, session_id)
@@ -436,7 +448,10 @@ def test_a_platform_node_killed_leaves_the_other_serving_and_signing(
     wait_for(lambda: any(mid_job(db, i, "node-1") for i in ids), "node-1 running a job with most of it left")
     held = next(i for i in ids if job(db, i).job_node == "node-1")
     os.killpg(cluster.node("node-1").pid, signal.SIGKILL)  # the node and its processes, mid-job
+    # gone means its port refuses connections: the killed process shows as a zombie while its last threads
+    # still hold its sockets, and a connection the kernel accepts then would be reset (a 502 at the balancer)
     wait_for(lambda: not alive(cluster.node("node-1").pid), "node-1 gone", timeout_s=30)
+    wait_for(lambda: refuses(cluster.node("node-1").port), "node-1's port closed", timeout_s=30)
     # read once node-1 is gone (it signs every second until then, stamping its own clock): whatever is signed
     # later was signed by another node, however long the kill took to land
     killed_at = datetime.now(UTC)
