@@ -3,10 +3,12 @@
     python -m benchmarks.live                    # N = 1, 2, 4, 8, 12; about five minutes
     python -m benchmarks.live --streams 1,4 --seconds 20 --media demo
 
-Each client streams a 640×480, 15 fps VP8 + Opus WebM (what a browser sends) for `--seconds`, then
-finishes its exam: by default a typical stretch of an exam (one real person at the desk, a little
-speech), or with `--media demo` the demo exam, which packs every kind of event into 30 s. The server
-is `python -m web` in its own process. For each N:
+Each client streams, for `--seconds`, the lean analysis stream the exam page sends (320×240 VP8 at 6 fps,
+Opus in 60 ms packets: web/live/lean.py; `--stream full` sends the camera's 640×480 at 15 fps and 20 ms
+packets instead), pre-encoded and sent as it is (the clients encode nothing), then finishes its exam: by
+default a typical stretch of an exam (one real person at the desk, a little speech), or with `--media demo`
+the demo exam, which packs every kind of event into 30 s. The server is `python -m web` in its own process.
+For each N:
 
 - cores per stream: CPU time of the server's whole process tree (receiving, decoding, analysis,
   recording writes, the database) over the streaming window, per wall second, per stream;
@@ -15,9 +17,9 @@ is `python -m web` in its own process. For each N:
   to the event being stored (`opened_at`), p50 and p95 over every live event of the round;
 - memory per stream: growth of the tree's proportional set size (PSS) with N streams over the idle server.
 
-Each client also sends its own recording as the page does (a part every 2 s, checked by the server before it is
-kept) and seals it at the end, so the cores per stream include the recording's checks; `recording_checks` gives
-their share on its own (`benchmarks/recording.py`).
+Each client also sends its own recording (640×480 at 15 fps, as MediaRecorder keeps it) as the page does (a
+part every 2 s, checked by the server before it is kept) and seals it at the end, so the cores per stream
+include the recording's checks; `recording_checks` gives their share on its own (`benchmarks/recording.py`).
 
 Saturation: the first N at which frames are dropped (more than 1 % of them) or p95 latency exceeds the
 500 ms target. The clients run in this process and cost CPU too (reported, not counted in the server's).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import sys
@@ -39,6 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import httpx
 import numpy as np
@@ -49,13 +53,15 @@ warnings.filterwarnings("ignore", module="google.protobuf")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from benchmarks.recording import PART_S, measure, parts_of  # noqa: E402
-from proctor.decode import iter_audio, iter_frames  # noqa: E402
+from proctor.decode import iter_audio, iter_frames, probe  # noqa: E402
 from proctor.frames import AUDIO_SAMPLE_RATE  # noqa: E402
+from proctor.policy import PRESETS  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
 from tests.fixtures.live_media import webm_of  # noqa: E402
 from tests.fixtures.scenarios import build_demo, write_video  # noqa: E402
 from tests.servers import free_port, server  # noqa: E402
 from web.live.client import LiveClient  # noqa: E402
+from web.live.lean import ANALYSIS_WIDTH, AUDIO_PACKET_MS, MAX_BITRATE  # noqa: E402
 
 KEY = "live-benchmark-key-0123456789"
 RECORDING = "WolfgangLanger_Pexels.mp4"
@@ -255,7 +261,7 @@ def exam_fixture(folder: Path) -> tuple[Path, Path]:
         start = 20 * AUDIO_SAMPLE_RATE
         audio[start : start + 8 * AUDIO_SAMPLE_RATE] += speech[: 8 * AUDIO_SAMPLE_RATE]
         write_video(path, frames, audio)
-    return webm_of(path, folder / "exam_640x480.webm"), reference
+    return path, reference
 
 
 def demo_fixture(folder: Path) -> tuple[Path, Path]:
@@ -266,10 +272,25 @@ def demo_fixture(folder: Path) -> tuple[Path, Path]:
         frames = [cv2.resize(f.image, SIZE, interpolation=cv2.INTER_LINEAR) for f in iter_frames(demo.video)]
         audio = np.concatenate([chunk.samples for chunk in iter_audio(demo.video, 1.0)])
         write_video(path, frames, audio)
-    return webm_of(path, folder / "demo_640x480.webm"), demo.reference
+    return path, demo.reference
 
 
 FIXTURES = {"exam": exam_fixture, "demo": demo_fixture}
+
+
+def lean_of(source: Path) -> Path:
+    """The lean analysis stream of `source`, as the exam page sends it (web/live/lean.py)."""
+    fps = math.ceil(PRESETS["interim"].analysis_rate_hz * 1.2)  # the page's margin above the analysis rate
+    out = source.with_name(f"{source.stem}_lean_{ANALYSIS_WIDTH}_{fps}fps.webm")
+    return webm_of(source, out, bitrate=MAX_BITRATE, width=ANALYSIS_WIDTH, fps=fps, audio_packet_ms=AUDIO_PACKET_MS)
+
+
+def stream_facts(media: Path) -> dict[str, Any]:
+    info = probe(media)
+    with av.open(str(media)) as container:
+        packets = [p for p in container.demux(audio=0) if p.size and p.duration] if info.has_audio else []
+        packet_ms = 1000 * float((packets[0].duration or 0) * packets[0].time_base) if packets else None
+    return {"size": f"{info.width}x{info.height}", "fps": round(info.fps, 1), "audio_packet_ms": packet_ms}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         "--media", choices=sorted(FIXTURES), default="exam", help="exam: one person, quiet (default); demo: every event"
     )
     parser.add_argument("--workers", type=int, default=None, help="PROCTOR_LIVE_WORKERS (default: the server's)")
+    parser.add_argument(
+        "--stream",
+        choices=("lean", "full"),
+        default="lean",
+        help="lean: what the exam page sends for analysis (default); full: the camera's 640×480 at 15 fps",
+    )
     args = parser.parse_args(argv)
     try:
         counts = [int(n) for n in args.streams.split(",") if n.strip()]
@@ -290,11 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--streams needs counts of at least 1, and --seconds is 1–{longest:.0f} for --media {args.media}")
     cache = Path(os.environ.get("PROCTOR_BENCH_CACHE", Path(tempfile.gettempdir()) / "proctor-bench-live"))
     cache.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none yet
-    say(f"building the 640×480 WebM fixture in {cache} (once) …")
-    media, reference = FIXTURES[args.media](cache)
-    parts = parts_of(media)
+    say(f"building the WebM fixtures in {cache} (once) …")
+    source, reference = FIXTURES[args.media](cache)
+    full = webm_of(source, source.with_suffix(".webm"))  # the page's own recording: the camera as it is
+    media = full if args.stream == "full" else lean_of(source)
+    parts = parts_of(full)
     say("timing the recording's checks (parts, signatures, seal) …")
-    recording = measure(media)
+    recording = measure(full)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-live-") as data:
         port = free_port()
@@ -319,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
         "live_workers": workers,
         "media": {
             "fixture": args.media,
-            "size": f"{SIZE[0]}x{SIZE[1]}",
-            "fps": 15,
+            "stream": args.stream,
+            "sent_for_analysis": stream_facts(media),
+            "recording": stream_facts(full),
             "codec": "VP8 + Opus (WebM, sent without re-encoding)",
         },
         "rounds": rows,

@@ -25,12 +25,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from footprint.accounts import ALL_SCOPES, issue_key_for
 from footprint.store import make_engine, make_session_factory
-from proctor.decode import probe
+from proctor.decode import RecordingInfo, probe
+from proctor.sessions.tables import SessionRow
 from tests.browser.conftest import CHROMIUM_FLAGS, screenshot_path
 from tests.fixtures.fake_capture import CHROMIUM_MJPEG_FPS, FakeCapture, build_fake_capture
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import Enrolled, enrol
 from tests.servers import LiveServer, free_port
+from web.live.lean import ANALYSIS_WIDTH, AUDIO_PACKET_MS
 from web.pages.i18n import LANGUAGES, catalog
 from web.settings import Settings
 
@@ -199,16 +201,33 @@ def events(server: LiveServer, session_id: str) -> list[dict[str, Any]]:
 
 
 def recording_seconds(server: LiveServer, session_id: str, folder: Path, track: str = "camera") -> float:
+    return kept_recording(server, session_id, folder, track).duration_s
+
+
+def kept_recording(server: LiveServer, session_id: str, folder: Path, track: str = "camera") -> RecordingInfo:
     with api(server) as client:
         answer = client.get(f"/api/v1/sessions/{session_id}/recording", params={"track": track})
     assert answer.status_code == 200, answer.text
     path = folder / f"{track}.{'webm' if 'webm' in answer.headers['content-type'] else 'mp4'}"
     path.write_bytes(answer.content)
-    return probe(path).duration_s
+    return probe(path)
+
+
+def stored_report(settings: Settings, session_id: str) -> dict[str, Any]:
+    """The analysis report the platform stored for the session."""
+    engine = make_engine(settings.db_url)
+    try:
+        with make_session_factory(engine).begin() as db:
+            row = db.get(SessionRow, session_id)
+            assert row is not None and row.report is not None
+            return dict(row.report)
+    finally:
+        engine.dispose()
 
 
 def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_recorded(
     student_server: LiveServer,
+    student_settings: Settings,
     context: BrowserContext,
     capture: FakeCapture,
     demo: Scenario,
@@ -249,6 +268,7 @@ def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_
     played = camera_timeline(page)[-1][1] / CHROMIUM_MJPEG_FPS
     assert played < capture.scenario_from_s, "the steps took longer than the clean stretch of the fake camera"
     wait_until_camera_played(page, capture.duration_s - 0.5)  # the whole scenario, once
+    encoding = page.evaluate("window.proctorDiagnostics.videoEncoding()")  # what the analysis is sent
     time.sleep(1.0)
     in_every_language(page, "exam")  # ends in English
     shown = page.text_content("#notices") or ""
@@ -286,8 +306,20 @@ def test_a_candidate_goes_through_every_step_in_three_languages_and_the_exam_is_
     # the page sealed its recording once every part was sent, and Chromium's recording shows what the server saw
     assert session["recording_sealed_at"] is not None and session["recording_check"] == "verified"
     assert page.evaluate("window.proctorDiagnostics.uploads().pending") == 0
-    recorded = recording_seconds(student_server, enrolled.session_id, tmp_path)
-    assert recorded >= capture.duration_s - 5.0  # the page's own recording is kept and plays
+    recorded = kept_recording(student_server, enrolled.session_id, tmp_path)
+    assert recorded.duration_s >= capture.duration_s - 5.0  # the page's own recording is kept and plays
+
+    # the analysis got the lean stream the server asked for; the kept recording has the camera's full size
+    width, height = encoding["cameraWidth"], encoding["cameraHeight"]
+    assert width > ANALYSIS_WIDTH
+    assert encoding["scaleResolutionDownBy"] == pytest.approx(width / ANALYSIS_WIDTH)
+    assert encoding["maxFramerate"] == 6  # the exam's 5 frames a second and a margin; 18 during the scan
+    assert (recorded.width, recorded.height) == (width, height)
+    received = stored_report(student_settings, enrolled.session_id)["received"]
+    assert received["video"]["width"] == ANALYSIS_WIDTH
+    assert received["video"]["height"] == round(height * ANALYSIS_WIDTH / width)
+    assert received["video"]["frames_per_s"] < 10  # the camera runs at 30; 6 a second, 18 for the scan's few
+    assert received["audio_packet_ms"] == pytest.approx(AUDIO_PACKET_MS, abs=1)
 
 
 def hide(page: Page, hidden: bool) -> float:

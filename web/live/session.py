@@ -56,6 +56,7 @@ from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import LiveTicket, SessionGone
 from proctor.stream import AudioWindower, FrameSampler
+from web.live.lean import Received, analysis_stream, with_packet_time
 from web.live.notices import notice_for
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ class LiveSession:
         self._last_video_s = ticket.last_s
         self._last_audio_s = ticket.last_s
         self._windower: AudioWindower | None = None
+        self.received = Received()
         self._no_video_told = False
         self._last_reached = 0.0
         self._seen: list[Signature] = []
@@ -204,7 +206,7 @@ class LiveSession:
             await self.move(Status.IDENTITY_CHECK, {"reason": "the candidate connected"})
             self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
         local = peer.localDescription
-        return RTCSessionDescription(local.sdp, local.type)
+        return RTCSessionDescription(with_packet_time(local.sdp), local.type)
 
     async def _video(self, track: MediaStreamTrack, clock: TrackClock) -> None:
         sampler = FrameSampler(self.policy.analysis_rate_hz)
@@ -221,6 +223,7 @@ class LiveSession:
                 self.lane.send(Interrupted(self.id, self._last_video_s or 0.0, t, video=True, audio=False))
             self._last_video_s = t
             self._no_video_told = False
+            self.received.video(t, frame.width, frame.height)
             self._reached(t)
             scanning = self.scan is not None and self.scan.started_s is not None
             sampler.set_rate(self.policy.room_scan.analysis_rate_hz if scanning else self.policy.analysis_rate_hz)
@@ -247,6 +250,7 @@ class LiveSession:
             if self._gap(self._last_audio_s, t):
                 self.lane.send(Interrupted(self.id, self._last_audio_s or 0.0, t, video=False, audio=True))
             self._last_audio_s = t + frame.samples / frame.sample_rate
+            self.received.audio(frame.samples / frame.sample_rate)
             for out in resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1)
                 for window in windower.add(t, samples):
@@ -320,6 +324,7 @@ class LiveSession:
             "identity": self.identity,
             "calibration": self.calibration,
             "policy": self.page_policy(),
+            "analysis_stream": analysis_stream(self.policy),
         }
 
     def page_policy(self) -> dict[str, Any]:
@@ -660,7 +665,10 @@ class LiveSession:
             await self.shutdown()
             return
         stats = self.lane.stats  # frames the analysis could not keep up with are part of the record
-        report = closed.report | {"live_frames": {"analysed": stats.sent, "dropped": stats.dropped}}
+        report = closed.report | {
+            "live_frames": {"analysed": stats.sent, "dropped": stats.dropped},
+            "received": self.received.to_json(),
+        }
         await self.manager.run(self.manager.records.finish, self.id, closed.events, closed.score, report, closed.faces)
         receipt = await self.manager.run(self.manager.receipt, self.id)
         self.status = Status.ANALYSED

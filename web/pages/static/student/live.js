@@ -8,6 +8,7 @@ const RETRY_MS = [1000, 2000, 4000, 5000];
 const PING_MS = 5000;
 const SILENT_SOCKET_MS = 12000; // no pong for this long: the socket is dead even if it was never closed
 const REQUEST_MS = { offer: 30000, upload: 120000 };
+const FRAME_RATE_MARGIN = 1.2;
 
 function token() {
   return decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
@@ -15,6 +16,19 @@ function token() {
 
 function wait(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// The video encoding that gives the analysis what it looks at and no more: scaled down to the width it asks
+// for (never up), at a little more than its frame rate (the server keeps frames at most `fps` a second; a
+// margin above it means a frame is always there when one is due).
+export function leanEncoding(track, lean, scanning) {
+  const width = (track.getSettings && track.getSettings().width) || lean.width;
+  const fps = scanning ? lean.scan_fps : lean.fps;
+  return {
+    scaleResolutionDownBy: Math.max(1, width / lean.width),
+    maxFramerate: Math.ceil(fps * FRAME_RATE_MARGIN),
+    maxBitrate: scanning ? lean.scan_max_bitrate : lean.max_bitrate,
+  };
 }
 
 export class Live extends EventTarget {
@@ -36,6 +50,8 @@ export class Live extends EventTarget {
     this.attempt = 0;
     this.pings = new Map(); // ping id → when it was sent (seconds)
     this.connecting = null;
+    this.videoSender = null; // the camera's sender on the peer connection (its encoding is the lean one)
+    this.scanning = false;
     this.state = "offline";
     addEventListener("offline", () => this.lost("offline"));
     addEventListener("online", () => this.reconnect());
@@ -149,7 +165,16 @@ export class Live extends EventTarget {
     const peer = new RTCPeerConnection({ iceServers: servers });
     if (this.peer) this.peer.close();
     this.peer = peer;
-    for (const track of stream.getTracks()) peer.addTrack(track, stream);
+    this.videoSender = null;
+    for (const track of stream.getTracks()) {
+      // the analysis gets the lean stream the server asks for (welcome.analysis_stream); the page's own
+      // recording (MediaRecorder, below) keeps the camera's full size and rate
+      const init = { direction: "sendonly", streams: [stream] };
+      const lean = this.welcome && this.welcome.analysis_stream;
+      if (track.kind === "video" && lean) init.sendEncodings = [leanEncoding(track, lean, this.scanning)];
+      const transceiver = peer.addTransceiver(track, init);
+      if (track.kind === "video") [this.videoSender, this.cameraSettings] = [transceiver.sender, track.getSettings()];
+    }
     peer.addEventListener("connectionstatechange", () => this.peerState(peer));
     await peer.setLocalDescription(await peer.createOffer());
     await new Promise((resolve) => {
@@ -181,6 +206,33 @@ export class Live extends EventTarget {
     });
     this.setState("live");
     return description;
+  }
+
+  // A room scan is analysed at a higher rate (the rotation is tracked between frames): the page sends more
+  // frames while the candidate turns, and goes back to the lean rate after.
+  async setScanning(scanning) {
+    this.scanning = scanning;
+    const sender = this.videoSender;
+    const lean = this.welcome && this.welcome.analysis_stream;
+    if (!sender || !lean || !sender.track) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    Object.assign(parameters.encodings[0], leanEncoding(sender.track, lean, scanning));
+    await sender.setParameters(parameters).catch(() => {}); // a browser that refuses keeps the rate it has
+  }
+
+  // What the video sender is asked for now (for the page's diagnostics and its tests).
+  videoEncoding() {
+    const sender = this.videoSender;
+    if (!sender) return null;
+    const encoding = (sender.getParameters().encodings || [])[0] || {};
+    const settings = sender.track ? sender.track.getSettings() : this.cameraSettings || {};
+    return {
+      scaleResolutionDownBy: encoding.scaleResolutionDownBy ?? 1,
+      maxFramerate: encoding.maxFramerate ?? null,
+      cameraWidth: settings.width ?? null,
+      cameraHeight: settings.height ?? null,
+    };
   }
 
   peerState(peer) {

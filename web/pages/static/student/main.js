@@ -306,6 +306,7 @@ for (const root of [section("room-scan"), $("#scan-dialog")]) {
   buttonIn(root, "start-scan").addEventListener("click", () => {
     buttonIn(root, "start-scan").disabled = true;
     if (state.scan) state.scan.started = true;
+    live.setScanning(true);
     live.send({ type: "scan_started" });
     say(scanLine(), "scan.turning");
   });
@@ -316,6 +317,7 @@ live.addEventListener("scan_progress", (event) => {
 });
 live.addEventListener("scan_result", (event) => {
   const result = event.detail;
+  live.setScanning(false); // this attempt is over (a retry raises the rate again when it starts)
   const inExam = result.kind === "in_exam";
   const line = inExam ? $("#scan-dialog-progress") : $("#scan-progress-text");
   say(line, result.complete ? "scan.complete" : result.retry ? "scan.retry" : "scan.incomplete");
@@ -534,5 +536,6 @@ window.proctorDiagnostics = {
   cameraTimeline: () => state.cameraTimeline || [],
   sessionTime: () => live.sessionTime(),
   uploads: () => ({ sent: live.uploads.sent, total: live.uploads.total, pending: live.uploads.pending }),
+  videoEncoding: () => live.videoEncoding(),
 };
 start();
