@@ -24,7 +24,7 @@ from proctor.analyzers.sessionfaces import SessionFace
 from proctor.decode import MIN_RECORDING_S, RecordingInfo, iter_audio, iter_frames, probe
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.events.event import Event
-from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Frame, Image
+from proctor.frames import AUDIO_SAMPLE_RATE, AudioChunk, Image
 from proctor.images import decode_photo
 from proctor.pipeline import StageCounts
 from proctor.policy import Policy
@@ -220,7 +220,7 @@ def analyze_sources(
             for frame in iter_frames(source.path, rate, source.rotation, keep=keep):
                 t = frame.timestamp_s + source.start_s
                 _follow_windows(stream, windows, t)
-                stream.frame(Frame(frame.index, t, frame.image))
+                stream.frame(frame.at(t))
                 end_s = max(end_s, t)
                 if progress is not None:
                     progress(end_s)

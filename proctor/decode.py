@@ -121,9 +121,9 @@ def iter_frames(
                     continue
                 else:
                     next_t = max(next_t + period, t + period / 2) if period else t
-                image = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
                 turn = _rotation(frame) if rotation is None else rotation
-                yield Frame(index=index, timestamp_s=t, image=upright(image, turn))
+                yield Frame.from_rgb(index, t, upright(rgb, turn))
                 index += 1
         except av.error.FFmpegError as exc:
             raise RecordingError(f"{label}: video could not be decoded after frame {index} ({exc.strerror})") from exc

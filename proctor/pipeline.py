@@ -22,7 +22,7 @@ from proctor.analyzers.faces import FaceBox, FaceDetector
 from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, TimedIdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
-from proctor.analyzers.quality import measure_quality
+from proctor.analyzers.quality import measure_gray_quality
 from proctor.analyzers.sessionfaces import SessionFaces
 from proctor.frames import Frame, Image
 from proctor.observations import BodyMotion, VisualObservation
@@ -104,14 +104,14 @@ class CandidateAnalyzer:
         """Run the cascade on one frame at the analysis rate."""
         t = frame.timestamp_s
         self.counts.frames += 1
-        quality = measure_quality(frame.image, self.policy.quality)
-        motion = self._motion.measure(frame.image)
-        faces = self._detector.detect(frame.image)
+        quality = measure_gray_quality(frame.gray, self.policy.quality)
+        motion = self._motion.measure_gray(frame.gray)
+        faces = self._detector.detect_rgb(frame.rgb)
         self.counts.face_detection += 1
 
         head = None
         if faces.count >= 1:
-            raw = self._head.estimate(frame.image)
+            raw = self._head.estimate_rgb(frame.rgb)
             self.counts.head_pose += 1
             if raw is not None:
                 self._neutral.update(t, raw)
@@ -124,7 +124,7 @@ class CandidateAnalyzer:
         reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
         if self.reference is not None and self._encoder is not None and face is not None:
             if reacquired or t >= self._next_identity_s:
-                seen = self._encoder.encode(frame.image, face)
+                seen = self._encoder.encode_rgb(frame.rgb, face)
                 identity = compare(self.reference, seen, self.policy.identity)
                 self.counts.identity += 1
                 self.identity_checks.append(TimedIdentityCheck(t, identity.distance, identity.match))
@@ -140,7 +140,7 @@ class CandidateAnalyzer:
         face_lost = faces.count == 0
         pose_due = t - self._last_pose_s >= 1.0 / self.policy.body.rate_hz
         if pose_due or (face_lost and t - self._last_pose_s >= 0.5):
-            body = self._pose.observe(frame.image)
+            body = self._pose.observe_rgb(frame.rgb)
             self.counts.pose += 1
             self._last_pose_s = t
             self._seat_present = body.present

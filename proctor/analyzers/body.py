@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import mediapipe as mp
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctor.frames import Image
+from proctor.frames import Image, bgr_to_rgb
 
 _POSE = mp.solutions.pose.PoseLandmark
 _HEAD = (_POSE.NOSE, _POSE.LEFT_EAR, _POSE.RIGHT_EAR, _POSE.LEFT_EYE, _POSE.RIGHT_EYE)
@@ -101,7 +100,11 @@ class PoseEstimator:
 
     def observe(self, image: Image) -> BodyObservation:
         """Run Pose on a BGR image and summarise the torso and head landmarks."""
-        result = self._pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        return self.observe_rgb(bgr_to_rgb(image))
+
+    def observe_rgb(self, rgb: Image) -> BodyObservation:
+        """Run Pose on an RGB image and summarise the torso and head landmarks."""
+        result = self._pose.process(rgb)
         if result.pose_landmarks is None:
             return NO_BODY
         marks = result.pose_landmarks.landmark

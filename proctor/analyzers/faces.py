@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import mediapipe as mp
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctor.frames import Image
+from proctor.frames import Image, bgr_to_rgb
 
 
 class FacesConfig(BaseModel):
@@ -81,8 +80,12 @@ class FaceDetector:
 
     def detect(self, image: Image) -> FaceDetections:
         """Detect the faces of a BGR image."""
-        height, width = image.shape[:2]
-        result = self._detector.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        return self.detect_rgb(bgr_to_rgb(image))
+
+    def detect_rgb(self, rgb: Image) -> FaceDetections:
+        """Detect the faces of an RGB image (a frame's `rgb`: no conversion)."""
+        height, width = rgb.shape[:2]
+        result = self._detector.process(rgb)
         boxes: list[FaceBox] = []
         for detection in result.detections or ():
             rel = detection.location_data.relative_bounding_box

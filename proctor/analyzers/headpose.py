@@ -10,7 +10,7 @@ import mediapipe as mp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctor.frames import Image
+from proctor.frames import Image, bgr_to_rgb
 
 # FaceMesh indices and a generic 3-D face model (millimetres, y up, z toward the camera).
 _LANDMARKS = (1, 152, 33, 263, 61, 291)  # nose tip, chin, eye outer corners, mouth corners
@@ -92,9 +92,13 @@ class HeadPoseEstimator:
         )
 
     def estimate(self, image: Image) -> HeadPose | None:
-        """Head pose of the most prominent face, or None when FaceMesh finds no face."""
-        height, width = image.shape[:2]
-        result = self._mesh.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        """Head pose of the most prominent face of a BGR image, or None when FaceMesh finds no face."""
+        return self.estimate_rgb(bgr_to_rgb(image))
+
+    def estimate_rgb(self, rgb: Image) -> HeadPose | None:
+        """Head pose of the most prominent face of an RGB image, or None when FaceMesh finds no face."""
+        height, width = rgb.shape[:2]
+        result = self._mesh.process(rgb)
         if not result.multi_face_landmarks:
             return None
         marks = result.multi_face_landmarks[0].landmark

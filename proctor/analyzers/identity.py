@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from models import model_path
 from proctor.analyzers.faces import FaceBox, FaceDetector
 from proctor.errors import ReferencePhotoError
-from proctor.frames import Image
+from proctor.frames import Image, bgr_to_rgb
 
 Embedding = npt.NDArray[np.float64]
 
@@ -121,7 +121,10 @@ class FaceEncoder:
 
     def encode(self, image: Image, box: FaceBox) -> FaceEmbedding:
         """Embedding of the face inside `box` (BGR image; the box may come from BlazeFace)."""
-        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        return self.encode_rgb(bgr_to_rgb(image), box)
+
+    def encode_rgb(self, rgb: Image, box: FaceBox) -> FaceEmbedding:
+        """Embedding of the face inside `box` of an RGB image."""
         rect = dlib.rectangle(int(box.x), int(box.y), int(box.x + box.width), int(box.y + box.height))
         shape = self._shape(rgb, rect)
         vector = np.asarray(self._resnet.compute_face_descriptor(rgb, shape, 0), dtype=np.float64)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from proctor.frames import Image
+from proctor.frames import GrayImage, Image, bgr_to_gray
 
 _THUMB = (64, 48)
 
@@ -18,8 +18,12 @@ class MotionMeter:
         self._previous: npt.NDArray[np.float32] | None = None
 
     def measure(self, image: Image) -> float:
-        """Motion energy of this frame relative to the previous one (0 for the first frame)."""
-        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), _THUMB, interpolation=cv2.INTER_AREA)
+        """Motion energy of this BGR frame relative to the previous one (0 for the first frame)."""
+        return self.measure_gray(bgr_to_gray(image))
+
+    def measure_gray(self, gray: GrayImage) -> float:
+        """Motion energy of this frame's luma relative to the previous one (0 for the first frame)."""
+        thumb = cv2.resize(gray, _THUMB, interpolation=cv2.INTER_AREA)
         current = thumb.astype(np.float32) / 255.0
         previous, self._previous = self._previous, current
         if previous is None:

@@ -210,10 +210,10 @@ class LiveWorker:
     def _frame(self, message: VideoIn, live: _Live) -> None:
         try:
             planes = np.frombuffer(message.yuv, dtype=np.uint8).reshape(message.height * 3 // 2, message.width)
-            image: Image = np.ascontiguousarray(cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
+            rgb: Image = np.ascontiguousarray(cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
             live.size = (message.width, message.height)
             live.announcer.input_s = message.timestamp_s
-            observation = live.stream.frame(Frame(0, message.timestamp_s, image))
+            observation = live.stream.frame(Frame.from_rgb(0, message.timestamp_s, rgb))
             if observation is not None and observation.identity is not None:
                 check = observation.identity
                 self.outbox(IdentityChecked(message.session_id, message.timestamp_s, check.distance, check.match))
