@@ -1,8 +1,10 @@
 """The analysis cascade for one candidate: cheap stages gate costly ones.
 
-quality + motion (< 1 ms) → BlazeFace (≈ 4 ms) → FaceMesh head pose only with a face (≈ 8 ms)
-→ Pose at a low rate, or at once when the face is lost (≈ 48 ms) → dlib identity on a schedule
-(≥ every `interval_s` and on every face re-acquisition, never every frame; ≈ 150 ms).
+quality + motion (< 1 ms) → BlazeFace (≈ 4 ms; the short-range model, ≈ 1.5 ms, for one near face)
+→ FaceMesh head pose only with a face (≈ 3–8 ms; every other frame while the head is calm) → Pose at a
+low rate, or at once when the face is lost (≈ 17–48 ms) → dlib identity on a schedule (≥ every
+`interval_s` and on every face re-acquisition, never every frame; ≈ 80–150 ms). The gates that let a model
+rest are proctor/gates.py.
 
 Pose follows one person. With someone else in view it may follow them, so body motion is measured
 only between poses whose nose lies on the candidate's face (the face tracked from frame to frame
@@ -18,13 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from proctor.analyzers.body import BodyObservation, PoseEstimator
-from proctor.analyzers.faces import FaceBox, FaceDetector
+from proctor.analyzers.faces import FaceBox, FaceDetections, FaceDetector
 from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, TimedIdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_gray_quality
 from proctor.analyzers.sessionfaces import SessionFaces
-from proctor.frames import Frame, Image
+from proctor.frames import Frame, Image, bgr_to_rgb
+from proctor.gates import FaceGate, HeadGate
 from proctor.observations import BodyMotion, VisualObservation
 from proctor.policy import Policy
 
@@ -56,6 +59,9 @@ class StageCounts:
 
     frames: int = 0
     face_detection: int = 0
+    """Frames counted by the full-range BlazeFace model."""
+    near_face_detection: int = 0
+    """Frames counted by the short-range model (a near face: `proctor/gates.py`)."""
     head_pose: int = 0
     pose: int = 0
     identity: int = 0
@@ -70,12 +76,17 @@ class CandidateAnalyzer:
         reference: FaceEmbedding | None,
         detector: FaceDetector | None = None,
         encoder: FaceEncoder | None = None,
+        near_detector: FaceDetector | None = None,
     ) -> None:
         self.policy = policy
         self.reference = reference
         self.counts = StageCounts()
         self._owns_detector = detector is None  # a detector passed in is shared: its owner closes it
         self._detector = detector or FaceDetector(policy.faces)
+        self._owns_near_detector = near_detector is None
+        self._near_detector = near_detector or FaceDetector(policy.faces, short_range=True)
+        self._face_gate = FaceGate(policy.gates.near_faces)
+        self._head_gate = HeadGate(policy.gates.calm_head, policy.head_pose)
         self._encoder = encoder if encoder is not None else (FaceEncoder() if reference is not None else None)
         self._head = HeadPoseEstimator()
         self._pose = PoseEstimator(policy.body)
@@ -106,11 +117,14 @@ class CandidateAnalyzer:
         self.counts.frames += 1
         quality = measure_gray_quality(frame.gray, self.policy.quality)
         motion = self._motion.measure_gray(frame.gray)
-        faces = self._detector.detect_rgb(frame.rgb)
-        self.counts.face_detection += 1
+        faces = self._count_faces(frame, motion)
+        face = faces.largest if faces.count == 1 else None
+        reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
 
         head = None
-        if faces.count >= 1:
+        if faces.count >= 1 and not self._head_gate.due(t, faces.count, reacquired, self._neutral):
+            head = self._head_gate.last  # a calm head, measured on the frame before
+        elif faces.count >= 1:
             raw = self._head.estimate_rgb(frame.rgb)
             self.counts.head_pose += 1
             if raw is not None:
@@ -118,10 +132,9 @@ class CandidateAnalyzer:
                 if t > self._neutral.end_s:
                     self._neutral.freeze()
                 head = raw.minus(self._neutral.neutral)
+            self._head_gate.measured(t, head)
 
         identity = None
-        face = faces.largest if faces.count == 1 else None
-        reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
         if self.reference is not None and self._encoder is not None and face is not None:
             if reacquired or t >= self._next_identity_s:
                 seen = self._encoder.encode_rgb(frame.rgb, face)
@@ -160,6 +173,19 @@ class CandidateAnalyzer:
             body_present=self._seat_present,
             identity_of_new_face=identity is not None and reacquired,
         )
+
+    def _count_faces(self, frame: Frame, motion: float) -> FaceDetections:
+        """The frame's faces: by the short-range model while one near face is all there is, else full-range."""
+        t, gate = frame.timestamp_s, self._face_gate
+        if not gate.full_range_due(t, motion):
+            faces = self._near_detector.detect_rgb(frame.rgb)
+            self.counts.near_face_detection += 1
+            if gate.counted(t, faces, frame.width, full_range=False):
+                return faces
+        faces = self._detector.detect_rgb(frame.rgb)
+        self.counts.face_detection += 1
+        gate.counted(t, faces, frame.width, full_range=True)
+        return faces
 
     def _track_candidate(self, t: float, faces: tuple[FaceBox, ...], identity: IdentityCheck | None) -> FaceBox | None:
         """The candidate's face among this frame's faces: the one nearest to where it was (None if not seen).
@@ -205,8 +231,10 @@ class CandidateAnalyzer:
         of a graph builds its delegate, hundreds of milliseconds a live source would have to drop frames for)."""
         blank = np.zeros_like(image)
         for picture in (image, blank):
-            self._head.estimate(picture)
-            self._pose.observe(picture)
+            rgb = bgr_to_rgb(picture)
+            self._near_detector.detect_rgb(rgb)
+            self._head.estimate_rgb(rgb)
+            self._pose.observe_rgb(rgb)
 
     def calibrate(self, start_s: float) -> None:
         """Learn the neutral head pose from `start_s` on (the candidate was asked to look at the screen)."""
@@ -219,6 +247,8 @@ class CandidateAnalyzer:
     def note_gap(self) -> None:
         """The stream was interrupted: forget frame-to-frame state and re-check identity at once."""
         self._motion.reset()
+        self._face_gate.forget()
+        self._head_gate.forget()
         self._previous_face_count = 0
         self._next_identity_s = 0.0
 
@@ -256,6 +286,8 @@ class CandidateAnalyzer:
     def close(self) -> None:
         if self._owns_detector:
             self._detector.close()
+        if self._owns_near_detector:
+            self._near_detector.close()
         self._head.close()
         self._pose.close()
 

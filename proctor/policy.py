@@ -20,6 +20,7 @@ from proctor.analyzers.identity import IdentityConfig
 from proctor.analyzers.quality import QualityConfig
 from proctor.errors import InputError
 from proctor.events.vocabulary import SCORED, EventType
+from proctor.gates import GatesConfig
 from proctor.roomscan.config import RoomScanConfig
 
 
@@ -168,6 +169,7 @@ class Policy(BaseModel):
     room_scan: RoomScanConfig = RoomScanConfig()
     browser: BrowserConfig = BrowserConfig()
     review: ReviewBands = ReviewBands()
+    gates: GatesConfig = GatesConfig()
     max_video_gap_s: float = Field(
         2.0, ge=0.2, le=60.0, description="A gap between frames longer than this is a video_lost event."
     )

@@ -114,7 +114,7 @@ class StreamAnalysis:
     Every frame given to `frame` is analysed: sources sample first, with `sampler` (whose rate follows the
     room scans) or, across processes, with one of their own at `frame_rate_hz`.
 
-    The face detector and encoder may be shared with other sessions (they keep no state between frames);
+    The face detectors and encoder may be shared with other sessions (they keep no state between frames);
     the stateful models (head pose, pose, tracking) belong to this session.
     """
 
@@ -128,6 +128,7 @@ class StreamAnalysis:
         first_number: int = 0,
         *,
         source_reports_gaps: bool = False,
+        near_detector: FaceDetector | None = None,
     ) -> None:
         self.policy = policy
         self._owned_detector = detector is None
@@ -136,7 +137,9 @@ class StreamAnalysis:
             encoder = FaceEncoder()
         self.events = EventDetector(policy, listener, first_number, gaps_from_timestamps=not source_reports_gaps)
         self._audio = AudioAnalyzer(policy.audio)
-        self._candidate = CandidateAnalyzer(policy, reference, detector=self._detector, encoder=encoder)
+        self._candidate = CandidateAnalyzer(
+            policy, reference, detector=self._detector, encoder=encoder, near_detector=near_detector
+        )
         self.sampler = FrameSampler(policy.analysis_rate_hz)
         self._scan: RoomScanAnalyzer | None = None
         self._scans: list[ScanReport] = []

@@ -72,10 +72,13 @@ class FaceDetections:
 class FaceDetector:
     """BlazeFace full-range detector (bundled with mediapipe; about 4 ms on a 640×360 frame)."""
 
-    def __init__(self, config: FacesConfig | None = None) -> None:
+    def __init__(self, config: FacesConfig | None = None, *, short_range: bool = False) -> None:
+        """The full-range model (faces up to about 5 m), or with `short_range` the short-range one (within about
+        2 m: a third of the cost, for a face near the camera; see proctor/gates.py)."""
         self.config = config or FacesConfig()
+        self.short_range = short_range
         self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=self.config.min_confidence
+            model_selection=0 if short_range else 1, min_detection_confidence=self.config.min_confidence
         )
 
     def detect(self, image: Image) -> FaceDetections:

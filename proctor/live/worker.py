@@ -123,19 +123,22 @@ class LiveWorker:
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
-        self._detectors: dict[FacesConfig, FaceDetector] = {}
+        self._detectors: dict[tuple[FacesConfig, bool], FaceDetector] = {}
         self._encoder: FaceEncoder | None = None
         self._sessions: dict[str, _Live] = {}
 
     def warm_up(self) -> None:
         """Load the shared models now, not when the first candidate is waiting for an identity check."""
         self._shared(policy_from_dict({}))
+        self._shared(policy_from_dict({}), short_range=True)
         self._encoder = FaceEncoder()
 
-    def _shared(self, policy: Policy) -> FaceDetector:
-        detector = self._detectors.get(policy.faces)
+    def _shared(self, policy: Policy, short_range: bool = False) -> FaceDetector:
+        """The worker's face detector of this configuration (full-range, or short-range for near faces)."""
+        key = (policy.faces, short_range)
+        detector = self._detectors.get(key)
         if detector is None:
-            detector = self._detectors[policy.faces] = FaceDetector(policy.faces)
+            detector = self._detectors[key] = FaceDetector(policy.faces, short_range=short_range)
         return detector
 
     def handle(self, message: ToWorker) -> None:
@@ -199,7 +202,14 @@ class LiveWorker:
         detector = self._shared(policy)
         listener = _Announcer(message.session_id, self.outbox)
         stream = StreamAnalysis(
-            policy, reference, detector, self._encoder, listener, message.numbering_from, source_reports_gaps=True
+            policy,
+            reference,
+            detector,
+            self._encoder,
+            listener,
+            message.numbering_from,
+            source_reports_gaps=True,
+            near_detector=self._shared(policy, short_range=True),
         )
         if message.photo is not None:
             warm_up(stream, message.photo)
