@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from footprint.ledger.tables import CheckpointRow, HeadRow
 from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import DURATION_BOUNDS_S
+from web.cputime import own_threads, worker_parts
 from web.deps import SettingsDep
 from web.settings import Settings
 
@@ -66,6 +67,33 @@ class LiveCollector(Collector):
         yield CounterMetricFamily(
             "proctor_live_frames_dropped", "Frames dropped because live analysis was behind.", totals.dropped
         )
+        parts = CounterMetricFamily(
+            "proctor_live_worker_cpu_seconds",
+            "CPU of the live analysis processes: their main threads, mediapipe's graph threads, the rest.",
+            labels=["part"],
+        )
+        summed = {"analysis": 0.0, "models": 0.0, "other": 0.0}
+        for pid in pool.pids():
+            for part, seconds in worker_parts(pid).items():
+                summed[part] += seconds
+        for part, seconds in summed.items():
+            parts.add_metric([part], seconds)
+        yield parts
+
+
+class ThreadsCollector(Collector):
+    """CPU of this process's threads by job (receiving and decoding media, writing, the event loop): a gauge of
+    the threads living now (a session's decoder threads leave it when the session ends)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "proctor_thread_cpu_seconds",
+            "CPU seconds so far of the web process's living threads, by job.",
+            labels=["thread"],
+        )
+        for name, seconds in sorted(own_threads().items()):
+            family.add_metric([name], seconds)
+        yield family
 
 
 class JobsCollector(Collector):
@@ -133,6 +161,7 @@ class LedgerCollector(Collector):
 def build_registry(live: LiveManager, services: Services, platform: SessionPlatform) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(LiveCollector(live))
+    registry.register(ThreadsCollector())
     registry.register(JobsCollector(services, platform))
     registry.register(LedgerCollector(services))
     return registry

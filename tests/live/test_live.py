@@ -92,7 +92,9 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
         exam = client.get(f"/api/v1/exams/{enrolled.exam_id}").json()
         recording = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording")
         public_key = client.get("/ledger/public-key").text
-        metrics = {m.name: m.samples[0].value for m in text_string_to_metric_families(client.get("/metrics").text)}
+        scraped = list(text_string_to_metric_families(client.get("/metrics").text))
+    metrics = {m.name: m.samples[0].value for m in scraped}
+    labelled = {(s.name, *s.labels.values()): s.value for m in scraped for s in m.samples}
     assert recording.status_code == 200 and recording.headers["content-type"] == "video/webm"
     # stored when the seat had been empty for the rule's persistence window, not before (media time)
     on_s = policy_from_dict(exam["policy"]).timing(EventType.FACE_ABSENT).on_s
@@ -105,6 +107,10 @@ def test_a_live_session_is_stored_as_it_happens_and_equals_the_offline_analysis(
     duration = probe(live_media.whole).duration_s
     analysed, dropped = metrics["proctor_live_frames_analysed"], metrics["proctor_live_frames_dropped"]
     assert analysed + dropped == pytest.approx(duration * rate, rel=0.15)
+    # where its CPU went: the workers' Python and mediapipe's graph threads; the web process's event loop
+    assert labelled["proctor_live_worker_cpu_seconds_total", "analysis"] > 0
+    assert labelled["proctor_live_worker_cpu_seconds_total", "models"] > 0
+    assert labelled["proctor_thread_cpu_seconds", "MainThread"] > 0
 
     # the candidate's receipt: a checkpoint signed by the platform, holding the result
     checkpoint = verify(receipt["checkpoint"]["note"], public_key.strip())

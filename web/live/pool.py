@@ -155,6 +155,10 @@ class LivePool:
     def processes(self) -> int:
         return len(self._processes)
 
+    def pids(self) -> list[int]:
+        """Process ids of the living worker processes."""
+        return [process.pid for process in self._processes if process.is_alive() and process.pid is not None]
+
     def alive(self) -> int:
         """How many worker processes are running now."""
         return sum(1 for process in self._processes if process.is_alive())
