@@ -13,7 +13,14 @@
   calibration of the neutral pose, with more than one face, and when the face was lost or came back. A turn
   is thus seen on its first or second frame, and measured densely from there on.
 
-Both are on by default and recorded with each analysis (`policy.gates`); tests/proctor/test_gates.py holds
+- **Still body.** Pose samples the candidate's torso once a second (body_movement). A sample is left out
+  when nothing moved since the last one: the motion energy of every frame in between stayed under
+  STILL_MOTION, the candidate's face is where it was (within STILL_SHIFT of its width, the same size), the
+  last sample did not see the candidate moving, and the sample before was not left out (so two samples
+  are never more than two periods apart: the body_movement rule bridges 2.5). Pose still runs at once
+  when the face is lost, and on every sample during the calibration window.
+
+All are on by default and recorded with each analysis (`policy.gates`); tests/proctor/test_gates.py holds
 each against ungated analysis of the test recordings: the same events, their times within 0.2 s.
 """
 
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctor.analyzers.faces import FaceDetections
+from proctor.analyzers.faces import FaceBox, FaceDetections
 from proctor.analyzers.headpose import HeadPose, HeadPoseConfig, NeutralPose
 
 NEAR_FACE = 0.15
@@ -39,6 +46,12 @@ HEAD_POSE_EVERY_S = 0.35
 
 HEAD_NEAR_LIMIT = 0.5
 """A head pose beyond this share of a limit (yaw, looking up, looking down) is measured on every frame."""
+
+STILL_MOTION = 0.02
+"""Motion energy under which a frame is still (the test recordings' sitting candidates: medians 0.007–0.018)."""
+
+STILL_SHIFT = 0.1
+"""A face within this share of its width of where it was at the last pose sample (and as large) has not moved."""
 
 _EPSILON_S = 1e-6
 
@@ -58,6 +71,11 @@ class GatesConfig(BaseModel):
         True,
         title="Head pose every other frame while calm",
         description="Measure a head pose well within the limits every other frame (every frame near a limit).",
+    )
+    still_body: bool = Field(
+        True,
+        title="Pose every other second while still",
+        description="Leave out a Pose sample when nothing moved since the last one (never two in a row).",
     )
 
 
@@ -121,3 +139,37 @@ class HeadGate:
             or head.pitch > HEAD_NEAR_LIMIT * config.pitch_up_limit_deg
             or -head.pitch > HEAD_NEAR_LIMIT * config.pitch_down_limit_deg
         )
+
+
+class PoseGate:
+    """Whether a due Pose sample may be left out because nothing moved since the last one."""
+
+    def __init__(self, enabled: bool, after_s: float) -> None:
+        self.enabled = enabled
+        self.after_s = after_s
+        self._anchor: FaceBox | None = None
+        self._moved = True
+        self._skipped = False
+
+    def frame(self, motion: float) -> None:
+        """Every analysed frame's motion energy (motion between two samples forbids leaving one out)."""
+        if motion >= STILL_MOTION:
+            self._moved = True
+
+    def may_skip(self, t: float, face: FaceBox | None, moving: bool) -> bool:
+        anchor = self._anchor
+        if not self.enabled or t <= self.after_s or self._skipped or self._moved or moving:
+            return False
+        if face is None or anchor is None or anchor.width <= 0:
+            return False
+        shift = ((face.center_x - anchor.center_x) ** 2 + (face.center_y - anchor.center_y) ** 2) ** 0.5
+        return shift < STILL_SHIFT * anchor.width and abs(face.width / anchor.width - 1.0) < STILL_SHIFT
+
+    def skipped(self) -> None:
+        self._skipped = True
+
+    def sampled(self, face: FaceBox | None) -> None:
+        self._anchor, self._moved, self._skipped = face, False, False
+
+    def forget(self) -> None:
+        self._anchor, self._moved, self._skipped = None, True, False

@@ -27,7 +27,7 @@ from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_gray_quality
 from proctor.analyzers.sessionfaces import SessionFaces
 from proctor.frames import Frame, Image, bgr_to_rgb
-from proctor.gates import FaceGate, HeadGate
+from proctor.gates import FaceGate, HeadGate, PoseGate
 from proctor.observations import BodyMotion, VisualObservation
 from proctor.policy import Policy
 
@@ -87,6 +87,9 @@ class CandidateAnalyzer:
         self._near_detector = near_detector or FaceDetector(policy.faces, short_range=True)
         self._face_gate = FaceGate(policy.gates.near_faces)
         self._head_gate = HeadGate(policy.gates.calm_head, policy.head_pose)
+        self._pose_gate = PoseGate(policy.gates.still_body, after_s=policy.head_pose.calibration_s)
+        self._last_moving = False
+        """Whether the last pose sample measured the candidate moving (a moving body is never left unsampled)."""
         self._encoder = encoder if encoder is not None else (FaceEncoder() if reference is not None else None)
         self._head = HeadPoseEstimator()
         self._pose = PoseEstimator(policy.body)
@@ -152,7 +155,11 @@ class CandidateAnalyzer:
         body_motion = None
         face_lost = faces.count == 0
         pose_due = t - self._last_pose_s >= 1.0 / self.policy.body.rate_hz
-        if pose_due or (face_lost and t - self._last_pose_s >= 0.5):
+        self._pose_gate.frame(motion)
+        if pose_due and not face_lost and self._pose_gate.may_skip(t, candidate_face, self._last_moving):
+            self._pose_gate.skipped()
+            self._last_pose_s = t  # the sample rests; the next is due a period on, as without the gate
+        elif pose_due or (face_lost and t - self._last_pose_s >= 0.5):
             body = self._pose.observe_rgb(frame.rgb)
             self.counts.pose += 1
             self._last_pose_s = t
@@ -160,6 +167,8 @@ class CandidateAnalyzer:
             if self._pose_on_face(body, candidate_face, frame.width, frame.height):
                 body_motion = self._body_motion(t, body)
                 self._last_body, self._last_body_s = body, t
+            self._pose_gate.sampled(candidate_face)
+            self._last_moving = body_motion is not None and self._moving(body_motion)
 
         return VisualObservation(
             timestamp_s=t,
@@ -249,6 +258,7 @@ class CandidateAnalyzer:
         self._motion.reset()
         self._face_gate.forget()
         self._head_gate.forget()
+        self._pose_gate.forget()
         self._previous_face_count = 0
         self._next_identity_s = 0.0
 
@@ -259,6 +269,11 @@ class CandidateAnalyzer:
             return False
         shift = ((face.center_x - previous.center_x) ** 2 + (face.center_y - previous.center_y) ** 2) ** 0.5
         return bool(shift > FACE_JUMP * max(previous.width, 1.0))
+
+    def _moving(self, motion: BodyMotion) -> bool:
+        """What the body_movement rule would call moving (proctor/events/detector.py)."""
+        config = self.policy.body
+        return motion.shift >= config.torso_shift or motion.width_ratio < config.turned_ratio
 
     def _body_motion(self, t: float, body: BodyObservation) -> BodyMotion | None:
         # Motion is measured between consecutive samples of the candidate's own pose; after a stretch

@@ -1,4 +1,4 @@
-"""The gates (proctor/gates.py) against ungated analysis of the test recordings: each gate alone and both
+"""The gates (proctor/gates.py) against ungated analysis of the test recordings: each gate alone and all
 together give the same events, their times within 0.2 s, while the costly models run less."""
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ WITHIN_S = 0.2
 Recording = tuple[Path, Path | None, Policy]
 """A recording, its reference photo (None: no identity checks) and the policy it is analysed with."""
 INTERIM = PRESETS["interim"]
-UNGATED = GatesConfig(near_faces=False, calm_head=False)
+UNGATED = GatesConfig(near_faces=False, calm_head=False, still_body=False)
 GATINGS = {
-    "near faces": GatesConfig(near_faces=True, calm_head=False),
-    "calm head": GatesConfig(near_faces=False, calm_head=True),
-    "both": GatesConfig(),
+    "near faces": UNGATED.model_copy(update={"near_faces": True}),
+    "calm head": UNGATED.model_copy(update={"calm_head": True}),
+    "still body": UNGATED.model_copy(update={"still_body": True}),
+    "all": GatesConfig(),
 }
 
 
@@ -74,6 +75,7 @@ def assert_same_events(gated: AnalysisResult, ungated: AnalysisResult, what: str
 def test_each_gate_gives_the_events_of_ungated_analysis(recordings: dict[str, Recording], name: str) -> None:
     recording = recordings[name]
     ungated = analysed(recording, UNGATED)
+    rested: list[int] = []
     assert ungated.stages.near_face_detection == 0
     for gating, gates in GATINGS.items():
         gated = analysed(recording, gates)
@@ -84,5 +86,10 @@ def test_each_gate_gives_the_events_of_ungated_analysis(recordings: dict[str, Re
         if gates.calm_head:  # FaceMesh rested on some frames (not on a head always near the strict limit)
             assert gated.stages.head_pose <= ungated.stages.head_pose
             assert gated.stages.head_pose < ungated.stages.head_pose or name == "head turns, strict limit"
+        if gates.still_body:
+            assert gated.stages.pose <= ungated.stages.pose
+            rested.append(ungated.stages.pose - gated.stages.pose)
     if name.startswith("head turns, strict"):
         assert any(e.type.value == "looking_away" for e in ungated.events)  # the head gate had turns to see
+    if name == "two people":  # the candidate sits still between the visits: Pose rested
+        assert all(rested), rested
