@@ -128,9 +128,11 @@ class LiveWorker:
         self._sessions: dict[str, _Live] = {}
 
     def warm_up(self) -> None:
-        """Load the shared models now, not when the first candidate is waiting for an identity check."""
-        self._shared(policy_from_dict({}))
-        self._shared(policy_from_dict({}), short_range=True)
+        """Load the shared models now and run each once (a graph's first inference builds its delegate, hundreds
+        of milliseconds), not when the first candidate's frames are arriving."""
+        blank = np.zeros((240, 320, 3), dtype=np.uint8)
+        for short_range in (False, True):
+            self._shared(policy_from_dict({}), short_range=short_range).detect_rgb(blank)
         self._encoder = FaceEncoder()
 
     def _shared(self, policy: Policy, short_range: bool = False) -> FaceDetector:
