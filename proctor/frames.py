@@ -47,6 +47,7 @@ class Frame:
     @classmethod
     def from_rgb(cls, index: int, timestamp_s: float, rgb: Image) -> Frame:
         """A frame of an RGB image, which it keeps as its `rgb` (its `image` is the BGR view of it)."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)  # a no-op for a decoder's own array
         frame = cls(index, timestamp_s, rgb[:, :, ::-1])
         frame.__dict__["rgb"] = rgb
         return frame
