@@ -60,13 +60,13 @@ from tests.fixtures.fetch import media_path  # noqa: E402
 from tests.fixtures.live_media import webm_of  # noqa: E402
 from tests.fixtures.scenarios import build_demo, write_video  # noqa: E402
 from tests.servers import free_port, server  # noqa: E402
+from web.cputime import stat_cpu_seconds  # noqa: E402
 from web.live.client import LiveClient  # noqa: E402
 from web.live.lean import ANALYSIS_WIDTH, AUDIO_PACKET_MS, MAX_BITRATE  # noqa: E402
 
 KEY = "live-benchmark-key-0123456789"
 RECORDING = "WolfgangLanger_Pexels.mp4"
 SIZE = (640, 480)
-TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"cores_per_stream": 0.10, "cores_per_stream_goal": 0.05, "p95_latency_ms": 500.0, "memory_per_stream_mb": 60}
 
 
@@ -98,14 +98,7 @@ def tree(root: int) -> list[int]:
 
 def cpu_s(root: int) -> float:
     """User + system CPU seconds of the tree so far."""
-    total = 0
-    for pid in tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
+    return sum(stat_cpu_seconds(Path(f"/proc/{pid}/stat")) or 0.0 for pid in tree(root))
 
 
 def pss_mb(root: int) -> float:

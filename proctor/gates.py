@@ -162,8 +162,8 @@ class PoseGate:
             return False
         if face is None or anchor is None or anchor.width <= 0:
             return False
-        shift = ((face.center_x - anchor.center_x) ** 2 + (face.center_y - anchor.center_y) ** 2) ** 0.5
-        return shift < STILL_SHIFT * anchor.width and abs(face.width / anchor.width - 1.0) < STILL_SHIFT
+        same_place = face.distance_to(anchor) < STILL_SHIFT * anchor.width
+        return same_place and abs(face.width / anchor.width - 1.0) < STILL_SHIFT
 
     def skipped(self) -> None:
         self._skipped = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proctor.analyzers.body import BodyObservation
+from proctor.analyzers.body import BodyConfig, BodyObservation
 from proctor.analyzers.faces import FaceDetections
 from proctor.analyzers.headpose import HeadPose
 from proctor.analyzers.identity import IdentityCheck
@@ -17,6 +17,10 @@ class BodyMotion:
 
     shift: float
     width_ratio: float
+
+    def moving(self, config: BodyConfig) -> bool:
+        """Shifted by at least `torso_shift` shoulder widths, or turned (shoulders narrower than `turned_ratio`)."""
+        return self.shift >= config.torso_shift or self.width_ratio < config.turned_ratio
 
 
 @dataclass(frozen=True)

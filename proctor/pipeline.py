@@ -168,7 +168,7 @@ class CandidateAnalyzer:
                 body_motion = self._body_motion(t, body)
                 self._last_body, self._last_body_s = body, t
             self._pose_gate.sampled(candidate_face)
-            self._last_moving = body_motion is not None and self._moving(body_motion)
+            self._last_moving = body_motion is not None and body_motion.moving(self.policy.body)
 
         return VisualObservation(
             timestamp_s=t,
@@ -212,8 +212,8 @@ class CandidateAnalyzer:
         if anchor is None:
             chosen = faces[0] if len(faces) == 1 else None
         else:
-            nearest = min(faces, key=lambda f: _distance(f, anchor))
-            if _distance(nearest, anchor) <= SAME_FACE * max(anchor.width, 1.0):
+            nearest = min(faces, key=anchor.distance_to)
+            if nearest.distance_to(anchor) <= SAME_FACE * max(anchor.width, 1.0):
                 chosen = nearest
             elif len(faces) == 1:
                 confirmed = identity.match if identity is not None else t - self._candidate_seen_s >= REANCHOR_S
@@ -267,13 +267,7 @@ class CandidateAnalyzer:
         previous = self._previous_face
         if previous is None:
             return False
-        shift = ((face.center_x - previous.center_x) ** 2 + (face.center_y - previous.center_y) ** 2) ** 0.5
-        return bool(shift > FACE_JUMP * max(previous.width, 1.0))
-
-    def _moving(self, motion: BodyMotion) -> bool:
-        """What the body_movement rule would call moving (proctor/events/detector.py)."""
-        config = self.policy.body
-        return motion.shift >= config.torso_shift or motion.width_ratio < config.turned_ratio
+        return face.distance_to(previous) > FACE_JUMP * max(previous.width, 1.0)
 
     def _body_motion(self, t: float, body: BodyObservation) -> BodyMotion | None:
         # Motion is measured between consecutive samples of the candidate's own pose; after a stretch
@@ -305,7 +299,3 @@ class CandidateAnalyzer:
             self._near_detector.close()
         self._head.close()
         self._pose.close()
-
-
-def _distance(first: FaceBox, second: FaceBox) -> float:
-    return float(((first.center_x - second.center_x) ** 2 + (first.center_y - second.center_y) ** 2) ** 0.5)

@@ -18,7 +18,7 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _NUMBERS = re.compile(r"[-_ ]?\d+|\s*\(.*\)")
 
 
-def _cpu_s(stat: Path) -> float | None:
+def stat_cpu_seconds(stat: Path) -> float | None:
     """utime + stime of a /proc stat file, in seconds (None once the thread is gone)."""
     try:
         fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -38,7 +38,7 @@ def own_threads() -> dict[str, float]:
     for thread in threading.enumerate():
         if thread.native_id is None:
             continue
-        seconds = _cpu_s(Path(f"/proc/self/task/{thread.native_id}/stat"))
+        seconds = stat_cpu_seconds(Path(f"/proc/self/task/{thread.native_id}/stat"))
         if seconds is not None:
             name = thread_name(thread.name)
             totals[name] = totals.get(name, 0.0) + seconds
@@ -54,7 +54,7 @@ def worker_parts(pid: int) -> dict[str, float]:
     except OSError:
         return parts
     for task in tasks:
-        seconds = _cpu_s(task / "stat")
+        seconds = stat_cpu_seconds(task / "stat")
         if seconds is None:
             continue
         try:

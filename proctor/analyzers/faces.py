@@ -53,6 +53,10 @@ class FaceBox:
     def center_y(self) -> float:
         return self.y + self.height / 2
 
+    def distance_to(self, other: FaceBox) -> float:
+        """Distance between the two boxes' centres, in pixels."""
+        return float(((self.center_x - other.center_x) ** 2 + (self.center_y - other.center_y) ** 2) ** 0.5)
+
 
 @dataclass(frozen=True)
 class FaceDetections:

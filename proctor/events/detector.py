@@ -234,7 +234,7 @@ class EventDetector:
             signals[EventType.LOOKING_AWAY] = Signal(t, dt, False)
         if obs.body_motion is not None:
             cfg = self.policy.body
-            moving = obs.body_motion.shift >= cfg.torso_shift or obs.body_motion.width_ratio < cfg.turned_ratio
+            moving = obs.body_motion.moving(cfg)
             signals[EventType.BODY_MOVEMENT] = Signal(
                 t,
                 1.0 / cfg.rate_hz,
