@@ -81,6 +81,7 @@ def build_session_service(services: Services) -> SessionService:
                 runs=settings.recording_runs,
                 grace_s=settings.recording_grace_s,
             ),
+            gate_key_file=settings.gate_key_file,
         ),
         statement_sink=record_statement,
         writer=services.writing,
@@ -105,6 +106,13 @@ def start_platform(services: Services) -> SessionPlatform:
     """Create the session service and start its analysis worker and webhook notifier."""
     settings = services.settings
     service = build_session_service(services)
+    if not service.gates.cipher.exists() and (kept := service.gates.kept()):
+        logger.error(
+            "%d exam(s) keep an LMS quiz password but its key %s is missing: candidates cannot be shown it; restore "
+            "the file from a backup, or set each exam's quiz password again",
+            kept,
+            settings.gate_key_file,
+        )
     notifier = WebhookNotifier(
         services.sessions, writer=services.writing, outbound=OutboundPolicy(settings.outbound_networks)
     )

@@ -1,8 +1,8 @@
 """The data folder is its owner's alone: it holds the database, recordings, ID photos and the ledger's key.
 
 At every start the data and media folders are made 0700 and the SQLite database (with its -wal/-shm) and
-the ledger key 0600, so a folder left 0755/0644 by an older version or a copy is tightened too (what lies
-inside the 0700 folders is out of others' reach whatever its own mode). The server
+the ledger and quiz-password keys 0600, so a folder left 0755/0644 by an older version or a copy is tightened
+too (what lies inside the 0700 folders is out of others' reach whatever its own mode). The server
 and its commands also run with the umask 0077, so whatever else they create (a scratch file, a decoder's
 output, SQLite's journals) is private from its first byte; the media store writes its files 0600 itself.
 """
@@ -52,7 +52,7 @@ def make_private(settings: Settings) -> None:
     for folder in (settings.data_dir, settings.media_path):
         folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         _restrict(folder, PRIVATE_FOLDER)
-    files = [settings.key_file]
+    files = [settings.key_file, settings.gate_key_file]
     database = sqlite_file(settings.db_url)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)

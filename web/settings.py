@@ -310,6 +310,12 @@ class Settings(BaseSettings):
         return self.signing_key_file or self.data_dir / "ledger.key"
 
     @property
+    def gate_key_file(self) -> Path:
+        """The key of the exams' LMS quiz passwords (`gate.key`, made on first use): beside the ledger's key, so the
+        nodes of a cluster, which share that key's folder, share this key too."""
+        return self.key_file.with_name("gate.key")
+
+    @property
     def node(self) -> str:
         """This node's name actually used."""
         if self.node_id:

@@ -116,6 +116,8 @@ class _Live:
     has_audio: bool = False
     last_progress_s: float = field(default=-1e9)
     calibrating: bool = False
+    checks_identity: bool = False
+    """The session has a reference to check faces against (a candidate without a photo has none)."""
 
 
 class LiveWorker:
@@ -215,7 +217,7 @@ class LiveWorker:
         )
         if message.photo is not None:
             warm_up(stream, message.photo)
-        self._sessions[message.session_id] = _Live(stream, policy, listener)
+        self._sessions[message.session_id] = _Live(stream, policy, listener, checks_identity=reference is not None)
         self.outbox(SessionOpened(message.session_id))
         logger.info("live analysis of session %s opened (%d sessions here)", message.session_id, len(self._sessions))
 
@@ -255,7 +257,7 @@ class LiveWorker:
             events=result.events,
             score=compute_score(result.events, result.end_s, live.policy.weights),
             stages=result.stages,
-            identity_checked=self._encoder is not None,
+            identity_checked=live.checks_identity,
             model_versions=model_versions(),
             identity_checks=result.identity_checks,
             faces=result.faces,

@@ -151,7 +151,7 @@ def protocol_pictures(store: SessionStore, view: SessionView) -> ProtocolPicture
                 EventRow.evidence_purged_at.is_(None),
             )
         ).all()
-    reference = _small(store, candidate.photo_key) if candidate is not None else None
+    reference = _small(store, candidate.photo_key) if candidate is not None and candidate.photo_key else None
     evidence: dict[int, bytes] = {}
     for seq, key in rows:
         try:

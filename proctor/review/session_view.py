@@ -144,6 +144,8 @@ class SessionView:
     candidate_id: str
     candidate_name: str
     external_id: str
+    has_reference_photo: bool
+    """The candidate has an enrolled reference photo (one who came through the LMS may have none yet)."""
     status: str
     analysis: str
     analysis_run: int
@@ -310,6 +312,7 @@ def session_view(db: Session, reviewer: Reviewer, session_id: str) -> SessionVie
         candidate_id=row.candidate_id,
         candidate_name=candidate.full_name if candidate else "",
         external_id=candidate.external_id if candidate else "",
+        has_reference_photo=candidate is not None and candidate.photo_key is not None,
         status=row.status,
         analysis=row.job_state,
         analysis_run=row.analysis_run,

@@ -346,6 +346,8 @@ class Analyses:
             db.add_all(face_rows(row.id, run, result.faces, photos))
             row.score = result.score
             row.report = result.report
+            if row.live_started_at is None:  # an upload: its identity is what this analysis could check
+                row.identity = None if result.report.get("identity_checked", True) else "not_checked"
             row.status = move(row.status, Status.ANALYSED).value
             row.job_state = "done"
             row.job_progress = 1.0

@@ -8,7 +8,8 @@ removed again if it fails, like evidence images. Only the faces of each session'
 Two sessions of different candidates of one exam share a face when one of a session's faces lies within the
 exam policy's `identity.duplicate_face_distance` of a face of the other session, or of the other session's
 candidate's enrolled photo (a candidate with two sessions has that photo matched once per session). Sessions
-of one candidate (a retake) are never compared with each other; candidates without a session are not compared.
+of one candidate (a retake) are never compared with each other; candidates without a session are not compared,
+nor is the enrolled photo of a candidate who has none (one who came through the LMS without it).
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ class _Seat:
     candidate_id: str
     candidate_name: str
     external_id: str
-    photo_key: str
-    embedding: bytes
+    photo_key: str | None
+    embedding: bytes | None
+    """The candidate's enrolled photo and its embedding; None when they have no reference photo."""
 
     def side(self, face: SessionFaceRow | None) -> FaceSide:
         """This seat's side of a match: a face seen in its session, or (None) its candidate's enrolled photo."""
@@ -161,9 +163,10 @@ def exam_face_matches(db: Session, college_id: str, exam_id: str) -> list[FaceMa
     )
     if not faces:
         return []
-    order = list(seats.values())
+    order = [seat for seat in seats.values() if seat.embedding is not None]
     seen = np.stack([_vector(face.embedding) for face in faces])
-    enrolled = np.stack([_vector(seat.embedding) for seat in order])
+    photos = [_vector(seat.embedding) for seat in order if seat.embedding is not None]
+    enrolled = np.stack(photos) if photos else np.empty((0, seen.shape[1]))
     face_candidate = np.array([seats[face.session_id].candidate_id for face in faces])
     seat_candidate = np.array([seat.candidate_id for seat in order])
 

@@ -1,5 +1,8 @@
 """The analysis job: a pure function of (recording chunks, reference embedding, policy) → results.
 
+Without a reference embedding (a candidate enrolled without a photo) the analysis runs without identity checks:
+its report says `identity_checked: false`, and nothing of it counts against the candidate.
+
 It runs in a worker process (the models are loaded there, never on the web server's event loop) — a
 process of the local pool or a Ray actor on another machine; its inputs and outputs are plain picklable
 values (the chunks by storage key, the store by `StorageSpec`) so the job can be retried or moved
@@ -45,7 +48,8 @@ class AnalysisJob:
 
     session_id: str
     sources: tuple[JobSource, ...]
-    embedding: bytes
+    embedding: bytes | None
+    """The candidate's enrolled reference; None when they have no reference photo (identity is not checked)."""
     policy: dict[str, Any]
     duration_s: float
     """Length of the session's timeline (the end of its last chunk), for the share done."""
@@ -123,7 +127,9 @@ def run_job(
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", module="google.protobuf")
     policy = policy_from_dict(job.policy, source="exam policy")
-    reference = FaceEmbedding(np.frombuffer(job.embedding, dtype=np.float64).copy(), FaceBox(0, 0, 0, 0, 1.0))
+    reference = None
+    if job.embedding is not None:
+        reference = FaceEmbedding(np.frombuffer(job.embedding, dtype=np.float64).copy(), FaceBox(0, 0, 0, 0, 1.0))
     last = time.monotonic()
 
     def report(done_s: float) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from footprint.ledger import canonical
 from proctor.analyzers.sessionfaces import SessionFace
 from proctor.errors import ProctorError
+from proctor.lti import grades
 from proctor.recording.signature import Signature, pack
 from proctor.sessions.clock import db_time
 from proctor.sessions.errors import StateError
@@ -75,7 +76,8 @@ class LiveTicket:
     candidate_name: str
     status: Status
     policy: dict[str, Any]
-    embedding: bytes
+    embedding: bytes | None
+    """The candidate's enrolled reference; None when they have no reference photo (identity is not checked)."""
     duration_min: int | None
     content_url: str | None
     started_at: datetime | None
@@ -103,6 +105,8 @@ class PageView:
     content_url: str | None = None
     opens_at: datetime | None = None
     """Set while the exam has not opened yet: when it opens."""
+    gated: bool = False
+    """The exam's LMS quiz has a password the page shows once the session is in progress (never the password)."""
 
 
 def _next_number(db: Session, session_id: str) -> int:
@@ -162,7 +166,7 @@ class LiveRecords:
                 next_number=_next_number(db, row.id),
                 consent=row.consent,
                 identity=row.identity,
-                photo=self._photo(candidate.photo_key),
+                photo=self._photo(candidate.photo_key) if candidate.photo_key is not None else None,
             )
 
     def page_view(self, token: str, now: datetime | None = None) -> PageView:
@@ -186,6 +190,7 @@ class LiveRecords:
                 closed=closes is not None and closes <= moment,
                 content_url=exam.content_url,
                 opens_at=opens if opens is not None and moment < opens else None,
+                gated=exam.gate_secret is not None,
             )
 
     def consent(self, session_id: str, accepted: bool, at_s: float | None, terms: str) -> Status:
@@ -405,6 +410,7 @@ class LiveRecords:
                 counts[event["type"]] = counts.get(event["type"], 0) + 1
             if Status(row.status) != Status.SUBMITTED:
                 self._record_move(db, row, Status.SUBMITTED, float(report.get("analysed_duration_s", 0.0)))
+                grades.enqueue(db, row, grades.PENDING)  # the LMS's column says "pending" until a verdict
             row.score = score
             row.report = report
             row.job_state = "done"

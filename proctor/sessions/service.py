@@ -23,10 +23,12 @@ from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEncoder, enroll_reference
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.images import decode_photo
+from proctor.lti import grades
 from proctor.policy import PRESETS, policy_from_dict
 from proctor.recording.storage import Storage
 from proctor.sessions.analyses import Analyses
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
+from proctor.sessions.gate import GateCipher, QuizGates
 from proctor.sessions.lifecycle import VERDICTS, Status, move
 from proctor.sessions.live import LiveRecords
 from proctor.sessions.parts import LiveParts
@@ -69,6 +71,7 @@ class SessionService:
         self.playbacks = Playbacks(self.store)
         self.analyses = Analyses(self.store)
         self.live = LiveRecords(self.store)
+        self.gates = QuizGates(self.store, GateCipher(config.gate_key_file))
         self._face_lock = threading.Lock()
         self._faces: tuple[FaceDetector, FaceEncoder] | None = None
 
@@ -129,6 +132,76 @@ class SessionService:
         self, college_id: str, exam_id: str, external_id: str, full_name: str, photo: bytes
     ) -> CandidateRow:
         """Enrol a candidate: the reference photo must show exactly one sharp, large enough face."""
+        embedding = self._reference_embedding(college_id, exam_id, photo)
+        candidate_id = str(uuid.uuid4())
+        key = self.store.put_bytes(f"{college_id}/{exam_id}/candidates/{candidate_id}.jpg", photo)
+        candidate = CandidateRow(
+            id=candidate_id,
+            exam_id=exam_id,
+            external_id=external_id,
+            full_name=full_name,
+            photo_key=key,
+            embedding=embedding,
+        )
+        with self.store.kept_until_commit([key]), self.store.write() as db:
+            _refuse_enrolled(db, exam_id, external_id)
+            db.add(candidate)
+        return candidate
+
+    def add_candidate_without_photo(
+        self, college_id: str, exam_id: str, external_id: str, full_name: str, *, email: str | None = None
+    ) -> CandidateRow:
+        """Enrol a candidate who has no reference photo yet (one who came through the LMS): their identity is
+        not checked until the college sends one (`set_reference_photo`). StateError if already enrolled."""
+        candidate = CandidateRow(
+            id=str(uuid.uuid4()),
+            exam_id=exam_id,
+            external_id=external_id,
+            full_name=full_name,
+            photo_key=None,
+            embedding=None,
+            email=email,
+        )
+        with self.store.write() as db:
+            college_exam(db, college_id, exam_id)
+            _refuse_enrolled(db, exam_id, external_id)
+            db.add(candidate)
+        return candidate
+
+    def set_reference_photo(self, college_id: str, exam_id: str, candidate_id: str, photo: bytes) -> CandidateRow:
+        """Make `photo` the candidate's reference photo (the same checks as enrolment), replacing any earlier one
+        and its embedding; the ledger records it (`reference_photo`: the candidate and the photo's sha256)."""
+        with self.store.sessions() as db:
+            college_exam(db, college_id, exam_id)
+            found = db.get(CandidateRow, candidate_id)
+            if found is None or found.exam_id != exam_id:
+                raise NotFoundError(f"no candidate {candidate_id} in exam {exam_id}")
+        embedding = self._reference_embedding(college_id, exam_id, photo)
+        digest = hashlib.sha256(photo).hexdigest()
+        tag = uuid.uuid4().hex[:12]
+        key = self.store.put_bytes(f"{college_id}/{exam_id}/candidates/{candidate_id}-{tag}.jpg", photo)
+        with self.store.kept_until_commit([key]), self.store.write() as db:
+            candidate = db.get(CandidateRow, candidate_id, with_for_update=True)
+            if candidate is None or candidate.exam_id != exam_id:
+                raise NotFoundError(f"no candidate {candidate_id} in exam {exam_id}")
+            previous = candidate.photo_key
+            candidate.photo_key, candidate.embedding = key, embedding
+            record = {
+                "candidate": candidate_id,
+                "exam": exam_id,
+                "sha256": digest,
+                "replaced": previous is not None,
+            }
+            self.store.ledger.append(db, "reference_photo", f"{candidate_id}/{tag}", record)
+        if previous is not None and previous != key:
+            try:
+                self.store.storage.delete(previous)
+            except OSError:  # the new photo is in place; the old file is only left behind
+                logger.warning("the earlier reference photo %s could not be removed", previous)
+        return candidate
+
+    def _reference_embedding(self, college_id: str, exam_id: str, photo: bytes) -> bytes:
+        """The embedding of a reference photo for the exam's policy; InvalidInputError says what is wrong."""
         try:
             image = decode_photo(photo, "the reference photo")
         except ReferencePhotoError as exc:
@@ -143,24 +216,7 @@ class SessionService:
                 embedding = enroll_reference(image, detector, encoder, policy.identity)
             except ReferencePhotoError as exc:
                 raise InvalidInputError(str(exc)) from exc
-        candidate_id = str(uuid.uuid4())
-        key = self.store.put_bytes(f"{college_id}/{exam_id}/candidates/{candidate_id}.jpg", photo)
-        candidate = CandidateRow(
-            id=candidate_id,
-            exam_id=exam_id,
-            external_id=external_id,
-            full_name=full_name,
-            photo_key=key,
-            embedding=embedding.vector.astype(np.float64).tobytes(),
-        )
-        with self.store.kept_until_commit([key]), self.store.write() as db:
-            existing = db.scalar(
-                select(CandidateRow).where(CandidateRow.exam_id == exam_id, CandidateRow.external_id == external_id)
-            )
-            if existing is not None:
-                raise StateError(f"candidate {external_id!r} is already enrolled in this exam")
-            db.add(candidate)
-        return candidate
+        return embedding.vector.astype(np.float64).tobytes()
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -235,6 +291,7 @@ class SessionService:
                 user_id=signed_in.user_id if signed_in is not None else None,
             )
             db.add(decision)
+            grades.enqueue(db, row, verdict)  # the LMS's "Proctoring review" column, when launched from one
             if self.store.statement_sink is not None:
                 facts = self.store.facts(db, row)
                 statement = verdict_statement(
@@ -253,3 +310,12 @@ class SessionService:
     def purge_expired(self, now: datetime | None = None) -> PurgeReport:
         """Delete recordings and evidence older than the retention period; the ledger records what and when."""
         return purge_expired(self.store, now or datetime.now(UTC))
+
+
+def _refuse_enrolled(db: Session, exam_id: str, external_id: str) -> None:
+    """StateError when the exam already has a candidate with this external id."""
+    existing = db.scalar(
+        select(CandidateRow.id).where(CandidateRow.exam_id == exam_id, CandidateRow.external_id == external_id)
+    )
+    if existing is not None:
+        raise StateError(f"candidate {external_id!r} is already enrolled in this exam")

@@ -48,6 +48,8 @@ class ServiceConfig:
     scratch_dir: Path | None = None
     """This node's own folder for staging and remuxing (None: the system's temporary folder); never shared."""
     recording: RecordingLimits = RecordingLimits()
+    gate_key_file: Path | None = None
+    """The key of the exams' LMS quiz passwords (proctor/sessions/gate.py); None: no password can be kept."""
 
 
 @dataclass(frozen=True)

@@ -46,20 +46,33 @@ class ExamRow(Base):
     """Planned length of the exam: in-exam room scans are drawn within it."""
     content_url: Mapped[str | None] = mapped_column(String(2000))
     """Where the exam's questions are (the LMS quiz): the candidate's page shows it beside the proctoring."""
+    gate_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The LMS quiz's password, encrypted (`proctor/sessions/gate.py`): the candidate's page shows it only inside a
+    session in progress."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CandidateRow(Base):
     __tablename__ = "candidates"
-    __table_args__ = (UniqueConstraint("exam_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("exam_id", "external_id"),
+        Index("ix_candidates_lti", "exam_id", "lti_platform_id", "lti_sub"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), index=True)
     external_id: Mapped[str] = mapped_column(String(128))
     full_name: Mapped[str] = mapped_column(String(300))
-    photo_key: Mapped[str] = mapped_column(String(300))
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_key: Mapped[str | None] = mapped_column(String(300))
+    """The reference photo; None for a candidate who came through the LMS before the college sent one."""
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(254))
+    lti_platform_id: Mapped[str | None] = mapped_column(String(36))
+    """The LTI platform the candidate came through, with their `sub` there (`proctor/lti`)."""
+    lti_sub: Mapped[str | None] = mapped_column(String(255))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the course roster no longer listed the candidate (they keep their sessions)."""
 
 
 class SessionRow(Base):
@@ -112,6 +125,8 @@ class SessionRow(Base):
     """The kept recording is sealed: no part is taken any more."""
     recording_check: Mapped[str | None] = mapped_column(String(16))
     """What the seal found: `verified`, `mismatch` (a part shows what the analysis did not see) or `unverified`."""
+    lti_link_id: Mapped[int | None] = mapped_column(Integer)
+    """The LTI resource link the candidate launched the session from: its verdicts go back to that platform."""
     """When retention had purged every kept file of the session (its rows marked, its files deleted): done for good."""
 
 

@@ -114,6 +114,8 @@ def other_college_key(settings: Settings) -> str:
         engine.dispose()
 
 
+QUIZ_PASSWORD = "Weld-Quiz #7"
+"""The LMS quiz's password the college gave the platform (shown on the exam screen only)."""
 QUIZ = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiz</title></head>
 <body><h1>Welding safety: final quiz</h1><p>1. Which gas shields a MIG weld?</p>
 <label><input type="radio" name="q1"> Argon</label>
@@ -458,9 +460,21 @@ def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_sa
     student_server: LiveServer, context: BrowserContext, demo: Scenario, tmp_path: Path
 ) -> None:
     enrolled: Enrolled = enrol(student_server.url, demo, key=KEY)
+    with api(student_server) as client:  # the LMS quiz has a password: the page shows it inside the exam only
+        gate = client.put(f"/api/v1/exams/{enrolled.exam_id}/gate", json={"password": QUIZ_PASSWORD})
+        assert gate.status_code == 204
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=student_server.url)
     page = context.new_page()
     page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+    assert QUIZ_PASSWORD not in page.content()
     through_to_the_exam(page)
+    page.wait_for_selector("#gate-line:not([hidden])", timeout=30000)
+    assert page.inner_text("#gate-password") == QUIZ_PASSWORD
+    assert page.inner_text("#gate-label") == catalog("en").text("gate.label")
+    page.click('button[data-action="copy-gate"]')
+    page.wait_for_selector('#gate-state[data-i18n="gate.copied"]')
+    assert page.evaluate("navigator.clipboard.readText()") == QUIZ_PASSWORD
+    page.screenshot(path=str(screenshot_path("student-exam-quiz-password-en")))
     time.sleep(2.0)
 
     cut_at = session_time(page)
@@ -476,6 +490,8 @@ def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_sa
     page.reload()  # the candidate reloads the page mid-exam: it resumes at the exam
     page.wait_for_selector('section[data-step="exam"]:not([hidden])', timeout=60000)
     assert catalog("en").text("notice.resumed") in page.inner_text("#notices")
+    page.wait_for_selector("#gate-line:not([hidden])", timeout=30000)  # shown again after the reload
+    assert page.inner_text("#gate-password") == QUIZ_PASSWORD
     time.sleep(3.0)
     go_on(page, "exam")
     page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])')
@@ -483,6 +499,7 @@ def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_sa
     stored = events(student_server, enrolled.session_id)
     lost = [e for e in stored if e["type"] == "video_lost"]
     assert lost and all(e["technical"] for e in lost)
+    assert not [e for e in stored if e["type"] == "copy_paste"]  # the password's copy button is no candidate's copy
     gap = min(lost, key=lambda e: abs(e["start_s"] - cut_at))
     assert gap["start_s"] == pytest.approx(cut_at, abs=2.5) and gap["end_s"] == pytest.approx(back_at, abs=2.5)
     with api(student_server) as client:
@@ -490,6 +507,8 @@ def test_a_network_cut_and_a_reload_mid_exam_lose_nothing_and_a_finished_link_sa
     assert session["status"] == "analysed"
     assert recording_seconds(student_server, enrolled.session_id, tmp_path) >= 15.0  # both runs, one timeline
 
+    finished = httpx.get(f"{student_server.url}/live/gate", headers={"Authorization": f"Bearer {enrolled.token}"})
+    assert finished.status_code == 409 and QUIZ_PASSWORD not in finished.text
     again = context.new_page()  # the link opened once more, after the exam
     answer = again.goto(f"{student_server.url}/join/{enrolled.token}?lang=kk")
     assert answer is not None and answer.status == 410

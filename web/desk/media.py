@@ -86,6 +86,8 @@ def reference_photo(session_id: str, reviewer: ReviewerDep, platform: PlatformDe
         candidate = db.get(CandidateRow, row.candidate_id)
     if candidate is None:
         raise NotFoundError(f"no candidate of session {session_id}")
+    if candidate.photo_key is None:
+        raise NotFoundError("the candidate has no reference photo")
     try:
         with platform.service.storage.open(candidate.photo_key) as handle:
             return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)

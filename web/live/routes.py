@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from proctor.logcontext import about_session
 from proctor.sessions.errors import InvalidInputError, SealedError, StateError, TooLargeError
+from proctor.sessions.gate import GateClosed, GateKeyError, NoGate
 from proctor.sessions.live import ConsentRequired, ExamNotOpen, SessionGone, TokenRefused
 from proctor.sessions.parts import RecordingPart
 from web.live.manager import LiveManager
@@ -185,6 +186,33 @@ async def seal_recording(body: SealRequest, token: TokenDep, live: LiveDep) -> d
     except StateError as exc:
         raise HTTPException(409, str(exc)) from exc
     return seal.page_view()
+
+
+@router.get(
+    "/gate",
+    responses={
+        200: {"description": '`{"password": ...}`, never cached (`Cache-Control: no-store`).'},
+        404: {"description": "The exam has no quiz password."},
+        409: {"description": "The session is not in progress: before the identity check and room scan, or ended."},
+        503: {"description": "The platform cannot read the password (its key is missing or wrong)."},
+    },
+)
+async def quiz_password(token: TokenDep, live: LiveDep) -> JSONResponse:
+    """The exam's LMS quiz password for its candidate, only while the proctored session is in progress (consent,
+    identity check and room scan behind it): no proctoring, no attempt. Each answer is recorded in the ledger
+    (`quiz_gate_revealed`, without the password)."""
+    try:
+        password = await run_in_threadpool(live.service.gates.reveal, token)
+    except TokenRefused as exc:
+        raise refusal(exc) from exc
+    except NoGate as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except GateClosed as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except GateKeyError as exc:
+        logger.error("the quiz password cannot be shown: %s", exc)
+        raise HTTPException(503, "the quiz password cannot be read on the platform now: tell your college") from exc
+    return JSONResponse({"password": password}, headers={"Cache-Control": "no-store"})
 
 
 SPEEDTEST_LIMIT = 4 * 1024 * 1024

@@ -151,7 +151,7 @@ class LiveSession:
         self.lane.send(OpenSession(self.id, ticket.policy, ticket.embedding, ticket.next_number, ticket.photo))
         self._spawn(self._watch())
         if self.status == Status.IDENTITY_CHECK:
-            self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+            self._await_identity()
         elif self.status == Status.ROOM_SCAN:
             self._request_pre_exam_scan()
         elif self.status == Status.IN_PROGRESS:
@@ -204,7 +204,7 @@ class LiveSession:
             raise OfferError(f"the offer is not a usable SDP ({reason})") from exc
         if self.status == Status.SCHEDULED:
             await self.move(Status.IDENTITY_CHECK, {"reason": "the candidate connected"})
-            self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+            self._await_identity()
         local = peer.localDescription
         return RTCSessionDescription(with_packet_time(local.sdp), local.type)
 
@@ -519,12 +519,26 @@ class LiveSession:
         if left <= 0:
             await self._identity_done("unverified", check)
 
+    def _await_identity(self) -> None:
+        """Give the identity check its time; without a reference photo there is nothing to check against, and the
+        exam goes on at once (identity not checked: technical, never the candidate's fault)."""
+        if self.ticket.embedding is None:
+            self._later(0.0, self._identity_without_photo)
+        else:
+            self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+
+    async def _identity_without_photo(self) -> None:
+        if self.status == Status.IDENTITY_CHECK:
+            await self._identity_done("not_checked", None, reason="no reference photo")
+
     async def _identity_timeout(self) -> None:
         if self.status == Status.IDENTITY_CHECK:  # checks that failed before the time ran out still count
             await self._identity_done("unverified" if self.identity_failures else "not_checked", None)
 
-    async def _identity_done(self, outcome: str, check: IdentityChecked | None) -> None:
+    async def _identity_done(self, outcome: str, check: IdentityChecked | None, reason: str | None = None) -> None:
         detail: dict[str, Any] = {"identity": outcome, "failed_checks": self.identity_failures}
+        if reason is not None:
+            detail["reason"] = reason
         if check is not None:
             detail |= {"distance": round(check.distance, 3), "at_s": round(check.at_s, 3)}
         await self.manager.run(self.manager.records.set_identity, self.id, outcome)

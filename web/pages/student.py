@@ -121,6 +121,7 @@ async def student_page(
         "steps": list(STEPS),
         "retention_days": settings.retention_days,
         "contact": settings.privacy_contact,
+        "gated": view.gated,  # whether the exam step asks for the LMS quiz's password (`GET /live/gate`), not it
     }
     values = {
         "view": view,

@@ -1,11 +1,13 @@
-"""The college API (`/api/v1`): exams, candidates, sessions, recordings, events, verdicts, webhooks, people, keys."""
+"""The college API (`/api/v1`): exams, candidates and their reference photos, sessions, recordings, events, verdicts,
+webhooks, people, keys."""
 
 from fastapi import APIRouter
 
-from web.routes.college import exams, keys, people, sessions
+from web.routes.college import exams, keys, people, photos, sessions
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(exams.router)
+router.include_router(photos.router)
 router.include_router(sessions.router)
 router.include_router(people.router)
 router.include_router(keys.router)

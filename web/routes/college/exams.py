@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from proctor.sessions import listing
+from proctor.sessions.gate import OPERATOR_MUST_ACT, GateKeyError
 from proctor.sessions.tables import CandidateRow, ExamRow, SessionRow
 from web.auth import AdminKey, SessionsKey
 from web.deps import SettingsDep
@@ -17,6 +19,7 @@ from web.routes.college.models import (
     CandidatePublic,
     ExamCreate,
     ExamPublic,
+    GateSet,
     Page,
     SessionCreate,
     SessionCreated,
@@ -27,6 +30,8 @@ from web.routes.college.models import (
 )
 from web.routes.college.uploads import form_file
 from web.urls import public_url
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["college"])
 
@@ -47,13 +52,20 @@ def _exam(row: ExamRow) -> ExamPublic:
         closes_at=row.closes_at,
         duration_min=row.duration_min,
         content_url=row.content_url,
+        gated=row.gate_secret is not None,
         created_at=row.created_at,
     )
 
 
 def _candidate(row: CandidateRow) -> CandidatePublic:
     return CandidatePublic(
-        id=row.id, exam_id=row.exam_id, external_id=row.external_id, full_name=row.full_name, created_at=row.created_at
+        id=row.id,
+        exam_id=row.exam_id,
+        external_id=row.external_id,
+        full_name=row.full_name,
+        created_at=row.created_at,
+        reference_photo=row.embedding is not None,
+        withdrawn=row.withdrawn_at is not None,
     )
 
 
@@ -112,6 +124,34 @@ def get_exam(exam_id: str, credential: SessionsKey, platform: PlatformDep) -> Ex
     """One exam of this college."""
     with platform.service.sessions() as db:
         return _exam(platform.service.exam(db, credential.college_id, exam_id))
+
+
+GATE_RESPONSES: dict[int | str, dict[str, object]] = {
+    404: {"description": "No such exam of this college."},
+    503: {"description": "The platform's key of the quiz passwords is missing or wrong (the message says what to do)."},
+}
+
+
+@router.put("/exams/{exam_id}/gate", status_code=status.HTTP_204_NO_CONTENT, responses=GATE_RESPONSES)
+def set_quiz_password(exam_id: str, body: GateSet, credential: SessionsKey, platform: PlatformDep) -> Response:
+    """Keep the exam's LMS quiz password ("no proctoring, no attempt"): set the same password on the quiz in the
+    LMS; the candidate's page shows it only inside a proctored session in progress (after consent, the identity
+    check and the room scan), so the quiz cannot be opened without proctoring. It is kept encrypted and is never in
+    any answer of this API, a log line or the ledger (which records that it was set). Setting it again replaces it."""
+    try:
+        platform.service.gates.set(credential.college_id, exam_id, body.password)
+    except GateKeyError as exc:
+        logger.error("exam %s: the quiz password is not kept: %s", exam_id, exc)
+        raise HTTPException(503, OPERATOR_MUST_ACT) from exc
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/exams/{exam_id}/gate", status_code=status.HTTP_204_NO_CONTENT, responses=GATE_RESPONSES)
+def remove_quiz_password(exam_id: str, credential: SessionsKey, platform: PlatformDep) -> Response:
+    """Forget the exam's LMS quiz password (the candidates' pages no longer show one); recorded in the ledger.
+    Removing a password the exam does not have is no error."""
+    platform.service.gates.remove(credential.college_id, exam_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/exams/{exam_id}/candidates", status_code=status.HTTP_201_CREATED, response_model=CandidatePublic)

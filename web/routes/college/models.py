@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -61,7 +61,30 @@ class ExamPublic(BaseModel):
     closes_at: UTCTime | None
     duration_min: int | None
     content_url: str | None
+    gated: bool = Field(
+        description="The exam's LMS quiz has a password the platform keeps (`PUT /exams/{id}/gate`): the candidate's "
+        "page shows it only inside a proctored session in progress. The password itself is never in any answer."
+    )
     created_at: UTCTime
+
+
+class GateSet(BaseModel):
+    """The LMS quiz's password (as the teacher set it in the quiz's settings)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    password: str = Field(
+        min_length=1,
+        max_length=100,
+        description="1–100 printable characters; kept encrypted, never shown in an answer or a log.",
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must be printable characters (no line breaks or control characters)")
+        return value
 
 
 class CandidatePublic(BaseModel):
@@ -70,6 +93,8 @@ class CandidatePublic(BaseModel):
     external_id: str
     full_name: str
     created_at: UTCTime
+    reference_photo: bool = Field(description="Whether the college sent a reference photo (identity is checked).")
+    withdrawn: bool = Field(description="The LMS course roster no longer lists the candidate (LTI).")
 
 
 class SessionCreate(BaseModel):
@@ -148,7 +173,9 @@ class SessionPublic(BaseModel):
         None, description="When a live session's media began: session time 0 of its events."
     )
     identity: str | None = Field(
-        None, description="The live identity check: verified, unverified (after the retries) or not_checked."
+        None,
+        description="The live identity check: verified, unverified (after the retries) or not_checked; "
+        "not_checked also for an upload analysed when the candidate had no reference photo.",
     )
     consent: str | None = Field(
         None, description="The candidate's answer to the proctoring terms on the exam page: accepted or declined."

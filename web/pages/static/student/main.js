@@ -25,6 +25,7 @@ const state = {
   integrity: null,
   stopMeter: null,
   receipt: null,
+  gate: { shown: false, loading: false, retry: null }, // the LMS quiz's password (page.gated)
 };
 const $ = (selector, root = document) => root.querySelector(selector);
 const section = (step) => $(`section[data-step="${step}"]`);
@@ -341,6 +342,7 @@ function examStep() {
   $("#fullscreen-box").hidden = !needFull;
   maybeOpenContent();
   askInExamScan();
+  showGate();
 }
 function maybeOpenContent() {
   if (!$("#screen-box").hidden || !$("#fullscreen-box").hidden) return;
@@ -395,6 +397,55 @@ document.addEventListener("fullscreenchange", () => {
   if (state.step === "exam" && state.policy.fullscreen && left && !live.finishing) $("#fullscreen-box").hidden = false;
   else if (!left) $("#fullscreen-box").hidden = true;
 });
+// The LMS quiz's password (an exam whose quiz has one): the server answers only while the session is in
+// progress, so it is asked for on the exam screen, and again when the server says the exam has begun.
+const GATE_RETRY_MS = 5000;
+async function showGate() {
+  const box = $("#gate-box");
+  if (!box || !page.gated || state.gate.shown || state.gate.loading || state.step !== "exam") return;
+  state.gate.loading = true;
+  clearTimeout(state.gate.retry);
+  box.hidden = false;
+  let answer = null;
+  try {
+    const response = await fetch("/live/gate", {
+      headers: { Authorization: `Bearer ${live.token}` },
+      cache: "no-store",
+    });
+    answer = response.status;
+    if (response.ok) {
+      $("#gate-password").textContent = (await response.json()).password;
+      $("#gate-line").hidden = false;
+      $("#gate-state").textContent = "";
+      delete $("#gate-state").dataset.i18n;
+      state.gate.shown = true;
+    } else if (response.status === 404) {
+      box.hidden = true; // the college removed the password: the quiz asks for none
+      state.gate.shown = true;
+    } else {
+      say($("#gate-state"), response.status === 409 ? "gate.waiting" : "gate.failed");
+    }
+  } catch {
+    say($("#gate-state"), "gate.failed");
+  } finally {
+    state.gate.loading = false;
+  }
+  if (!state.gate.shown && answer !== 401 && answer !== 410 && !live.finishing) {
+    state.gate.retry = setTimeout(showGate, GATE_RETRY_MS);
+  }
+}
+const copyGate = $('button[data-action="copy-gate"]');
+if (copyGate) {
+  copyGate.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("#gate-password").textContent); // no copy event: not the candidate's copy
+      say($("#gate-state"), "gate.copied");
+    } catch {
+      getSelection().selectAllChildren($("#gate-password"));
+      say($("#gate-state"), "gate.copy_failed");
+    }
+  });
+}
 const contentLink = $("#content-link");
 if (contentLink) contentLink.addEventListener("click", () => state.integrity && state.integrity.contentOpened());
 live.addEventListener("notice", (event) => notice(`notice.${event.detail.key}`));
@@ -405,6 +456,8 @@ button("exam").addEventListener("click", async () => {
 // -- 7 finish -----------------------------------------------------------------------------------------
 async function finishStep() {
   button("exam").disabled = true;
+  clearTimeout(state.gate.retry);
+  if ($("#gate-password")) $("#gate-password").textContent = ""; // the quiz is over: its password leaves the page
   show("finish");
   enable("finish", false);
   if (state.integrity) state.integrity.stop();
@@ -459,6 +512,7 @@ live.addEventListener("state", (event) => {
   state.serverState = event.detail.state;
   if (state.step === "identity") showIdentity();
   if (state.step === "room-scan") scanStep();
+  if (state.step === "exam" && state.serverState === "in_progress") showGate();
 });
 live.addEventListener("refused", (event) => {
   if (live.finishing) return; // the session ended while the receipt was on its way: the upload goes on
