@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk system-deps models-verify clean cluster cluster-stop bench-cluster
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti system-deps models-verify clean cluster cluster-stop bench-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -83,6 +83,10 @@ bench-page: fixtures system-deps
 ## The examiner desk: session page, thumbnails and protocol PDF for a 90-minute session with 300 events; JSON.
 bench-desk: fixtures system-deps
 	$(BIN)/python -m benchmarks.desk
+
+## LTI: a launch's server time and the roster sync of a 500-learner course, against the LMS emulator; JSON.
+bench-lti: $(STAMP)
+	$(BIN)/python -m benchmarks.lti
 
 ## PostgreSQL + a Ray head + a Ray worker node + two platform nodes + HAProxy, on loopback (.cache/cluster).
 cluster: $(STAMP) system-deps

@@ -20,6 +20,7 @@ from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.people import sync_demo_people
 from footprint.signins import end_sign_ins
 from footprint.store import make_engine, make_session_factory, migrate
+from proctor.outbound import OutboundPolicy
 from web import health, metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.commands import command
@@ -27,12 +28,15 @@ from web.deps import Services
 from web.desk import actions, login, media, pages, people, protocol
 from web.desk.errors import install_desk_handlers
 from web.errors import install_error_handlers
-from web.headers import SecurityHeaders
+from web.headers import FramingOrigins, SecurityHeaders
 from web.health import NodeHeader
 from web.limits import JSONBodyLimits
 from web.live import routes as live_routes
 from web.live.manager import LiveManager
 from web.live.pinning import PinCookie
+from web.lti import desk as lti_desk
+from web.lti import routes as lti_routes
+from web.lti.tool import LtiTool, lti_loop
 from web.pages import footprint as footprint_pages
 from web.pages import student
 from web.pages.terms import served_terms
@@ -138,16 +142,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shown = config.node if config.expose_node else ""  # the node's name goes out only when asked for
         terms = served_terms(config.retention_days, config.privacy_contact)
         live = LiveManager(platform.service, config.live_workers, config.ice_server_list, node=shown, terms=terms)
+        lti = LtiTool(services, OutboundPolicy(config.outbound_networks))
+        await run_in_threadpool(lti.frames.refresh, services)
+        frames.source = lti.frames
         task = asyncio.create_task(checkpoint_loop(services, config.checkpoint_interval_s))
         retention = asyncio.create_task(retention_loop(platform))
         sealing = asyncio.create_task(seal_loop(platform))
+        grading = asyncio.create_task(lti_loop(lti))
         try:
             registry = metrics.build_registry(live, services, platform)
-            state = {"services": services, "platform": platform, "live": live, "metrics": registry}
+            state = {"services": services, "platform": platform, "live": live, "metrics": registry, "lti": lti}
             yield state
         finally:
             await live.close()
-            for loop in (retention, sealing):
+            for loop in (retention, sealing, grading):
                 loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
@@ -178,6 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(ledger.router)
     app.include_router(live_routes.router)
+    app.include_router(lti_routes.router)
+    app.include_router(lti_routes.api)
+    app.include_router(lti_desk.router)
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(student.router)
@@ -187,7 +198,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
     app.add_middleware(AlternateSyntax, max_body=config.max_upload_bytes)
     app.add_middleware(XAPIHeaders, default_version=config.xapi_default_version)
-    app.add_middleware(SecurityHeaders, https_public_url=config.base_url.startswith("https://"))
+    frames = FramingOrigins()
+    app.add_middleware(SecurityHeaders, https_public_url=config.base_url.startswith("https://"), framing=frames)
     app.add_middleware(PublicRedirects, base_url=config.base_url)
     app.add_middleware(PinCookie, secure=config.base_url.startswith("https://"))  # keeps live sessions on their node
     if config.expose_node:

@@ -9,6 +9,9 @@ keeps browsers on HTTPS.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_POLICY = (
@@ -51,13 +54,31 @@ def permissions_policy(allowed: frozenset[str] = frozenset()) -> str:
 DEFAULT_PERMISSIONS = permissions_policy().encode()
 
 
+class Ancestors(Protocol):
+    def directive(self) -> str: ...
+
+
+@dataclass
+class FramingOrigins:
+    """Who may frame the platform's pages: the platform itself, and the LMSs colleges registered (they show the
+    exam page and the desk inside a course); `source` is set once the app knows its registrations."""
+
+    source: Ancestors | None = None
+
+    def policy(self, csp: bytes) -> bytes:
+        if self.source is None:
+            return csp
+        return csp.replace(b"frame-ancestors 'self'", b"frame-ancestors " + self.source.directive().encode())
+
+
 class SecurityHeaders:
     """ASGI middleware adding the headers above (the CSP only to HTML answers, HSTS only over HTTPS); an answer
-    with its own CSP or Permissions-Policy keeps it."""
+    with its own CSP or Permissions-Policy keeps it (its `frame-ancestors` widened to the registered LMSs)."""
 
-    def __init__(self, app: ASGIApp, *, https_public_url: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, https_public_url: bool = False, framing: FramingOrigins | None = None) -> None:
         self.app = app
         self.https_public_url = https_public_url
+        self.framing = framing or FramingOrigins()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,6 +95,10 @@ class SecurityHeaders:
                 headers += ALWAYS
                 if html and b"content-security-policy" not in names:  # else a page's own, stricter
                     headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                headers = [
+                    (k, self.framing.policy(v)) if k.lower() == b"content-security-policy" else (k, v)
+                    for k, v in headers
+                ]
                 if b"permissions-policy" not in names:  # else the exam page's own
                     headers.append((b"permissions-policy", DEFAULT_PERMISSIONS))
                 if https:

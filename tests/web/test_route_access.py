@@ -48,6 +48,10 @@ PUBLIC = {
     ("GET", "/join/{token}"): "the candidate's page: the token in the path is the credential, checked by the page",
     ("GET", "/xapi/about"): "xAPI: the store's versions, open to anyone by the specification",
     ("GET", "/api/v1/footprint/catalogue/schema"): "the JSON schema of a catalogue: documentation, no college's data",
+    ("GET", "/lti/jwks"): "LTI: the tool's public keys, fetched by the LMSs",
+    ("GET", "/lti/login"): "LTI login initiation: answers only a redirect to a registered LMS (state and nonce kept)",
+    ("POST", "/lti/login"): "LTI login initiation: answers only a redirect to a registered LMS (state and nonce kept)",
+    ("POST", "/lti/launch"): "LTI launch: the LMS's signed id_token, the state and its cookie are the credential",
 }
 """Routes anyone may call, with the reason (the ledger's inclusion proof takes an optional key: it is scoped)."""
 
