@@ -11,7 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
+from footprint.accounts import CollegeRow
+from footprint.people import Role, add_person
+from footprint.store import make_engine, make_session_factory
 from proctor.lti import claims as c
 from tests.browser.conftest import screenshot_path
 from tests.lti.platform import INSTRUCTOR, LEARNER, Member, PlatformEmulator
@@ -71,6 +75,7 @@ def add_exam_in_browser(browser: Browser, lms: PlatformEmulator, title: str) -> 
     page = context.new_page()
     page.goto(lms.course_url(TEACHER, message="deeplink", framed=False))
     page.locator("#title").fill(title)
+    page.screenshot(path=screenshot_path("lti-deep-link-choice"), full_page=True)
     page.locator("#add-new").click()
     expect(page.locator("#added")).to_be_visible(timeout=20_000)
     expect(page.locator("body")).to_contain_text(title)
@@ -106,4 +111,33 @@ def test_a_framed_launch_keeps_its_cookies_across_sites(
     tool_frame = next(f for f in page.frames if "/join/" in f.url)
     assert tool_frame.url.startswith(f"http://localhost:{tool.port}/join/")
     page.screenshot(path=screenshot_path("lti-framed-launch"))
+    context.close()
+
+
+def test_an_admin_registers_an_lms_on_the_desk(browser: Browser, tool: LiveServer, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'proctor.db'}")
+    with make_session_factory(engine)() as db, db.begin():
+        (college,) = db.scalars(select(CollegeRow.id))
+        add_person(db, college, "admin@college.kz", "College Admin", Role.ADMIN, "admin-password-123")
+    engine.dispose()
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"http://localhost:{tool.port}/desk/login?next=/desk/lti")
+    page.locator("#email").fill("admin@college.kz")
+    page.locator("#password").fill("admin-password-123")
+    page.locator("form.stack button[type=submit]").click()
+    page.goto(f"http://localhost:{tool.port}/desk/lti?lang=en")
+    expect(page.locator("#tool-config")).to_contain_text(f"http://localhost:{tool.port}/lti/login")
+    page.locator("#name").fill("College Moodle")
+    page.locator("#issuer").fill("https://moodle.college.kz")
+    page.locator("#client_id").fill("abc123")
+    page.locator("#deployment_ids").fill("1")
+    page.locator("#jwks_url").fill("https://moodle.college.kz/mod/lti/certs.php")
+    page.locator("#auth_url").fill("https://moodle.college.kz/mod/lti/auth.php")
+    page.locator("#token_url").fill("https://moodle.college.kz/mod/lti/token.php")
+    page.locator("#register button[type=submit]").click()
+    expect(page.locator("table.platforms")).to_contain_text("https://moodle.college.kz")
+    page.locator("#make-link").click()
+    expect(page.locator("#registration-link")).to_contain_text(f"http://localhost:{tool.port}/lti/register/")
+    page.screenshot(path=screenshot_path("lti-desk-registrations"), full_page=True)
     context.close()

@@ -296,6 +296,8 @@ class PlatformEmulator:
         self.memberships_url = (
             f"{self.issuer}/mod/lti/services.php/CourseSection/{course_id}/bindings/{type_id}/memberships"
         )
+        self.openid_configuration_url = f"{self.issuer}/mod/lti/openid-configuration.php"
+        self.registration_url = f"{self.issuer}/mod/lti/openid-registration.php"
         self.deep_link_return_url = f"{self.issuer}/mod/lti/contentitem_return.php?" + urlencode(
             {"course": course_id, "id": type_id, "sesskey": self.sesskey}
         )
@@ -315,6 +317,8 @@ class PlatformEmulator:
         self.tool_url: str | None = None
         self.tool_jwks_url: str | None = None
         self.tool_jwks: dict[str, Any] | None = None
+        self.registrations: list[dict[str, Any]] = []  # what tools sent to the dynamic registration endpoint
+        self._registration_tokens: set[str] = set()
 
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(10)
@@ -336,6 +340,8 @@ class PlatformEmulator:
                 Route("/mod/lti/launch.php", self._launch_page, methods=["GET"]),
                 Route("/mod/lti/return.php", self._return_page, methods=["GET"]),
                 Route("/course/{hint}", self._course_page, methods=["GET"]),
+                Route("/mod/lti/openid-configuration.php", self._openid_configuration, methods=["GET"]),
+                Route("/mod/lti/openid-registration.php", self._dynamic_registration, methods=["POST"]),
             ]
         )
         config = uvicorn.Config(_Recorder(app, self.requests), log_level="warning", lifespan="off", access_log=False)
@@ -1063,6 +1069,74 @@ class PlatformEmulator:
         return _typed_json(container, MEMBERSHIPS_TYPE, headers=headers)
 
     # -- endpoints: deep linking -----------------------------------------------------------------------------
+
+    # -- dynamic registration (LTI Dynamic Registration 1.0; Moodle 3.10+: "Register a tool" with its URL) -----
+
+    def registration_start(self, tool_registration_url: str) -> str:
+        """The URL Moodle opens when its admin pastes the tool's registration URL: the tool's URL with
+        `openid_configuration` and a one-time `registration_token`."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._registration_tokens.add(token)
+        query = urlencode({"openid_configuration": self.openid_configuration_url, "registration_token": token})
+        separator = "&" if "?" in tool_registration_url else "?"
+        return f"{tool_registration_url}{separator}{query}"
+
+    async def _openid_configuration(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": self.issuer,
+                "token_endpoint": self.token_url,
+                "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+                "jwks_uri": self.jwks_url,
+                "authorization_endpoint": self.auth_url,
+                "registration_endpoint": self.registration_url,
+                "scopes_supported": [*AGS_SCOPES, SCOPE_NRPS, "openid"],
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public", "pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email"],
+                "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                    "product_family_code": "moodle",
+                    "version": MOODLE_VERSION,
+                    "messages_supported": [{"type": "LtiResourceLinkRequest"}, {"type": "LtiDeepLinkingRequest"}],
+                    "variables": [],
+                },
+            }
+        )
+
+    async def _dynamic_registration(self, request: Request) -> Response:
+        bearer = request.headers.get("authorization", "")
+        token = bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        with self._lock:
+            known = token in self._registration_tokens
+            self._registration_tokens.discard(token)
+        if not known:
+            return _text(401, "registration token missing, unknown or used")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _text(400, "the registration is not JSON")
+        tool = body.get("https://purl.imsglobal.org/spec/lti-tool-configuration") if isinstance(body, dict) else None
+        needed = ("initiate_login_uri", "redirect_uris", "jwks_uri", "client_name")
+        if not isinstance(tool, dict) or any(not body.get(name) for name in needed) or not tool.get("target_link_uri"):
+            return _text(400, f"a registration needs {', '.join(needed)} and the tool configuration's target_link_uri")
+        if body.get("token_endpoint_auth_method") != "private_key_jwt":
+            return _text(400, "token_endpoint_auth_method must be private_key_jwt")
+        with self._lock:
+            self.registrations.append(body)
+            self.login_url = str(body["initiate_login_uri"])
+            self.redirect_uris = [str(uri) for uri in body["redirect_uris"]]
+            self.tool_jwks_url = str(body["jwks_uri"])
+            self.tool_jwks = None
+            self.tool_url = str(tool["target_link_uri"])
+        answer = {
+            **body,
+            "client_id": self.client_id,
+            "https://purl.imsglobal.org/spec/lti-tool-configuration": {**tool, "deployment_id": self.deployment_id},
+        }
+        return JSONResponse(answer)
 
     async def _deep_link_return(self, request: Request) -> Response:
         query = request.query_params

@@ -512,3 +512,45 @@ def test_the_loop_forgets_old_logins_and_reads_rosters_before_the_exam(
     assert sorted(synced) == ["5", "6"]
     tool.round()  # read once per hour before the exam, not every round
     assert sum(1 for line in lms.requests if "/memberships" in line) == 1
+
+
+# -- dynamic registration ---------------------------------------------------------------------------------------
+
+
+def test_an_lms_registers_itself_with_a_one_time_link_for_its_college(
+    client: TestClient, lms: PlatformEmulator, db_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = client.post("/api/v1/lti/registration-links", headers=auth())
+    assert made.status_code == 201, made.text
+    link = made.json()["url"]
+    assert link.startswith(f"{BASE}/lti/register/")
+    assert client.post("/api/v1/lti/registration-links", headers=auth(other_college(db_file))).status_code == 201
+    opened = client.get(lms.registration_start(link).removeprefix(BASE))
+    assert opened.status_code == 200, opened.text
+    assert "/assets/lti/registered.js" in opened.text
+    (sent,) = lms.registrations
+    assert sent["initiate_login_uri"] == f"{BASE}/lti/login" and sent["jwks_uri"] == f"{BASE}/lti/jwks"
+    assert sent["redirect_uris"] == [f"{BASE}/lti/launch"]
+    (platform,) = client.get("/api/v1/lti/platforms", headers=auth()).json()
+    assert (platform["issuer"], platform["client_id"], platform["deployment_ids"]) == (
+        lms.issuer,
+        lms.client_id,
+        [lms.deployment_id],
+    )
+    assert (platform["auth_url"], platform["token_url"], platform["jwks_url"]) == (
+        lms.auth_url,
+        lms.token_url,
+        lms.jwks_url,
+    )
+    # the link works once; a made-up one never
+    again = client.get(lms.registration_start(link).removeprefix(BASE))
+    assert again.status_code == 410 and "used already" in again.text
+    assert client.get("/lti/register/made-up?openid_configuration=x").status_code == 404
+    # what the LMS registered launches
+    lms.configure_tool(
+        login_url=f"{BASE}/lti/login", redirect_uris=[f"{BASE}/lti/launch"], jwks=client.get("/lti/jwks").json()
+    )
+    _, custom = add_exam(client, lms, TEACHER, "Registered final")
+    assert launch(client, lms, ANN, custom=custom).status_code == 303
+    written = rows(db_file, select(LedgerEntryRow.kind).where(LedgerEntryRow.kind == "lti_registration"))
+    assert written == ["lti_registration"]

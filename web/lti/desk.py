@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from footprint.signins import SignedIn
 from proctor.lti import registry
+from proctor.lti.registration import RegistrationLink, make_link
 from proctor.lti.registry import PlatformSpec
 from proctor.sessions.errors import InvalidInputError, StateError
 from web.deps import ServicesDep, SettingsDep
@@ -24,11 +25,18 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 
 
 def lti_page(
-    request: Request, services: ServicesDep, settings: Settings, user: SignedIn, *, status: int = 200, error: str = ""
+    request: Request,
+    services: ServicesDep,
+    settings: Settings,
+    user: SignedIn,
+    *,
+    status: int = 200,
+    error: str = "",
+    link: RegistrationLink | None = None,
 ) -> HTMLResponse:
     with services.sessions() as db:
         platforms = registry.college_platforms(db, user.person.college_id)
-    values = {"platforms": platforms, "tool": tool_configuration(settings), "error": error, "form": {}}
+    values = {"platforms": platforms, "tool": tool_configuration(settings), "error": error, "link": link}
     return render(request, "desk/lti.html", {**values, **common(user)}, status=status)
 
 
@@ -65,6 +73,16 @@ def register_platform(
         return lti_page(request, services, settings, user, status=422, error=str(exc))
     lti.frames.refresh(services)
     return RedirectResponse("/desk/lti", status_code=303)
+
+
+@router.post("/lti/registration-link", response_class=HTMLResponse)
+def registration_link(request: Request, services: ServicesDep, settings: SettingsDep, user: CsrfChecked) -> Response:
+    """A one-time link for the LMS to register itself (LTI Dynamic Registration), shown on the page."""
+    if user.person.role.value != "admin":
+        raise DeskDenied(403, "only the college's admins may register an LMS")
+    with services.writing() as db:
+        link = make_link(db, user.person.college_id, settings.base_url)
+    return lti_page(request, services, settings, user, link=link)
 
 
 @router.post("/lti/platforms/{platform_id}/disabled", response_class=HTMLResponse)

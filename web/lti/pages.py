@@ -40,7 +40,7 @@ def refused_page(request: Request, status: int, reason: str) -> HTMLResponse:
     return _render(request, "lti/message.html", status, {"reason": reason, "status": status})
 
 
-def deep_link_page(request: Request, sign_in: SignIn, choice: dict[str, Any]) -> HTMLResponse:
+def deep_link_page(request: Request, sign_in: SignIn, choice: dict[str, Any], zone: str) -> HTMLResponse:
     """The teacher picks one of their exams or makes a new one; the form posts to the desk with its CSRF token."""
     values = {
         "context": choice["context"],
@@ -48,9 +48,17 @@ def deep_link_page(request: Request, sign_in: SignIn, choice: dict[str, Any]) ->
         "csrf_field": CSRF_FIELD,
         "csrf": sign_in.csrf_token,
         "person": sign_in.person.full_name,
+        "zone": zone,
     }
     policy = PAGE_POLICY.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
     return _render(request, "lti/deep_link.html", 200, values, policy)
+
+
+def registered_page(request: Request, name: str) -> HTMLResponse:
+    """The LMS registered the tool: say so, and tell the LMS's registration frame to close
+    (`org.imsglobal.lti.close`, by `/assets/lti/registered.js`)."""
+    policy = PAGE_POLICY.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
+    return _render(request, "lti/registered.html", 200, {"name": name}, policy)
 
 
 def autopost(request: Request, action: str, fields: dict[str, str]) -> HTMLResponse:

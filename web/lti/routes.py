@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import jwt
 from fastapi import APIRouter, Form, Request, Response, status
@@ -25,23 +26,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from footprint.ledger.entries import DuplicateRecordError
 from footprint.people import Person
 from footprint.signins import SESSION_HOURS, SignIn, open_sign_in
 from proctor.lti import claims as c
-from proctor.lti import keys, registry
+from proctor.lti import keys, registration, registry
 from proctor.lti.launch import Launch, LaunchRefused, LoginRequest, begin_login, state_hash, use_state, verify_id_token
 from proctor.lti.provision import assign_examiner, exam_link, learner_entry, resolve_link, staff_person
 from proctor.lti.registry import Platform, PlatformSpec
 from proctor.lti.roster import RosterReport
 from proctor.lti.services import ServiceError
 from proctor.review.access import Reviewer, visible_exams
-from proctor.sessions.errors import InvalidInputError
+from proctor.sessions.errors import InvalidInputError, StateError
 from proctor.sessions.tables import ExamRow
 from web.auth import AdminKey, SessionsKey
 from web.deps import Services, ServicesDep, SettingsDep
 from web.desk.auth import COOKIE, COOKIE_PATH, CsrfChecked, DeskDenied
 from web.errors import error_response
-from web.lti.pages import autopost, deep_link_page, refused_page
+from web.lti.pages import autopost, deep_link_page, refused_page, registered_page
 from web.lti.tool import LtiDep
 from web.platform import PlatformDep
 from web.settings import Settings
@@ -195,7 +197,7 @@ async def launch(request: Request, services: ServicesDep, settings: SettingsDep,
     except LaunchRefused as exc:
         return _refused(request, exc, issuer)
     if entered.deep_link is not None and entered.sign_in is not None:
-        response: Response = deep_link_page(request, entered.sign_in, entered.deep_link)
+        response: Response = deep_link_page(request, entered.sign_in, entered.deep_link, settings.time_zone)
     else:
         response = RedirectResponse(entered.redirect or "/", status_code=status.HTTP_303_SEE_OTHER)
     if entered.sign_in is not None:
@@ -292,7 +294,8 @@ def deep_link_answer(
     college = user.person.college_id
     if exam == "new":
         try:
-            opens, closes = _when(opens_at), _when(closes_at)
+            zone = ZoneInfo(settings.time_zone)
+            opens, closes = _when(opens_at, zone), _when(closes_at, zone)
             minutes = int(duration_min) if duration_min.strip() else None
         except ValueError as exc:
             raise InvalidInputError(f"a date or the duration is not valid ({exc})") from exc
@@ -349,11 +352,12 @@ def deep_link_answer(
     return autopost(request, str(claims["return"]), {"JWT": signed})
 
 
-def _when(text: str) -> datetime | None:
+def _when(text: str, zone: ZoneInfo) -> datetime | None:
+    """A time the teacher typed (the browser's `datetime-local`: the college's time zone, `PROCTOR_TIME_ZONE`)."""
     if not text.strip():
         return None
     moment = datetime.fromisoformat(text.strip())
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 # -- the college's registrations (admin key) ------------------------------------------------------------------
@@ -486,6 +490,59 @@ def change_platform(
             platform = registry.set_disabled(db, credential.college_id, platform_id, body.disabled)
     lti.frames.refresh(services)
     return platform_public(platform, settings)
+
+
+class RegistrationLinkPublic(BaseModel):
+    url: str = Field(description="What the LMS admin pastes as the tool's registration URL (one LMS, once).")
+    expires_at: datetime
+
+
+@api.post("/lti/registration-links", status_code=status.HTTP_201_CREATED, response_model=RegistrationLinkPublic)
+def make_registration_link(
+    credential: AdminKey, services: ServicesDep, settings: SettingsDep
+) -> RegistrationLinkPublic:
+    """A one-time link for LTI Dynamic Registration (Moodle 3.10+: Manage tools → Tool URL → Add LTI Advantage):
+    the LMS registers itself for the college, valid 24 hours."""
+    with services.writing() as db:
+        link = registration.make_link(db, credential.college_id, settings.base_url)
+    return RegistrationLinkPublic(url=link.url, expires_at=link.expires_at)
+
+
+@router.get("/lti/register/{token}", include_in_schema=False)
+async def dynamic_registration(
+    token: str,
+    request: Request,
+    services: ServicesDep,
+    settings: SettingsDep,
+    lti: LtiDep,
+    openid_configuration: str = "",
+    registration_token: str = "",
+) -> Response:
+    """The LMS opens the registration link: the tool registers with it and the LMS with the college."""
+
+    def run() -> Platform:
+        with services.sessions() as db:
+            college_id, link_id = registration.read_link(db, token)
+        if not openid_configuration:
+            raise LaunchRefused("registration_params", "open this link from the LMS's tool registration screen")
+        registered = registration.negotiate(
+            lti.outbound, openid_configuration, registration_token or None, settings.base_url, "proctor.kz"
+        )
+        try:
+            with services.writing() as db:
+                return registration.record(db, services.ledger, college_id, link_id, registered)
+        except (StateError, DuplicateRecordError) as exc:
+            raise LaunchRefused("registration_used", f"not registered: {exc}", 409) from exc
+
+    try:
+        platform = await run_in_threadpool(run)
+    except LaunchRefused as exc:
+        return _refused(request, exc)
+    lti.frames.refresh(services)
+    logger.info(
+        "LTI platform %s registered itself (dynamic registration) for college %s", platform.issuer, platform.college_id
+    )
+    return registered_page(request, platform.name)
 
 
 class KeyRotated(BaseModel):

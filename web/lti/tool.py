@@ -60,6 +60,7 @@ class LtiTool:
 
     def __init__(self, services: Services, outbound: OutboundPolicy) -> None:
         self.services = services
+        self.outbound = outbound
         self.keysets = KeysetCache(outbound)
         self.client = ServiceClient(outbound, self.signing_key)
         self.grades = GradeBook(services.sessions, services.writing, services.ledger, self.client)
