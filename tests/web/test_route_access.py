@@ -52,7 +52,10 @@ PUBLIC = {
     ("GET", "/lti/login"): "LTI login initiation: answers only a redirect to a registered LMS (state and nonce kept)",
     ("POST", "/lti/login"): "LTI login initiation: answers only a redirect to a registered LMS (state and nonce kept)",
     ("POST", "/lti/launch"): "LTI launch: the LMS's signed id_token, the state and its cookie are the credential",
-    ("GET", "/lti/register/{token}"): "LTI dynamic registration: the link the tool signed for a college is the credential",
+    (
+        "GET",
+        "/lti/register/{token}",
+    ): "LTI dynamic registration: the link the tool signed for a college is the credential",
 }
 """Routes anyone may call, with the reason (the ledger's inclusion proof takes an optional key: it is scoped)."""
 
