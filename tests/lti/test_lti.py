@@ -554,3 +554,22 @@ def test_an_lms_registers_itself_with_a_one_time_link_for_its_college(
     assert launch(client, lms, ANN, custom=custom).status_code == 303
     written = rows(db_file, select(LedgerEntryRow.kind).where(LedgerEntryRow.kind == "lti_registration"))
     assert written == ["lti_registration"]
+
+
+def test_a_bad_new_exam_from_the_lms_is_refused_and_nothing_is_made(client: TestClient, lms: PlatformEmulator) -> None:
+    register(client, lms)
+    page = launch(client, lms, TEACHER, message="deeplink")
+    create = next(form for form in forms(page.text) if form.fields.get("exam") == "new")
+    for bad in (
+        {"title": ""},
+        {"title": "T", "duration_min": "0"},
+        {"title": "T", "content_url": "javascript:alert(1)"},
+        {"title": "T", "opens_at": "tomorrow"},
+        {"title": "T", "attestation": "weekly"},
+    ):
+        answer = client.post(create.action, data={**create.fields, **bad}, headers=HTML)
+        assert answer.status_code == 422, (bad, answer.status_code)
+    assert client.get("/api/v1/exams", headers=auth()).json()["items"] == []
+    forged = client.post(create.action, data={**create.fields, "title": "T", "context": "x.y.z"}, headers=HTML)
+    assert forged.status_code == 403
+    assert lms.deep_links == []

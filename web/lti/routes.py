@@ -108,9 +108,12 @@ def set_desk_cookie(response: Response, sign_in: SignIn, settings: Settings, req
 @router.get("/lti/jwks", tags=["lti"])
 def public_keyset(services: ServicesDep) -> JSONResponse:
     """The tool's public keys (JWKS): what the LMS checks the tool's signatures with."""
-    with services.writing() as db:
-        keys.signing_key(db)  # a first key on first use
+    with services.sessions() as db:
         document = keys.keyset(db)
+    if not document["keys"]:
+        with services.writing() as db:
+            keys.signing_key(db)  # a first key on first use
+            document = keys.keyset(db)
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=3600"})
 
 
@@ -297,6 +300,10 @@ def deep_link_answer(
             zone = ZoneInfo(settings.time_zone)
             opens, closes = _when(opens_at, zone), _when(closes_at, zone)
             minutes = int(duration_min) if duration_min.strip() else None
+            if minutes is not None and not 1 <= minutes <= 1440:
+                raise ValueError("the duration is 1–1440 minutes")
+            if content_url.strip() and not content_url.strip().startswith(("https://", "http://")):
+                raise ValueError("the quiz's address must start with https://")
         except ValueError as exc:
             raise InvalidInputError(f"a date or the duration is not valid ({exc})") from exc
         if not title.strip():
