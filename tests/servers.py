@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,9 +33,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    data_dir: Path, port: int, key: str = SERVER_KEY, log: Path | None = None, **environment: str
+    data_dir: Path,
+    port: int,
+    key: str = SERVER_KEY,
+    log: Path | None = None,
+    verify: Path | None = None,
+    **environment: str,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m web` as an operator starts it (its output to `log` if given); killed with its workers at exit."""
+    """`python -m web` as an operator starts it (its output to `log` if given); killed with its workers at exit.
+    With `verify` (the certificate it serves with PROCTOR_TLS_*) it is awaited over HTTPS, trusting that file."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PROCTOR_")},
         "PROCTOR_DATA_DIR": str(data_dir),
@@ -56,7 +63,10 @@ def server(
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 try:
-                    httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                    if verify is None:
+                        httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                    else:
+                        httpx.get(f"https://127.0.0.1:{port}/docs", timeout=1, verify=trusting(verify))
                     break
                 except httpx.HTTPError:
                     time.sleep(0.3)
@@ -65,6 +75,11 @@ def server(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # the whole group: server and analysis workers
             process.wait(timeout=30)
+
+
+def trusting(cert_file: Path) -> ssl.SSLContext:
+    """A client TLS context that trusts this one certificate (a self-signed server's)."""
+    return ssl.create_default_context(cafile=str(cert_file))
 
 
 class LiveServer:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from proctor.logcontext import SESSION
 
@@ -91,15 +93,26 @@ def configure_plain(level: int) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def configure(node: str, level: str, fmt: str) -> logging.Handler:
-    """Send every log record (uvicorn's included) through one stderr handler in the chosen format."""
+def configure(node: str, level: str, fmt: str, log_file: Path | None = None) -> logging.Handler:
+    """Send every log record (uvicorn's included) through one stderr handler in the chosen format, and to
+    `log_file` too when given (appended, the same lines; reopened when logrotate moves it away, and written at
+    its new end after a `copytruncate`). OSError when that file cannot be opened."""
     handler = logging.StreamHandler()
     handler.addFilter(NodeAndSession(node))
     handler.setFormatter(formatter(fmt))
+    handlers: list[logging.Handler] = [handler]
+    if log_file is not None:
+        to_file = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        to_file.addFilter(NodeAndSession(node))
+        to_file.setFormatter(formatter(fmt))
+        handlers.append(to_file)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+        if isinstance(old, logging.FileHandler):
+            old.close()
+    for new in handlers:
+        root.addHandler(new)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

@@ -38,7 +38,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", title="Host", description="Interface the server listens on.")
     port: int = Field(8000, ge=1, le=65535, title="Port", description="TCP port the server listens on.")
     public_url: str | None = Field(
-        None, title="Public URL", description="Base URL clients see; default http://HOST:PORT."
+        None, title="Public URL", description="Base URL clients see; default http(s)://HOST:PORT."
+    )
+    tls_cert_file: Path | None = Field(
+        None,
+        title="TLS certificate",
+        description="PEM certificate (chain) file: with `tls_key_file`, the server itself speaks HTTPS and its "
+        "default public URL is https://HOST:PORT (`python -m web self-signed-cert` makes one for a quick start).",
+    )
+    tls_key_file: Path | None = Field(
+        None, title="TLS private key", description="PEM private key file of `tls_cert_file` (both or neither)."
     )
     bootstrap_api_key: str | None = Field(
         None,
@@ -137,6 +146,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", title="Log level", description="Logging.")
     log_format: Literal["text", "json"] = Field(
         "text", title="Log format", description="text: one line per record; json: one JSON object per line."
+    )
+    log_file: Path | None = Field(
+        None,
+        title="Log file",
+        description="A file the server's log lines are also written to (appended, same format), besides stderr; "
+        "deploy/proctor.logrotate rotates /var/log/proctor/*.log.",
     )
     node_id: str | None = Field(
         None,
@@ -258,6 +273,26 @@ class Settings(BaseSettings):
             raise ValueError("public_url must start with http:// or https://")
         return self
 
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            given, missing = ("CERT", "KEY") if self.tls_key_file is None else ("KEY", "CERT")
+            raise ValueError(
+                f"{PREFIX}TLS_{given}_FILE is set but {PREFIX}TLS_{missing}_FILE is not: HTTPS needs both the "
+                "certificate and its private key (or neither, for plain HTTP)"
+            )
+        return self
+
+    @field_validator("tls_cert_file", "tls_key_file")
+    @classmethod
+    def _tls_file_is_readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            if not value.is_file():
+                raise ValueError(f"{str(value)!r} is not a file (no such file, or a folder)")
+            if not os.access(value, os.R_OK):
+                raise ValueError(f"{str(value)!r} is not readable by this user")
+        return value
+
     @field_validator("time_zone")
     @classmethod
     def _time_zone_is_known(cls, value: str) -> str:
@@ -331,7 +366,17 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         """Base URL of the server as clients see it, without a trailing slash."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        return (self.public_url or f"{self.scheme}://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def tls(self) -> bool:
+        """The server itself speaks HTTPS (a certificate and its key are set)."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
+    @property
+    def scheme(self) -> str:
+        """`https` when the server itself speaks TLS, else `http`."""
+        return "https" if self.tls else "http"
 
 
 def parse_ice_servers(text: str) -> list[dict[str, Any]]:
@@ -365,6 +410,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         return Settings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            (f"{PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "") + err["msg"]
+            for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from exc
