@@ -374,10 +374,24 @@ def active_keys(session: Session) -> int:
     return len(session.scalars(select(CredentialRow.id).where(_active(datetime.now(UTC)))).all())
 
 
-def issue_key_for(session: Session, college_name: str, name: str, scopes: Iterable[Scope]) -> IssuedKey:
-    """Issue a key named `name` (an LMS, a service) for the college of that name, creating the college if new."""
+def college_named(session: Session, college_name: str, *, create: bool = False) -> str:
+    """The id of the college of that name; a new college only when `create` (a typo must not make one silently):
+    ValueError naming the colleges there are otherwise."""
     existing = session.execute(select(CollegeRow.id).where(CollegeRow.name == college_name)).scalar()
-    return issue_key(session, existing or create_college(session, college_name), name, scopes=scopes)
+    if existing is not None:
+        return existing
+    if create:
+        return create_college(session, college_name)
+    names = list(session.scalars(select(CollegeRow.name).order_by(CollegeRow.name).limit(11)))
+    known = ", ".join(repr(name) for name in names[:10]) + (", …" if len(names) > 10 else "") or "none yet"
+    raise ValueError(f"no college named {college_name!r} (colleges: {known}); add --new-college to create it")
+
+
+def issue_key_for(
+    session: Session, college_name: str, name: str, scopes: Iterable[Scope], *, new_college: bool = False
+) -> IssuedKey:
+    """Issue a key named `name` (an LMS, a service) for the college of that name (created only with `new_college`)."""
+    return issue_key(session, college_named(session, college_name, create=new_college), name, scopes=scopes)
 
 
 def college_of_statement(statement: Mapping[str, Any]) -> str | None:

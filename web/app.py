@@ -123,7 +123,8 @@ def settle_bootstrap(services: Services) -> None:
         logger.info("%d API key(s) work; list them with: %s", active, command("keys list"))
     else:
         logger.warning(
-            "no API key works: issue one with: %s", command('keys issue "My College" lms --scopes xapi,sessions')
+            "no API key works: issue one with: %s",
+            command('keys issue "My College" lms --scopes xapi,sessions --new-college'),
         )
 
 

@@ -42,8 +42,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("issue", actions.add_parser("issue", help="issue a key and print it once")),
         ("issue-key", commands.add_parser("issue-key", help="issue an API key (same as `keys issue`)")),
     ):
-        parser.add_argument("college", help="college name (created if new)")
+        parser.add_argument("college", help="college name (an existing one, unless --new-college)")
         parser.add_argument("name", help="what the key is for, e.g. moodle")
+        parser.add_argument("--new-college", action="store_true", help="create the college (its name is new)")
         parser.add_argument(
             "--scopes",
             default=LMS_SCOPES,
@@ -76,7 +77,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with services.writing() as db:
             if action == "issue":
-                issued = issue_key_for(db, args.college, args.name, parse_scopes(args.scopes))
+                issued = issue_key_for(
+                    db, args.college, args.name, parse_scopes(args.scopes), new_college=args.new_college
+                )
                 return _print_secret(issued)
             if action == "list":
                 return _print_keys(db, args.college)

@@ -109,7 +109,7 @@ def other_college_key(settings: Settings) -> str:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            return issue_key_for(db, "Other College", "lms", ALL_SCOPES).secret
+            return issue_key_for(db, "Other College", "lms", ALL_SCOPES, new_college=True).secret
     finally:
         engine.dispose()
 

@@ -166,6 +166,7 @@ def test_exam_to_provable_result(
     assert client.get(path).status_code == 401  # media is never served without authorisation
     recording = client.get(f"/api/v1/sessions/{session_id}/recording", headers=auth())
     assert recording.status_code == 200 and recording.headers["content-type"] == "video/mp4"
+    assert recording.headers["content-disposition"] == f'inline; filename="session-{session_id}-camera.mp4"'
     playback = tmp_path / "playback.mp4"
     playback.write_bytes(recording.content)
     assert probe(playback).duration_s == pytest.approx(demo.duration_s, abs=0.5)

@@ -86,7 +86,9 @@ def test_people_scope_manages_examiners_and_only_admin_makes_admins(client: Test
     )
     assert examiner.status_code == 201
     assert client.post("/api/v1/users", json=body, headers=auth()).status_code == 201  # the admin key may
-    admin_id = next(p["id"] for p in client.get("/api/v1/users", headers=auth()).json() if p["role"] == "admin")
+    admin_id = next(
+        p["id"] for p in client.get("/api/v1/users", headers=auth()).json()["items"] if p["role"] == "admin"
+    )
     assert client.post(f"/api/v1/users/{admin_id}/disable", headers=auth(people)).status_code == 403
 
 
@@ -196,10 +198,15 @@ def test_keys_from_the_command_line(tmp_path: Path) -> None:
             [sys.executable, "-m", "web", *arguments], env=env, cwd=ROOT, capture_output=True, text=True
         )
 
-    issued = web("keys", "issue", "Aqtobe Polytechnic", "moodle", "--scopes", "xapi,sessions")
+    misspelt = web("keys", "issue", "Aqtobe Politechnic", "moodle", "--scopes", "xapi")
+    assert misspelt.returncode == 2 and "no college named 'Aqtobe Politechnic'" in misspelt.stderr
+    assert "--new-college" in misspelt.stderr
+    issued = web("keys", "issue", "Aqtobe Polytechnic", "moodle", "--scopes", "xapi,sessions", "--new-college")
     assert issued.returncode == 0, issued.stderr
     secret = issued.stdout.strip()
     assert len(secret) > 30 and "xapi,sessions" in issued.stderr and secret not in issued.stderr
+    typo = web("keys", "issue", "Aqtobe Politechnic", "moodle")  # a typo never makes a second college
+    assert typo.returncode == 2 and "'Aqtobe Polytechnic'" in typo.stderr
     listed = web("keys", "list", "Aqtobe Polytechnic")
     assert listed.returncode == 0 and secret[:12] in listed.stdout and "xapi,sessions" in listed.stdout
     assert secret not in listed.stdout

@@ -87,11 +87,15 @@ def test_examiners_are_assigned_to_exams_of_their_own_college_only(client: TestC
     other = other_college_key(db_url)
     theirs = person(client, "their.examiner@other.kz", key=other)
     their_exam = exam(client, key=other)
-    assert [p["email"] for p in client.get("/api/v1/users", headers=auth()).json()] == [
+    assert [p["email"] for p in client.get("/api/v1/users", headers=auth()).json()["items"]] == [
         "admin@college.kz",
         "examiner@college.kz",
     ]
-    assert [p["email"] for p in client.get("/api/v1/users", headers=auth(other)).json()] == ["their.examiner@other.kz"]
+    theirs_listed = client.get("/api/v1/users", headers=auth(other)).json()
+    assert [p["email"] for p in theirs_listed["items"]] == ["their.examiner@other.kz"]
+    first = client.get("/api/v1/users?limit=1", headers=auth()).json()
+    assert (first["total"], len(first["items"]), first["items"][0]["email"]) == (2, 1, "admin@college.kz")
+    assert first["next"] is not None and first["next"].endswith("/api/v1/users?limit=1&offset=1")
     assert client.put(f"{path}/{theirs['id']}", headers=auth()).status_code == 404  # their examiner, our exam
     assert client.put(f"/api/v1/exams/{their_exam}/examiners/{examiner['id']}", headers=auth()).status_code == 404
     assert client.put(f"{path}/{examiner['id']}", headers=auth(other)).status_code == 404  # our exam, their key
@@ -108,8 +112,11 @@ def test_the_first_admin_is_created_from_the_command_line(tmp_path: Path) -> Non
         "PROCTOR_DATA_DIR": str(tmp_path / "data"),
     }
 
-    def create(email: str, password: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "web", "create-admin", "Aqtobe Polytechnic", email, "Ерлан Сапаров"]
+    def create(
+        email: str, password: str, college: str = "Aqtobe Polytechnic", new: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "web", "create-admin", college, email, "Ерлан Сапаров"]
+        command += ["--new-college"] if new else []
         return subprocess.run(
             [*command, "--password-stdin"], input=password + "\n", env=env, cwd=ROOT, capture_output=True, text=True
         )
@@ -119,6 +126,8 @@ def test_the_first_admin_is_created_from_the_command_line(tmp_path: Path) -> Non
     assert made.stdout.startswith("admin head@aqtobe.kz (") and "Aqtobe Polytechnic" in made.stdout
     weak = create("second@aqtobe.kz", "short")
     assert weak.returncode == 2 and "at least 10 characters" in weak.stderr
+    typo = create("deputy@aqtobe.kz", PASSWORD, "Aqtobe Politechnic", new=False)
+    assert typo.returncode == 2 and "no college named 'Aqtobe Politechnic'" in typo.stderr
     taken = create("HEAD@aqtobe.kz", PASSWORD)
     assert taken.returncode == 2 and "already" in taken.stderr
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'proctor.db'}")

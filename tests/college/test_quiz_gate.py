@@ -259,7 +259,7 @@ def test_another_colleges_exam_is_not_found_and_a_key_without_sessions_is_refuse
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            theirs = issue_key_for(db, "Another College", "their LMS", list(Scope)).secret
+            theirs = issue_key_for(db, "Another College", "their LMS", list(Scope), new_college=True).secret
     finally:
         engine.dispose()
     assert client.put(url, json={"password": "theirs"}, headers=bearer(theirs)).status_code == 404

@@ -101,7 +101,7 @@ def build_world(data_dir: Path, demo: Scenario, analysis: JobResult | None = Non
     try:
         with services.writing() as db:
             college_a = bootstrap(db, KEY).college_id
-            key_b = issue_key_for(db, "Other College", "lms", ALL_SCOPES)
+            key_b = issue_key_for(db, "Other College", "lms", ALL_SCOPES, new_college=True)
         college_b = key_b.credential.college_id
         admin_a = _person(services, college_a, "head@college-a.kz", "Сәуле Әбілқызы", Role.ADMIN)
         examiner_a = _person(services, college_a, "examiner@college-a.kz", RUSSIAN_EXAMINER, Role.EXAMINER)

@@ -48,7 +48,8 @@ def other_key(settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            return {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms', ALL_SCOPES).secret}"}
+            issued = issue_key_for(db, "Other College", "lms", ALL_SCOPES, new_college=True)
+            return {"Authorization": f"Bearer {issued.secret}"}
     finally:
         engine.dispose()
 

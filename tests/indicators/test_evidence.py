@@ -119,7 +119,8 @@ def _other_college(http: TestClient, settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as db:
-            other = {"Authorization": f"Bearer {issue_key_for(db, 'Other College', 'lms', ALL_SCOPES).secret}"}
+            issued = issue_key_for(db, "Other College", "lms", ALL_SCOPES, new_college=True)
+            other = {"Authorization": f"Bearer {issued.secret}"}
     finally:
         engine.dispose()
     assert http.put(f"{API}/catalogue", json=base_catalogue(learners=1), headers=other).status_code == 201

@@ -38,7 +38,7 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Settings, str]]:
             assert credential is not None
             add_person(db, credential.college_id, "admin@college.kz", "Admin", Role.ADMIN, PASSWORD)
             add_person(db, credential.college_id, "examiner@college.kz", "Examiner", Role.EXAMINER, PASSWORD)
-            other = issue_key_for(db, "Other College", "lms", ALL_SCOPES)
+            other = issue_key_for(db, "Other College", "lms", ALL_SCOPES, new_college=True)
             add_person(db, other.credential.college_id, "admin@other.kz", "Other Admin", Role.ADMIN, PASSWORD)
         with TestClient(create_app(settings)) as test_client:
             feed(

@@ -30,7 +30,7 @@ def other(client: TestClient, settings: Settings) -> dict[str, str]:
     engine = make_engine(settings.db_url)
     try:
         with make_session_factory(engine).begin() as session:
-            secret = issue_key_for(session, "Other College", "lms", ALL_SCOPES).secret
+            secret = issue_key_for(session, "Other College", "lms", ALL_SCOPES, new_college=True).secret
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {secret}"}

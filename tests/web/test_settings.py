@@ -91,7 +91,7 @@ def test_issue_key_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], kept_umask: None
 ) -> None:
     monkeypatch.setenv("PROCTOR_DATA_DIR", str(tmp_path))
-    assert main_module.main(["issue-key", "Almaty College", "moodle"]) == 0
+    assert main_module.main(["issue-key", "Almaty College", "moodle", "--new-college"]) == 0
     assert os.umask(0o077) == 0o077  # what the commands and the server create is their owner's only
     secret = capsys.readouterr().out.strip()
     settings = load_settings()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -30,8 +30,11 @@ from footprint.people import (
 )
 from footprint.signins import end_sign_ins
 from proctor.review.assignments import assign, examiners_of, unassign
+from proctor.sessions.listing import MAX_PAGE
 from web.auth import PeopleKey, missing_scope
 from web.deps import ServicesDep
+from web.routes.college.models import Page
+from web.urls import public_url
 
 router = APIRouter(tags=["people"])
 
@@ -102,11 +105,20 @@ def create_user(body: UserCreate, credential: PeopleKey, services: ServicesDep) 
     return _public(person)
 
 
-@router.get("/users", response_model=list[UserPublic])
-def list_users(credential: PeopleKey, services: ServicesDep) -> list[UserPublic]:
-    """The college's people, by e-mail address."""
+@router.get("/users", response_model=Page[UserPublic])
+def list_users(
+    request: Request,
+    credential: PeopleKey,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Page[UserPublic]:
+    """The college's people, by e-mail address (paged like the other lists)."""
     with services.sessions() as db:
-        return [_public(person) for person in people_of(db, credential.college_id)]
+        people = people_of(db, credential.college_id)
+    following = public_url(request, offset=offset + limit) if offset + limit < len(people) else None
+    items = [_public(person) for person in people[offset : offset + limit]]
+    return Page[UserPublic](items=items, total=len(people), limit=limit, offset=offset, next=following)
 
 
 @router.post("/users/{user_id}/disable", response_model=UserPublic)

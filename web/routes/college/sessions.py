@@ -27,6 +27,8 @@ router = APIRouter(tags=["college"])
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PRIVATE = {"Cache-Control": "private, no-store"}
+EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm", "video/x-matroska": "mkv", "audio/webm": "webm"}
+"""A downloaded recording's file name ends as its format (a player picks by the name)."""
 
 
 @router.post(
@@ -207,7 +209,9 @@ def get_recording(
     The file is opened before the answer starts, so a retention purge meanwhile cannot cut it short.
     """
     playback = platform.service.playbacks.open(credential.college_id, session_id, track)
-    return range_response(playback, request.headers.get("range"), PRIVATE)
+    extension = EXTENSIONS.get(playback.media_type.split(";")[0], "bin")
+    named = {**PRIVATE, "Content-Disposition": f'inline; filename="session-{session_id}-{track}.{extension}"'}
+    return range_response(playback, request.headers.get("range"), named)
 
 
 @router.post("/sessions/{session_id}/verdict", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)
