@@ -88,6 +88,8 @@ def test_footprint_pages_for_admins_only_naming_their_checkpoint_in_each_languag
     assert learner.status_code == 200 and "Кезең хронологиясы" in learner.text and 'id="timeline-title"' in learner.text
     assert "/api/v1/footprint/evidence/learners/S0001?treeSize=" in learner.text  # the bundles of what it shows
     assert "/api/v1/footprint/evidence/compliance/learners/S0001?treeSize=" in learner.text
+    seen = http.get("/api/v1/access", params={"what": "footprint_report"}, headers={"Authorization": f"Bearer {KEY}"})
+    assert [(r["actor_kind"], r["object"]) for r in seen.json()["items"]] == [("person", "S0001")]  # who saw whom
     group = http.get("/desk/footprint/groups/SOFT-2", params={"lang": "en", "until": until}, headers=HTML).text
     assert "evidence/groups/SOFT-2?treeSize=" in group and "evidence/compliance/groups/SOFT-2?treeSize=" in group
     assert "/api/v1/footprint/evidence/programmes/ELEC?treeSize=" in text and "evidence/teachers/T-EL01?" in text

@@ -108,13 +108,6 @@ def test_tls_takes_both_files_or_neither(cert: tls.Written, tmp_path: Path) -> N
     assert load_settings({}).base_url == "http://127.0.0.1:8000" and not load_settings({}).tls
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_an_unreadable_key_is_refused(cert: tls.Written) -> None:
-    cert.key_file.chmod(0)
-    with pytest.raises(SettingsError, match="PROCTOR_TLS_KEY_FILE: .* is not readable"):
-        load_settings({"PROCTOR_TLS_CERT_FILE": str(cert.cert_file), "PROCTOR_TLS_KEY_FILE": str(cert.key_file)})
-
-
 def test_python_m_web_serves_https_with_hsts_and_secure_cookies(cert: tls.Written, tmp_path: Path) -> None:
     port = free_port()
     log_file = tmp_path / "proctor.log"

@@ -1,6 +1,10 @@
 """What the desk shows of a session's media, to a reviewer who may see its exam and to nobody else: the
 recording (HTTP Range, so the player seeks without downloading it), evidence pictures and their cached
-thumbnails, and the candidate's reference photo. Never cached by shared caches."""
+thumbnails, and the candidate's reference photo. Never cached by shared caches.
+
+Each view of a recording, an evidence picture, a reference photo or a face is written to the access trail
+(web/access_trail.py). Thumbnails are not: a session page loads one of every event at once, which would be dozens of
+ledger appends per page; opening the full picture is the view that counts."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from proctor.review.access import reviewer_session
 from proctor.review.thumbnails import thumbnail
 from proctor.sessions.errors import NotFoundError
 from proctor.sessions.tables import CandidateRow, EventRow, SessionFaceRow
+from web.access_trail import Actor, record_access, starts_a_viewing
+from web.deps import ServicesDep
 from web.desk.auth import ReviewerDep
 from web.platform import PlatformDep
 from web.ranges import range_response
@@ -45,24 +51,32 @@ def recording(
     request: Request,
     reviewer: ReviewerDep,
     platform: PlatformDep,
+    services: ServicesDep,
     track: Annotated[Literal["camera", "screen"], Query()] = "camera",
 ) -> Response:
     """The session's kept recording as one playable file, with Range requests."""
     with platform.service.sessions() as db:
         reviewer_session(db, reviewer, session_id)
     playback = platform.service.playbacks.open(reviewer.college_id, session_id, track)
-    return range_response(playback, request.headers.get("range"), PRIVATE)
+    range_header = request.headers.get("range")
+    if starts_a_viewing(range_header):  # a player seeking sends more ranges: one viewing, one record
+        record_access(services, reviewer.college_id, Actor.person(reviewer), "recording", session_id, request)
+    return range_response(playback, range_header, PRIVATE)
 
 
 @router.get("/sessions/{session_id}/events/{seq}/evidence")
-def evidence(session_id: str, seq: int, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+def evidence(
+    session_id: str, seq: int, request: Request, reviewer: ReviewerDep, platform: PlatformDep, services: ServicesDep
+) -> Response:
     """The full evidence picture of an event."""
     event = _event_evidence(platform, reviewer, session_id, seq)
     try:
         with platform.service.storage.open(event.evidence_key or "") as handle:
-            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+            picture = handle.read()
     except FileNotFoundError:
         raise NotFoundError(f"no evidence for event {seq}") from None
+    record_access(services, reviewer.college_id, Actor.person(reviewer), "evidence", f"{session_id}/{seq}", request)
+    return Response(picture, media_type="image/jpeg", headers=PRIVATE_CACHED)
 
 
 @router.get("/sessions/{session_id}/events/{seq}/thumb")
@@ -79,7 +93,9 @@ async def evidence_thumbnail(session_id: str, seq: int, reviewer: ReviewerDep, p
 
 
 @router.get("/sessions/{session_id}/reference")
-def reference_photo(session_id: str, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+def reference_photo(
+    session_id: str, request: Request, reviewer: ReviewerDep, platform: PlatformDep, services: ServicesDep
+) -> Response:
     """The candidate's enrolled reference photo."""
     with platform.service.sessions() as db:
         row = reviewer_session(db, reviewer, session_id).session
@@ -90,13 +106,17 @@ def reference_photo(session_id: str, reviewer: ReviewerDep, platform: PlatformDe
         raise NotFoundError("the candidate has no reference photo")
     try:
         with platform.service.storage.open(candidate.photo_key) as handle:
-            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+            photo = handle.read()
     except FileNotFoundError:
         raise NotFoundError("the reference photo is no longer kept") from None
+    record_access(services, reviewer.college_id, Actor.person(reviewer), "reference_photo", session_id, request)
+    return Response(photo, media_type="image/jpeg", headers=PRIVATE_CACHED)
 
 
 @router.get("/faces/{face_id}")
-def face_photo(face_id: int, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+def face_photo(
+    face_id: int, request: Request, reviewer: ReviewerDep, platform: PlatformDep, services: ServicesDep
+) -> Response:
     """The crop of a face the analysis saw in a session (to compare it with another session's)."""
     with platform.service.sessions() as db:
         face = db.get(SessionFaceRow, face_id)
@@ -110,6 +130,8 @@ def face_photo(face_id: int, reviewer: ReviewerDep, platform: PlatformDep) -> Re
         raise NotFoundError(f"the picture of face {face_id} is no longer kept")
     try:
         with platform.service.storage.open(face.photo_key) as handle:
-            return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE_CACHED)
+            picture = handle.read()
     except FileNotFoundError:
         raise NotFoundError(f"the picture of face {face_id} is no longer kept") from None
+    record_access(services, reviewer.college_id, Actor.person(reviewer), "face", face_id, request)
+    return Response(picture, media_type="image/jpeg", headers=PRIVATE_CACHED)

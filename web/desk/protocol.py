@@ -12,6 +12,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from proctor.review.protocol import ProtocolData, protocol_data, protocol_pictures
+from web.access_trail import Actor, record_access
+from web.deps import ServicesDep
 from web.desk.auth import ReviewerDep
 from web.desk.render import clock, environment, request_language, when_in
 from web.pages.i18n import catalog
@@ -51,11 +53,15 @@ def render_protocol(platform: SessionPlatform, data: ProtocolData, language: str
 
 
 @router.get("/sessions/{session_id}/protocol.pdf")
-async def protocol_pdf(request: Request, session_id: str, reviewer: ReviewerDep, platform: PlatformDep) -> Response:
+async def protocol_pdf(
+    request: Request, session_id: str, reviewer: ReviewerDep, platform: PlatformDep, services: ServicesDep
+) -> Response:
     """The session's protocol: candidate, exam, identity, room scans, events with pictures, decisions, and the
-    ledger checkpoint with an inclusion proof of every decision."""
+    ledger checkpoint with an inclusion proof of every decision. Each download is written to the access trail."""
     data = await run_in_threadpool(protocol_data, platform.service.store, reviewer, session_id)
     pdf = await run_in_threadpool(render_protocol, platform, data, request_language(request))
+    actor = Actor.person(reviewer)
+    await run_in_threadpool(record_access, services, reviewer.college_id, actor, "protocol", session_id, request)
     name = f"protocol-{session_id[:8]}.pdf"
     headers = {"Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="{name}"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

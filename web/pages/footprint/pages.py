@@ -32,6 +32,7 @@ from footprint.reports import (
     one_learner,
     weather,
 )
+from web.access_trail import Actor, record_access
 from web.deps import ServicesDep
 from web.desk.auth import DeskAdmin
 from web.desk.pages import common
@@ -404,6 +405,7 @@ def learner_page(
             learner, own = one_learner(db, where, learner_id)
     except (FootprintNotFound, FootprintBadRequest) as exc:
         return _refused(request, user, exc)
+    record_access(services, user.person.college_id, Actor.desk(user.person), "footprint_report", learner_id, request)
     t = _texts(request)
     index = index_of(where.catalogue)
     report = learner_report(index, learner_id, where.period, {})  # its distance share needs no class held or not

@@ -1,9 +1,9 @@
 """The college API (`/api/v1`): exams, candidates and their reference photos, sessions, recordings, events, verdicts,
-webhooks, people, keys."""
+webhooks, people, keys, and the access trail."""
 
 from fastapi import APIRouter
 
-from web.routes.college import exams, keys, people, photos, sessions
+from web.routes.college import access, exams, keys, people, photos, sessions
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(exams.router)
@@ -11,5 +11,6 @@ router.include_router(photos.router)
 router.include_router(sessions.router)
 router.include_router(people.router)
 router.include_router(keys.router)
+router.include_router(access.router)
 
 __all__ = ["router"]

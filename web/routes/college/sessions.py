@@ -16,8 +16,9 @@ from proctor.sessions.analyses import eta_s
 from proctor.sessions.notify import session_summary
 from proctor.sessions.recordings import Upload
 from proctor.sessions.tables import ChunkRow, DecisionRow, EventRow
+from web.access_trail import Actor, record_access, starts_a_viewing
 from web.auth import SessionsKey
-from web.deps import SettingsDep
+from web.deps import ServicesDep, SettingsDep
 from web.platform import PlatformDep, SessionPlatform
 from web.ranges import range_response
 from web.routes.college.models import DecisionPublic, EventPublic, ReanalysisQueued, SessionPublic, VerdictCreate
@@ -180,15 +181,21 @@ def _event(row: EventRow, base: str) -> EventPublic:
 
 
 @router.get("/sessions/{session_id}/events/{seq}/evidence", response_class=Response)
-def get_evidence(session_id: str, seq: int, credential: SessionsKey, platform: PlatformDep) -> Response:
-    """The JPEG of an event's peak frame (never served without this college's key)."""
+def get_evidence(
+    session_id: str, seq: int, request: Request, credential: SessionsKey, platform: PlatformDep, services: ServicesDep
+) -> Response:
+    """The JPEG of an event's peak frame (never served without this college's key); each download is written to the
+    access trail."""
     for row in platform.service.events(credential.college_id, session_id):
         if row.seq == seq and row.evidence_key and row.evidence_purged_at is None:
             try:
                 with platform.service.storage.open(row.evidence_key) as handle:
-                    return Response(handle.read(), media_type="image/jpeg", headers=PRIVATE)
+                    picture = handle.read()
             except FileNotFoundError:
                 break  # purged meanwhile
+            actor = Actor.key(credential)
+            record_access(services, credential.college_id, actor, "evidence", f"{session_id}/{seq}", request)
+            return Response(picture, media_type="image/jpeg", headers=PRIVATE)
     raise HTTPException(404, f"no evidence for event {seq}")
 
 
@@ -198,6 +205,7 @@ def get_recording(
     request: Request,
     credential: SessionsKey,
     platform: PlatformDep,
+    services: ServicesDep,
     track: Annotated[
         Literal["camera", "screen"],
         Query(description="`camera` (with the microphone) or the candidate's shared `screen`."),
@@ -206,12 +214,16 @@ def get_recording(
     """The whole kept recording as one file a browser plays (MP4 for H.264, WebM for VP8/VP9), remuxed from its
     pieces on the session's timeline; `Range` requests let a player seek without downloading it all.
 
-    The file is opened before the answer starts, so a retention purge meanwhile cannot cut it short.
+    The file is opened before the answer starts, so a retention purge meanwhile cannot cut it short. Each viewing is
+    written to the access trail.
     """
     playback = platform.service.playbacks.open(credential.college_id, session_id, track)
+    range_header = request.headers.get("range")
+    if starts_a_viewing(range_header):  # a player seeking sends more ranges: one viewing, one record
+        record_access(services, credential.college_id, Actor.key(credential), "recording", session_id, request)
     extension = EXTENSIONS.get(playback.media_type.split(";")[0], "bin")
     named = {**PRIVATE, "Content-Disposition": f'inline; filename="session-{session_id}-{track}.{extension}"'}
-    return range_response(playback, request.headers.get("range"), named)
+    return range_response(playback, range_header, named)
 
 
 @router.post("/sessions/{session_id}/verdict", status_code=status.HTTP_201_CREATED, response_model=SessionPublic)

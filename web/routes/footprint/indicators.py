@@ -33,6 +33,7 @@ from footprint.reports import (
     weather,
 )
 from proctor.sessions.listing import MAX_PAGE
+from web.access_trail import Actor, record_access
 from web.auth import FootprintKey
 from web.deps import ServicesDep
 from web.routes.footprint.common import (
@@ -101,6 +102,7 @@ def list_learners(
 @router.get("/learners/{learner_id}")
 def get_learner(
     learner_id: str,
+    request: Request,
     credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
@@ -111,10 +113,12 @@ def get_learner(
         Query(description="json, or one of the learner's tables as CSV."),
     ] = "json",
 ) -> Response:
-    """Every indicator of one learner (computed from that learner's statements only)."""
+    """Every indicator of one learner (computed from that learner's statements only); each view is written to the
+    access trail."""
     where = basis_for(services, credential.college_id, tree_size, since, until)
     with services.sessions() as db, footprint_errors():
         figures, own = one_learner(db, where, learner_id)
+    record_access(services, credential.college_id, Actor.key(credential), "footprint_report", learner_id, request)
     data = jsonable(figures)
     seen = counted(own)  # the learner's own statements: unknown verbs and untrusted proctoring results among them
     if format != "json":
@@ -293,6 +297,7 @@ def compliance_overview(
 def compliance_report(
     scope: ComplianceScope,
     item: str,
+    request: Request,
     credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
@@ -300,10 +305,13 @@ def compliance_report(
     until: Until = None,
     format: Format = "json",
 ) -> Response:
-    """The compliance report of a programme, group or learner (CSV: its checks)."""
+    """The compliance report of a programme, group or learner (CSV: its checks); a learner's is written to the
+    access trail."""
     computed = _computed(services, credential.college_id, tree_size, since, until)
     with footprint_errors():
         report = jsonable(compliance(computed, scope[:-1], item))
+    if scope == "learners":
+        record_access(services, credential.college_id, Actor.key(credential), "footprint_report", item, request)
     if format == "csv":
         rows = [{k: v for k, v in check.items() if k != "details"} for check in report["checks"]]
         return csv_answer(rows, computed.basis, f"compliance-{scope[:-1]}-{item}", computed.indicators.counted)
@@ -336,12 +344,16 @@ def _evidence(
     tree_size: int | None,
     since: Any,
     until: Any,
+    viewer: tuple[Actor, Request] | None = None,
 ) -> JSONResponse:
+    """The evidence bundle of a scope; `viewer` (a learner's bundle names a person) is written to the access trail."""
     where = basis_for(services, college_id, tree_size, since, until)
     with services.sessions() as db, footprint_errors():
         if scope.kind == "day":
             check_moment("the day", date.fromisoformat(scope.id))
         bundle = evidence_bundle(db, services.ledger, where, scope)
+    if viewer is not None:
+        record_access(services, college_id, viewer[0], "footprint_report", scope.id, viewer[1])
     name = "-".join(
         part
         for part in ("evidence", scope.report if scope.report != "indicators" else "", scope.kind, scope.id)
@@ -364,6 +376,7 @@ def weather_evidence(
 def indicators_evidence(
     kind: Literal["learners", "groups", "programmes", "teachers"],
     item: str,
+    request: Request,
     credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
@@ -371,19 +384,25 @@ def indicators_evidence(
     until: Until = None,
 ) -> JSONResponse:
     """A learner's, group's, programme's or teacher's indicators with the statements they rest on and their
-    proofs: `footprint verify report` checks it offline."""
-    return _evidence(services, credential.college_id, Scope("indicators", kind[:-1], item), tree_size, since, until)
+    proofs: `footprint verify report` checks it offline. A learner's is written to the access trail."""
+    viewer = (Actor.key(credential), request) if kind == "learners" else None
+    scope = Scope("indicators", kind[:-1], item)
+    return _evidence(services, credential.college_id, scope, tree_size, since, until, viewer)
 
 
 @router.get("/evidence/compliance/{scope}/{item}")
 def compliance_evidence(
     scope: ComplianceScope,
     item: str,
+    request: Request,
     credential: FootprintKey,
     services: ServicesDep,
     tree_size: TreeSize = None,
     since: Since = None,
     until: Until = None,
 ) -> JSONResponse:
-    """A programme's, group's or learner's compliance report with the statements it rests on and their proofs."""
-    return _evidence(services, credential.college_id, Scope("compliance", scope[:-1], item), tree_size, since, until)
+    """A programme's, group's or learner's compliance report with the statements it rests on and their proofs (a
+    learner's is written to the access trail)."""
+    viewer = (Actor.key(credential), request) if scope == "learners" else None
+    where = Scope("compliance", scope[:-1], item)
+    return _evidence(services, credential.college_id, where, tree_size, since, until, viewer)
