@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from footprint.ledger.tables import HeadRow
+from footprint.ledger.tables import EntryRow
 from footprint.store import make_engine
 from proctor.sessions.clock import db_time
 from proctor.sessions.tables import ChunkRow, SessionRow
@@ -48,12 +48,21 @@ def strict_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def counts(data: Path, session_id: str) -> tuple[int, int, int]:
-    """Kept parts, ledger size and files of the session's live recording (what a refused part must not add)."""
+    """Kept parts, the ledger's records of the session's recording parts, and the files of its live recording (what
+    a refused part must not add). Only the parts' records are counted: the live analysis meanwhile appends its own
+    (events), whenever a loaded machine gets to them."""
     engine = make_engine(f"sqlite:///{data / 'proctor.db'}")
     try:
         with Session(engine) as db:
             parts = db.scalar(select(func.count(ChunkRow.id)).where(ChunkRow.session_id == session_id)) or 0
-            size = db.scalar(select(HeadRow.size).where(HeadRow.id == 1)) or 0
+            size = (
+                db.scalar(
+                    select(func.count(EntryRow.index)).where(
+                        EntryRow.kind == "recording_chunk", EntryRow.record_id.startswith(f"{session_id}/")
+                    )
+                )
+                or 0
+            )
     finally:
         engine.dispose()
     files = sum(1 for path in (data / "media").rglob("*.part") if session_id in str(path))
