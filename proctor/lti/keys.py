@@ -94,6 +94,16 @@ def every_key(db: Session) -> dict[str, ToolKey]:
     return {key.kid: key for key in map(_key, db.scalars(select(ToolKeyRow)))}
 
 
+def verify(db: Session, token: str, audience: str) -> dict[str, Any]:
+    """The claims of a JWT this tool signed for `audience` (an exam link, a deep-linking choice, a registration
+    link), under any key it ever had; a jwt.PyJWTError (ExpiredSignatureError among them) when it is not one."""
+    key = every_key(db).get(str(jwt.get_unverified_header(token).get("kid")))
+    if key is None:
+        raise jwt.InvalidSignatureError("not signed by a key of this tool")
+    claims: dict[str, Any] = jwt.decode(token, key.private_key.public_key(), algorithms=[ALGORITHM], audience=audience)
+    return claims
+
+
 def keyset(db: Session, now: datetime | None = None) -> dict[str, Any]:
     """The public JWKS document."""
     return {"keys": [key.public_jwk() for key in published(db, now)]}

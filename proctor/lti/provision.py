@@ -17,7 +17,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import jwt
 from sqlalchemy import select
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from footprint.people import Person, Role, UserRow, person_from_row
 from proctor.lti import claims as c
-from proctor.lti.keys import every_key, signing_key
+from proctor.lti.keys import signing_key, verify
 from proctor.lti.launch import Launch, LaunchRefused
 from proctor.lti.tables import AccountRow, LinkRow
 from proctor.sessions.lifecycle import Status
@@ -53,13 +52,7 @@ def _linked_exam(db: Session, launch: Launch, value: object) -> ExamRow:
             404,
         )
     try:
-        kid = jwt.get_unverified_header(value).get("kid")
-        key = every_key(db).get(str(kid))
-        if key is None:
-            raise jwt.InvalidSignatureError("unknown key")
-        payload: dict[str, Any] = jwt.decode(
-            value, key.private_key.public_key(), algorithms=["RS256"], audience=LINK_AUDIENCE
-        )
+        payload = verify(db, value, LINK_AUDIENCE)
     except jwt.PyJWTError as exc:
         raise LaunchRefused(
             "exam_link", "this activity's exam link was not made by this tool (or was edited)", 403

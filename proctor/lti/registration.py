@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from footprint.ledger import Ledger
 from footprint.ledger.tables import EntryRow
 from proctor.lti import claims as c
-from proctor.lti.keys import every_key, signing_key
+from proctor.lti.keys import signing_key, verify
 from proctor.lti.launch import LaunchRefused
 from proctor.lti.registry import Platform, PlatformSpec, register
 from proctor.outbound import OutboundPolicy, OutboundRefused
@@ -55,11 +55,7 @@ def make_link(db: Session, college_id: str, base_url: str, now: datetime | None 
 def read_link(db: Session, token: str) -> tuple[str, str]:
     """The college and the link's id; LaunchRefused for a link not made here, expired or used."""
     try:
-        kid = str(jwt.get_unverified_header(token).get("kid"))
-        key = every_key(db).get(kid)
-        if key is None:
-            raise jwt.InvalidSignatureError("unknown key")
-        claims = jwt.decode(token, key.private_key.public_key(), algorithms=["RS256"], audience=LINK_AUDIENCE)
+        claims = verify(db, token, LINK_AUDIENCE)
     except jwt.ExpiredSignatureError as exc:
         raise LaunchRefused("registration_expired", "this registration link has expired: make a new one", 410) from exc
     except jwt.PyJWTError as exc:

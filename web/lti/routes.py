@@ -281,15 +281,9 @@ def deep_link_answer(
     content_url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Bind the chosen (or new) exam to a resource link and answer the LMS with it, signed."""
-    with services.sessions() as db:
-        every = keys.every_key(db)
     try:
-        kid = str(jwt.get_unverified_header(context).get("kid"))
-        if kid not in every:
-            raise jwt.InvalidSignatureError("unknown key")
-        claims: dict[str, Any] = jwt.decode(
-            context, every[kid].private_key.public_key(), algorithms=["RS256"], audience=DEEP_LINK_AUDIENCE
-        )
+        with services.sessions() as db:
+            claims = keys.verify(db, context, DEEP_LINK_AUDIENCE)
     except jwt.PyJWTError as exc:
         raise DeskDenied(403, "this exam choice is out of date: add the exam again from the LMS") from exc
     if claims.get("user") != user.person.id:
