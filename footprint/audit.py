@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
-from footprint.ledger.checkpoint import CheckpointError, read_note, verify
+from footprint.ledger.checkpoint import CheckpointError, read_note
+from footprint.ledger.history import Verifier, verify_checkpoint
 from footprint.ledger.merkle import leaf_hash, node_hash
 from footprint.ledger.service import CHECKPOINTS, ENTRIES, HEAD, NODES
 from footprint.ledger.tree import Frontier, NodeRef, fold, root_span_nodes
@@ -40,7 +41,7 @@ class FindingKind(StrEnum):
     NODE_MISSING = "node-missing"  # a complete subtree of the tree has no stored node
     HEAD_CHANGED = "head-changed"  # the head's size or frontier disagree with the stored tree
     CHECKPOINT_MISMATCH = "checkpoint-mismatch"  # the data's root at a signed size differs from the signed root
-    BAD_SIGNATURE = "bad-signature"  # a stored checkpoint is not signed by the given key, or was edited
+    BAD_SIGNATURE = "bad-signature"  # a checkpoint not signed by the given key (of its tree size), or edited
 
 
 @dataclass(frozen=True)
@@ -199,13 +200,15 @@ def _prefix_roots(leaves: list[bytes], sizes: set[int]) -> dict[int, bytes]:
     return roots
 
 
-def _checkpoint_findings(session: Session, content: list[bytes], verifier: str | None) -> tuple[list[Finding], int]:
+def _checkpoint_findings(
+    session: Session, content: list[bytes], verifier: Verifier | None
+) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     rows = session.execute(select(CHECKPOINTS.c.tree_size, CHECKPOINTS.c.root_hash, CHECKPOINTS.c.note)).all()
     signed: dict[int, bytes] = {}
     for size, root, note in rows:
         try:
-            checkpoint = verify(note, verifier) if verifier else read_note(note)
+            checkpoint = verify_checkpoint(note, verifier) if verifier else read_note(note)
         except CheckpointError as exc:
             findings.append(Finding(FindingKind.BAD_SIGNATURE, None, f"checkpoint at size {size}: {exc}"))
             continue
@@ -225,8 +228,9 @@ def _checkpoint_findings(session: Session, content: list[bytes], verifier: str |
     return findings, len(rows)
 
 
-def audit(session: Session, verifier: str | None = None) -> AuditReport:
-    """Recompute the tree from every stored row; with a verifier key string, also check every checkpoint's signature."""
+def audit(session: Session, verifier: Verifier | None = None) -> AuditReport:
+    """Recompute the tree from every stored row; with a verifier key string, also check every checkpoint's signature,
+    and with the ledger's key history, that each checkpoint is signed by the key of its tree size."""
     head = session.execute(select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1)).first()
     size = 0 if head is None else int(head.size)
     leaves = _load(session, size)

@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 FILE = click.Path(path_type=Path, dir_okay=False)
+PUBLIC_KEY_HELP = (
+    "The ledger's verifier key string (ledger.pub), or its key history (ledger.keys.json, GET /ledger/keys): each "
+    "checkpoint is then checked under the key of its tree size."
+)
 
 
 def _bad_input(message: str) -> NoReturn:
@@ -64,7 +68,7 @@ def verify_group() -> None:
 @click.option("--statement", type=FILE, required=True, help="The record as JSON (e.g. an xAPI statement).")
 @click.option("--proof", type=FILE, required=True, help='Inclusion proof JSON: {"leafIndex", "treeSize", "auditPath"}.')
 @click.option("--checkpoint", type=FILE, required=True, help="The signed checkpoint note.")
-@click.option("--public-key", type=FILE, required=True, help="The ledger's verifier key string.")
+@click.option("--public-key", type=FILE, required=True, help=PUBLIC_KEY_HELP)
 def verify_inclusion_command(statement: Path, proof: Path, checkpoint: Path, public_key: Path) -> None:
     """Prove that a statement is in the ledger under a signed checkpoint."""
     try:
@@ -88,7 +92,7 @@ def verify_inclusion_command(statement: Path, proof: Path, checkpoint: Path, pub
 @click.option("--old", "old", type=FILE, required=True, help="The earlier signed checkpoint note.")
 @click.option("--new", "new", type=FILE, required=True, help="The later signed checkpoint note.")
 @click.option("--proof", type=FILE, required=True, help='Consistency proof JSON: {"first", "second", "proof"}.')
-@click.option("--public-key", type=FILE, required=True, help="The ledger's verifier key string.")
+@click.option("--public-key", type=FILE, required=True, help=PUBLIC_KEY_HELP)
 def verify_consistency_command(old: Path, new: Path, proof: Path, public_key: Path) -> None:
     """Prove that the later checkpoint extends the earlier one without rewriting history."""
     try:
@@ -107,7 +111,7 @@ def verify_consistency_command(old: Path, new: Path, proof: Path, public_key: Pa
 
 @verify_group.command("report")
 @click.option("--bundle", type=FILE, required=True, help="Evidence bundle JSON (GET /api/v1/footprint/evidence/…).")
-@click.option("--public-key", type=FILE, required=True, help="The ledger's verifier key string.")
+@click.option("--public-key", type=FILE, required=True, help=PUBLIC_KEY_HELP)
 def verify_report_command(bundle: Path, public_key: Path) -> None:
     """Prove a footprint report: its checkpoint, catalogue and statements, and its figures recomputed."""
     from footprint.verify_report import check_report  # the indicators load numpy: only for this command
@@ -137,7 +141,12 @@ def _engine_for(database_url: str) -> Engine:
 
 @cli.command("audit")
 @click.argument("database_url")
-@click.option("--public-key", type=FILE, help="Also check every stored checkpoint's signature with this key.")
+@click.option(
+    "--public-key",
+    type=FILE,
+    help="Also check every stored checkpoint's signature with this key, or with the key of its tree size in this key "
+    "history (ledger.keys.json, GET /ledger/keys).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def audit_command(database_url: str, public_key: Path | None, as_json: bool) -> None:
     """Recompute the ledger from its rows; exit 1 and list the rows if anything was tampered with."""

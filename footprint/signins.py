@@ -134,6 +134,17 @@ def end_sign_ins(db: Session, user_id: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def end_all_sign_ins(db: Session, college_id: str | None = None) -> int:
+    """End every desk sign-in (of one college's people only, given `college_id`): everyone signs in again. A sign-in
+    is a random token kept as a row, not signed by a server secret, so this is what rotating the desk's session
+    secrets is. Returns how many ended."""
+    ended = delete(DeskSessionRow)
+    if college_id is not None:
+        ended = ended.where(DeskSessionRow.user_id.in_(select(UserRow.id).where(UserRow.college_id == college_id)))
+    result = db.execute(ended)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def csrf_matches(expected: str, given: str | None) -> bool:
     """Whether a form's (or a script's header's) CSRF token is the sign-in's own, compared in constant time."""
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())

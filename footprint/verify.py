@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from footprint import jsonlimits
-from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError, parse_verifier_key, verify
+from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError
 from footprint.ledger.entries import LedgerError, canonical
+from footprint.ledger.history import Verifier, parse_verifier, verify_checkpoint
 from footprint.ledger.merkle import (
     ConsistencyProof,
     InclusionProof,
@@ -46,7 +47,7 @@ class InclusionVerdict:
 
 @dataclass(frozen=True)
 class ConsistencyVerdict:
-    """A verified append-only step: `old` is a prefix of `new`, both signed by the same key."""
+    """A verified append-only step: `old` is a prefix of `new`, each signed by the key of its tree size."""
 
     old: Checkpoint
     new: Checkpoint
@@ -66,26 +67,25 @@ def read_json(path: Path, what: str) -> Any:
         raise BadInput(str(exc)) from exc
 
 
-def read_verifier(path: Path) -> str:
-    """A verifier key string from a file (as written by `footprint keygen`)."""
-    text = read_text(path, "public key").strip()
+def read_verifier(path: Path) -> Verifier:
+    """A verifier key string from a file (as written by `footprint keygen`), or the ledger's key history (the JSON
+    of `GET /ledger/keys`, `ledger.keys.json`), which checks each checkpoint under the key of its tree size."""
     try:
-        parse_verifier_key(text)
+        return parse_verifier(read_text(path, "public key"))
     except CheckpointError as exc:
         raise BadInput(f"public key {path}: {exc}") from exc
-    return text
 
 
-def _signed(note: str, verifier: str, what: str) -> Checkpoint:
+def _signed(note: str, verifier: Verifier, what: str) -> Checkpoint:
     try:
-        return verify(note, verifier)
+        return verify_checkpoint(note, verifier)
     except SignatureError as exc:
         raise VerificationFailed(f"{what}: {exc}") from exc
     except CheckpointError as exc:
         raise BadInput(f"{what}: {exc}") from exc
 
 
-def check_inclusion(record: Any, proof_json: Any, note: str, verifier: str) -> InclusionVerdict:
+def check_inclusion(record: Any, proof_json: Any, note: str, verifier: Verifier) -> InclusionVerdict:
     """Verify that `record` (a JSON object) is in the log whose signed checkpoint is `note`."""
     if not isinstance(record, dict):
         raise BadInput("the statement must be a JSON object")
@@ -107,7 +107,7 @@ def check_inclusion(record: Any, proof_json: Any, note: str, verifier: str) -> I
     return InclusionVerdict(checkpoint, proof.leaf_index, leaf)
 
 
-def check_consistency(old_note: str, new_note: str, proof_json: Any, verifier: str) -> ConsistencyVerdict:
+def check_consistency(old_note: str, new_note: str, proof_json: Any, verifier: Verifier) -> ConsistencyVerdict:
     """Verify that the log of `new_note` extends the log of `old_note` without rewriting it."""
     try:
         proof = ConsistencyProof.from_json(proof_json)

@@ -23,8 +23,9 @@ from footprint.evidence import FORMAT
 from footprint.facts.columns import facts_from_statements
 from footprint.indicators import INDICATOR_VERSION
 from footprint.indicators.period import Period
-from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError, verify
+from footprint.ledger.checkpoint import Checkpoint, CheckpointError, SignatureError
 from footprint.ledger.entries import LedgerError, canonical
+from footprint.ledger.history import Verifier, verify_checkpoint
 from footprint.ledger.merkle import InclusionProof, ProofError, leaf_hash, verify_inclusion
 from footprint.recompute import Scope, UnknownScope, recompute
 from footprint.reports import jsonable
@@ -47,9 +48,9 @@ class ReportVerdict:
     statements: int
 
 
-def signed_checkpoint(note: str, verifier: str) -> Checkpoint:
+def signed_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
     try:
-        return verify(note, verifier)
+        return verify_checkpoint(note, verifier)
     except SignatureError as exc:
         raise VerificationFailed(f"checkpoint: {exc}") from exc
     except CheckpointError as exc:
@@ -132,8 +133,8 @@ def _scope(bundle: Any) -> Scope:
     return Scope(*values)
 
 
-def check_report(bundle: Any, verifier: str) -> ReportVerdict:
-    """Verify an evidence bundle with the ledger's public key alone."""
+def check_report(bundle: Any, verifier: Verifier) -> ReportVerdict:
+    """Verify an evidence bundle with the ledger's public key (or its key history) alone."""
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise BadInput(f"not an evidence bundle (format {FORMAT})")
     basis = _get(bundle, "basis")

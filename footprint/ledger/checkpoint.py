@@ -125,6 +125,30 @@ def open_note(note: str, verifier: str) -> str:
     raise SignatureError(f"no signature by {key.name} on this note")
 
 
+def signature_keys(note: str) -> tuple[tuple[str, bytes], ...]:
+    """The key name and key id of each signature line of a signed note, in order (signatures not checked)."""
+    keys: list[tuple[str, bytes]] = []
+    for line in _split(note)[1].splitlines():
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise CheckpointError(f"malformed signature line {line!r}")
+        name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error as exc:
+            raise CheckpointError("signature is not base64") from exc
+        keys.append((name, raw[:4]))
+    return tuple(keys)
+
+
+def cosign_note(note: str, name: str, private_key: Ed25519PrivateKey) -> str:
+    """The signed note with one more signature line, by `private_key` under `name`, over the same text."""
+    text, signatures = _split(note)
+    if (name, key_id(name, private_key.public_key())) in signature_keys(note):
+        raise CheckpointError(f"the note is signed by this key of {name} already")
+    blob = base64.b64encode(key_id(name, private_key.public_key()) + private_key.sign(text.encode())).decode()
+    return f"{text}\n{signatures}{SIGNATURE_PREFIX}{name} {blob}\n"
+
+
 def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> SignedCheckpoint:
     """Sign a checkpoint as a C2SP signed note."""
     return SignedCheckpoint(checkpoint, sign_note(checkpoint.body(), name, private_key))

@@ -64,14 +64,18 @@ def write_keypair(signer: Signer, directory: Path) -> KeyFiles:
     for path in (files.private_key, files.verifier_key):
         if path.exists():
             raise CheckpointError(f"{path} already exists; not overwriting a ledger key")
-    pem = signer.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    _write_new(files.private_key, pem)
-    _write_new(files.verifier_key, (signer.verifier + "\n").encode("ascii"))
+    write_private(files.private_key, private_pem(signer))
+    write_private(files.verifier_key, (signer.verifier + "\n").encode("ascii"))
     logger.info("wrote ledger key %s and verifier key %s", files.private_key, files.verifier_key)
     return files
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def private_pem(signer: Signer) -> bytes:
+    """The signer's private key as the PKCS#8 PEM that `ledger.key` holds."""
+    return signer.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def write_private(path: Path, data: bytes) -> None:
     """Write a new file readable by its owner only (0600 whatever the umask: it lives in the private data folder)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, TextClause, and_, insert, select, text, update
+from sqlalchemy import Row, Table, TextClause, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from footprint.ledger.checkpoint import Checkpoint, SignedCheckpoint, read_note, sign
+from footprint.ledger.checkpoint import Checkpoint, SignedCheckpoint, cosign_note, read_note, sign
 from footprint.ledger.entries import DuplicateRecordError, LedgerEntry, LedgerError, Record, canonical
 from footprint.ledger.keys import Signer
 from footprint.ledger.merkle import EMPTY_ROOT, ConsistencyProof, InclusionProof, leaf_hash
@@ -239,6 +239,25 @@ class Ledger:
         )
         logger.info("signed checkpoint of %s at size %d", self.origin, size)
         return signed
+
+    def cosign_head(self, session: Session, signer: Signer) -> SignedCheckpoint:
+        """The handover of a key rotation: the checkpoint of the current head (signed by this ledger's key first if
+        there is none yet) with `signer`'s signature added, in the caller's transaction, under the append lock."""
+        size, _ = self._lock_head(session)
+        latest = self.checkpoint(session)
+        if latest.checkpoint.tree_size != size:
+            raise LedgerError("the head moved under the append lock")
+        note = cosign_note(latest.note, signer.name, signer.private_key)
+        session.execute(update(CHECKPOINTS).where(CHECKPOINTS.c.tree_size == size).values(note=note))
+        logger.info("checkpoint of %s at size %d cosigned by %s", self.origin, size, signer.verifier)
+        return SignedCheckpoint(latest.checkpoint, note)
+
+    def signed_since(self, session: Session) -> datetime | None:
+        """When the first stored checkpoint was signed (None before the first)."""
+        first: datetime | None = session.execute(select(func.min(CHECKPOINTS.c.signed_at))).scalar()
+        if first is not None and first.tzinfo is None:  # SQLite keeps no zone; we always write UTC
+            first = first.replace(tzinfo=UTC)
+        return first
 
     def latest_checkpoint(self, session: Session) -> SignedCheckpoint | None:
         """The most recent stored checkpoint, or None before the first."""

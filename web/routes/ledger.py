@@ -1,4 +1,5 @@
-"""Ledger endpoints: signed checkpoints, the public verifier key, inclusion and consistency proofs.
+"""Ledger endpoints: signed checkpoints, the public verifier keys (the current one, and every one with its validity),
+inclusion and consistency proofs.
 
 With the verifier key alone a client checks a checkpoint's signature; with the checkpoint's root it
 checks that a record is in the log. The ledger is one log for the whole platform, so what it serves
@@ -10,18 +11,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
-from footprint.ledger import Ledger, LedgerError
+from footprint.ledger import CheckpointError, Ledger, LedgerError
+from footprint.ledger.history import KeyHistory, read_history
 from footprint.ledger.merkle import HASH_SIZE
 from footprint.xapi.errors import BadRequest, NotFound
 from footprint.xapi.queries import statement_ledger_index
 from web.auth import StatementReaderKey, unauthorized
 from web.deps import ServicesDep, SessionDep
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
@@ -36,11 +41,31 @@ def checkpoint(services: ServicesDep) -> PlainTextResponse:
 
 @router.get("/public-key", response_class=PlainTextResponse)
 def public_key(services: ServicesDep) -> PlainTextResponse:
-    """The signed-note verifier key (`name+keyid+base64key`) that checks every checkpoint."""
+    """The signed-note verifier key (`name+keyid+base64key`) that signs new checkpoints; after a key rotation the
+    checkpoints signed before check with the keys of /ledger/keys."""
     signer = services.ledger.signer
     if signer is None:
         raise NotFound("this server has no ledger signing key")
     return PlainTextResponse(signer.verifier + "\n")
+
+
+@router.get("/keys")
+def keys(services: ServicesDep, session: SessionDep) -> JSONResponse:
+    """Every verifier key the ledger has signed with, oldest first, with its validity: the tree sizes of the
+    checkpoints it may sign (`firstTreeSize`..`lastTreeSize`, null: the current key) and when it signed. Saved to a
+    file, it is what `footprint verify … --public-key` and `footprint audit --public-key` take to check each
+    checkpoint under the key of its time."""
+    try:
+        history = read_history(services.settings.key_file)
+    except CheckpointError as exc:  # the reason names server paths: logged, not served
+        logger.error("cannot publish the ledger's key history: %s", exc)
+        raise NotFound("the ledger's key history cannot be read") from exc
+    if history is None:  # never rotated: the one key there is
+        signer = services.ledger.signer
+        if signer is None:
+            raise NotFound("this server has no ledger signing key")
+        history = KeyHistory.single(signer.verifier, services.ledger.signed_since(session))
+    return JSONResponse(history.to_json())
 
 
 def _leaf_param(value: str) -> bytes:
