@@ -36,6 +36,7 @@ from proctor.decode import iter_audio, iter_frames  # noqa: E402
 from proctor.events.detector import EventDetector  # noqa: E402
 from proctor.frames import Frame  # noqa: E402
 from proctor.gates import GatesConfig  # noqa: E402
+from proctor.nativelog import quiet_native_noise  # noqa: E402
 from proctor.pipeline import CandidateAnalyzer  # noqa: E402
 from proctor.policy import PRESETS  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
@@ -139,6 +140,7 @@ def live(recording: Path, reference_image: np.ndarray, size: tuple[int, int], fp
 
 
 def main() -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     recording = media_path(RECORDING)
     frames = [f for f in iter_frames(recording, 5.0)]
     images = [f.image for f in frames[:60]]

@@ -39,6 +39,7 @@ from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, compare, enro
 from proctor.decode import iter_frames  # noqa: E402
 from proctor.frames import Image  # noqa: E402
 from proctor.images import decode_photo  # noqa: E402
+from proctor.nativelog import quiet_native_noise  # noqa: E402
 from proctor.policy import PRESETS  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
 from tests.fixtures.scenarios import build_demo, build_two_people  # noqa: E402
@@ -105,6 +106,7 @@ def compared(base: dict[str, list[Any]], other: dict[str, list[Any]], match_dist
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="python -m benchmarks.analysis_size")
     parser.add_argument("--widths", default="640,480,320,256", help="comma-separated; the first is the reference")
     args = parser.parse_args(argv)

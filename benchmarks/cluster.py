@@ -38,6 +38,7 @@ from footprint.ledger import Ledger  # noqa: E402
 from footprint.store import make_engine, make_session_factory, migrate  # noqa: E402
 from proctor.decode import probe  # noqa: E402
 from proctor.jobs import Executor, LocalExecutor  # noqa: E402
+from proctor.nativelog import quiet_native_noise
 from proctor.recording.storage import LocalStorage  # noqa: E402
 from proctor.sessions.clock import db_time  # noqa: E402
 from proctor.sessions.recordings import Upload  # noqa: E402
@@ -137,6 +138,7 @@ def ray_cluster(folder: Path, workers: int) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cluster")
     parser.add_argument("--batch", type=int, default=4, help="recordings per throughput batch (the demo, 30 s)")
     parser.add_argument("--short", type=int, default=8, help="short recordings to measure Ray's cost per job")

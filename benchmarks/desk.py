@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from footprint.accounts import bootstrap
 from footprint.people import Role, add_person
 from proctor.events.vocabulary import EventType
+from proctor.nativelog import quiet_native_noise
 from proctor.review.access import Reviewer
 from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.session_view import session_view
@@ -141,6 +142,7 @@ def build(data: Path, events: int, minutes: int) -> Built:
 
 
 def main() -> None:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--minutes", type=int, default=90)

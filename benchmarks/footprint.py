@@ -31,6 +31,7 @@ from footprint.store import make_engine, make_session_factory, migrate
 from footprint.xapi.canonical import agent_key
 from footprint.xapi.queries import StatementQuery, query_statements
 from footprint.xapi.statements import format_stored, prepare, store_statements
+from proctor.nativelog import quiet_native_noise
 from web.app import create_app
 from web.settings import Settings
 
@@ -195,6 +196,7 @@ def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     logging.basicConfig(level=logging.WARNING)
     figures: dict[str, Any] = {"cpu_count": os.cpu_count()}
     # the machine may be shared: report the median of three runs, and every run

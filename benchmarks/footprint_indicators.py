@@ -34,6 +34,7 @@ from footprint.people import Role, UserRow, add_person
 from footprint.semester.college import build_college
 from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
+from proctor.nativelog import quiet_native_noise
 from web.app import build_services, create_app
 from web.footprint_demo import proctoring_sink
 from web.settings import Settings
@@ -180,6 +181,7 @@ def _learner_pages(settings: Settings, learners: list[str], size: int) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=500)
     args = parser.parse_args(argv)

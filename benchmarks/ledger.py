@@ -25,6 +25,7 @@ from footprint.audit import audit
 from footprint.ledger import Ledger, Record, generate_signer
 from footprint.ledger.merkle import verify_consistency, verify_inclusion
 from footprint.store import make_engine, make_session_factory, migrate
+from proctor.nativelog import quiet_native_noise
 
 logger = logging.getLogger(__name__)
 ORIGIN = "bench.footprint.kz/ledger"
@@ -108,6 +109,7 @@ def proofs(sessions: sessionmaker[Session], ledger: Ledger, size: int, samples: 
 
 
 def main() -> None:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000, help="size of the tree the proofs are timed on")
     parser.add_argument("--throughput", type=int, default=20_000, help="statements appended in batches of 100")

@@ -55,6 +55,7 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from benchmarks.recording import PART_S, measure, parts_of  # noqa: E402
 from proctor.decode import iter_audio, iter_frames, probe  # noqa: E402
 from proctor.frames import AUDIO_SAMPLE_RATE  # noqa: E402
+from proctor.nativelog import quiet_native_noise  # noqa: E402
 from proctor.policy import PRESETS  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
 from tests.fixtures.live_media import webm_of  # noqa: E402
@@ -323,6 +324,7 @@ def stream_facts(media: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(prog="python -m benchmarks.live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", default="1,4,8,16", help="comma-separated stream counts (default 1,4,8,16)")
     parser.add_argument("--seconds", type=float, default=25.0, help="streaming time per round (default 25)")

@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from proctor.nativelog import quiet_native_noise
 from tests.lti.flows import BASE, platform_answer
 from tests.lti.platform import INSTRUCTOR, LEARNER, Member, PlatformEmulator
 from tests.lti.test_lti import add_exam, auth, register
@@ -57,6 +58,7 @@ def one_launch(client: TestClient, lms: PlatformEmulator, member: Member, custom
 
 
 def main() -> None:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--launches", type=int, default=40, help="learners launching (each twice)")
     parser.add_argument("--learners", type=int, default=500, help="learners in the course roster")

@@ -22,6 +22,7 @@ from typing import Any
 import av
 import numpy as np
 
+from proctor.nativelog import quiet_native_noise
 from proctor.recording.parts import Timeline, check_part
 from proctor.recording.signature import SIZE, Signature, check_samples, mismatch_spans, pack, signature_of
 from proctor.recording.webm import WebmStream
@@ -133,6 +134,7 @@ def measure(media: Path, minutes: float = 90.0) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     from benchmarks.live import exam_fixture
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.recording", description=__doc__.split("\n\n")[0])

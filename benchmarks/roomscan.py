@@ -22,6 +22,7 @@ warnings.filterwarnings("ignore", module="google.protobuf")
 
 from proctor.decode import iter_frames  # noqa: E402
 from proctor.frames import Frame  # noqa: E402
+from proctor.nativelog import quiet_native_noise  # noqa: E402
 from proctor.roomscan.analyzer import RoomScanAnalyzer, ScanReport  # noqa: E402
 from proctor.roomscan.config import RoomScanConfig  # noqa: E402
 from tests.roomscan.render import BoxRoom, ScanVideo, eased, render_scan  # noqa: E402
@@ -112,6 +113,7 @@ def accuracy(name: str, video: ScanVideo, report: ScanReport, hfov: float) -> di
 
 
 def main() -> None:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     config = RoomScanConfig()
     results: dict[str, Any] = {
         "frame_size": list(SIZE),

@@ -33,6 +33,7 @@ warnings.filterwarnings("ignore", module="google.protobuf")
 
 from playwright.sync_api import CDPSession, Page, sync_playwright  # noqa: E402
 
+from proctor.nativelog import quiet_native_noise  # noqa: E402
 from tests.fixtures.fake_capture import build_fake_capture  # noqa: E402
 from tests.fixtures.scenarios import build_demo  # noqa: E402
 from tests.live.conftest import enrol  # noqa: E402
@@ -148,6 +149,7 @@ def run(loads: int, exam_seconds: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_noise(keep_tracker=True)  # no TensorFlow Lite/absl notices in the figures' output
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=5, help="cold first loads to time (median)")
     parser.add_argument("--exam-seconds", type=float, default=30.0, help="how long to measure the exam step")

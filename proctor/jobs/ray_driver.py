@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from proctor.jobs.executor import JobFailed, WorkerLost
+from proctor.nativelog import quiet_native_noise
 from proctor.orphans import exit_with_parent
 from proctor.sessions.job import AnalysisJob, JobResult, WarmModels, run_job
 
@@ -66,7 +67,7 @@ class AnalysisActor:
     def __init__(self) -> None:
         import ray
 
-        os.environ.setdefault("GLOG_minloglevel", "2")
+        quiet_native_noise()  # no native notices in the worker's log (PROCTOR_NATIVE_LOGS=1 keeps them)
         self.models = WarmModels()
         node = ray.get_runtime_context().get_node_id()
         self.where = f"ray:{node[:12]}:{os.getpid()}"

@@ -91,6 +91,10 @@ class Lane:
             self._in_flight, self._waiting = 0, None
 
 
+def _closed(_message: ToWorker) -> None:
+    """Where a lane sends once its pool is closed: nowhere."""
+
+
 class LivePool:
     """`processes` live analysis workers, their lanes, and the thread that reads what they answer."""
 
@@ -177,12 +181,35 @@ class LivePool:
         self._stopping.set()
         for inbox in self._inboxes:
             inbox.put(None)
+        stopped = []
         for process in self._processes:
             process.join(timeout=10)
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=5)
+                stopped.append(process)
         self._outbox.put(None)
         self._reader.join(timeout=10)
+        self._release({id(self._inboxes[self._processes.index(p)]) for p in stopped})
+
+    def _release(self, abandoned: set[int]) -> None:
+        """Close the queues and let go of them: their semaphores are unlinked now. Left for the exit handlers,
+        they would leak ("leaked semaphore objects" from the resource tracker): uvicorn ends the process by
+        raising SIGTERM again after its shutdown, and no exit handler runs then. `abandoned`: ids of queues
+        whose worker was stopped (what waits in them is dropped rather than waited for)."""
+        with self._lock:
+            queues = [*self._inboxes, self._outbox]
+            for lane in self._lanes.values():  # a session may still hold its lane: not the queue behind it
+                lane.reset(_closed, lane.worker)
+            self._inboxes, self._lanes = [], {}
+            self._outbox = None
+        for queue in queues:
+            queue.close()
+            if id(queue) in abandoned:
+                queue.cancel_join_thread()
+            else:
+                queue.join_thread()
+        queues.clear()
 
     def _read(self) -> None:
         while True:
