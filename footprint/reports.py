@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import threading
+import zoneinfo
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from footprint.catalogue.checks import time_problems, time_zones
 from footprint.catalogue.index import CatalogueIndex, epoch
-from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR
+from footprint.catalogue.model import FIRST_YEAR, LAST_YEAR, Catalogue
 from footprint.catalogue.store import CatalogueVersion, latest_catalogue
 from footprint.compliance.report import (
     ComplianceReport,
@@ -67,6 +68,9 @@ class Basis:
     signed_at: datetime
     catalogue: CatalogueVersion
     period: Period
+    source: str = "asked"
+    """Where the period's start came from: `asked` (the request's `since`), `term` (the catalogue's term in force),
+    `first class` (the timetable's first class, for a catalogue without terms) or `30 days` (no timetable)."""
 
     @property
     def tree_size(self) -> int:
@@ -89,7 +93,7 @@ class Basis:
                 "sha256": self.catalogue.digest,
                 "ledgerIndex": self.catalogue.ledger_index,
             },
-            "period": self.period.to_json(),
+            "period": {**self.period.to_json(), "source": self.source},
         }
 
 
@@ -196,9 +200,39 @@ def basis(
             check_moment(name, moment)
     signed_at = _signed_at(db, size)
     end = epoch(until) if until else epoch(signed_at)
-    start = epoch(since) if since else default_period(index_of(catalogue), end)
+    source = "asked"
+    if since:
+        start = epoch(since)
+    elif (term := term_period(catalogue.catalogue, end)) is not None:
+        start, source = term[0], "term"
+        if until is None and term[1] > start:
+            end = min(end, term[1])  # a term that is over: the report covers it to its last day
+    else:
+        index = index_of(catalogue)
+        start = default_period(index, end)
+        source = "first class" if index.classes or index.catalogue.assignments else "30 days"
     check_period(start, end)
-    return Basis(college_id, signed, signed_at, catalogue, Period(start, end))
+    return Basis(college_id, signed, signed_at, catalogue, Period(start, end), source)
+
+
+def term_period(catalogue: Catalogue, until: int) -> tuple[int, int] | None:
+    """The term in force at `until` (Unix seconds), else the newest that began before it: from the local midnight of
+    its first day to the local midnight after its last (Unix seconds); None when the catalogue names no such term.
+    Terms that overlap at `until` (groups on different calendars) count from the earliest start."""
+    zone = zoneinfo.ZoneInfo(catalogue.timezone)
+
+    def midnight(day: date) -> int:
+        return int(datetime.combine(day, time(), zone).timestamp())
+
+    begun = [(midnight(t.starts), midnight(t.ends + timedelta(days=1))) for t in catalogue.terms]
+    begun = [(first, after) for first, after in begun if first < until]
+    if not begun:
+        return None
+    current = [term for term in begun if term[1] >= until]
+    if current:
+        return min(first for first, _ in current), max(after for _, after in current)
+    newest = max(after for _, after in begun)
+    return min(first for first, after in begun if after == newest), newest
 
 
 @dataclass(frozen=True)

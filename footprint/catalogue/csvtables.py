@@ -141,6 +141,7 @@ CSV_TABLES: dict[str, dict[str, Cell]] = {
         "documents": _documents,
         "activity": TEXT,
     },
+    "terms": {"id": TEXT, "name": TEXT, "starts": TEXT, "ends": TEXT},
 }
 """Columns of each CSV table and how a cell becomes a value."""
 

@@ -212,6 +212,21 @@ class Episode(Strict):
         return self
 
 
+class Term(Strict):
+    """A term (semester) of the academic calendar: reports asked for no period cover the term in force."""
+
+    id: Id
+    name: Text | None = None
+    starts: date = Field(description="Its first day (from local midnight, in the catalogue's time zone).")
+    ends: date = Field(description="Its last day (until the local midnight after it).")
+
+    @model_validator(mode="after")
+    def _days(self) -> Term:
+        if self.ends < self.starts:
+            raise ValueError(f"term {self.id} ends before it starts")
+        return self
+
+
 class Catalogue(Strict):
     """Everything a college's footprint is measured against; import it whole or one table at a time."""
 
@@ -226,6 +241,21 @@ class Catalogue(Strict):
     classes: list[ClassSession] = Field(default_factory=list)
     assignments: list[Assignment] = Field(default_factory=list)
     episodes: list[Episode] = Field(default_factory=list)
+    terms: list[Term] = Field(
+        default_factory=list,
+        description="The academic calendar's terms: a report asked for no period covers the term in force (its "
+        "first day from local midnight), not only from the group's first class.",
+    )
 
 
-TABLES = ("programmes", "groups", "learners", "teachers", "approved_lists", "classes", "assignments", "episodes")
+TABLES = (
+    "programmes",
+    "groups",
+    "learners",
+    "teachers",
+    "approved_lists",
+    "classes",
+    "assignments",
+    "episodes",
+    "terms",
+)

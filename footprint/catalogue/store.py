@@ -75,8 +75,12 @@ def ledger_record(college_id: str, version: int, digest: str) -> dict[str, Any]:
 
 
 def document_of(catalogue: Catalogue) -> bytes:
-    """The canonical bytes of a catalogue (RFC 8785 of its JSON form): what its digest is taken of."""
-    return canonical(catalogue.model_dump(mode="json"))
+    """The canonical bytes of a catalogue (RFC 8785 of its JSON form): what its digest is taken of. A catalogue
+    without terms leaves the key out, so the versions imported before terms existed keep their digests."""
+    document = catalogue.model_dump(mode="json")
+    if not document.get("terms"):
+        document.pop("terms", None)
+    return canonical(document)
 
 
 def digest_of(catalogue: Catalogue) -> str:

@@ -187,6 +187,7 @@ def test_reports_name_their_checkpoint_answer_as_of_an_older_one_and_keep_colleg
     assert newer["catalogue"]["version"] == 1 and newer["period"] == {
         "since": "2026-09-06T19:00:00Z",
         "until": "2026-09-20T19:00:00Z",
+        "source": "asked",
     }
     rows = {row["learner"]: row for row in newer["items"]}
     assert rows["S1"]["attendance_rate"] == 1.0 and rows["S1"]["on_time"] == 1 and rows["S2"]["attendance_rate"] == 0.0
@@ -404,3 +405,30 @@ def _checkpoints(engine: Any) -> list[int]:
         return [
             int(size) for size in connection.scalars(select(CheckpointRow.tree_size).order_by(CheckpointRow.tree_size))
         ]
+
+
+def test_without_since_a_report_covers_the_term_from_its_first_morning(client: TestClient) -> None:
+    data = semester()  # the group's first class: 7 September, 09:00
+    assert client.put(f"{API}/catalogue", json=data).status_code == 201
+    post(client, [SITE.logged_in(user(1), at(7, 7))])  # 07:00 on the term's first day, before that class
+    client.get("/ledger/checkpoint")
+    until = {"until": at(21, 0).isoformat()}
+    before = client.get(f"{API}/learners/S1", params=until).json()
+    assert before["logins"]["logins"] == 0  # no term in the catalogue: from the first class, and it says so
+    assert before["period"] == {
+        "since": "2026-09-07T04:00:00Z",
+        "until": "2026-09-20T19:00:00Z",
+        "source": "first class",
+    }
+    data["terms"] = [{"id": "2026-autumn", "name": "Autumn 2026", "starts": "2026-09-07", "ends": "2026-12-26"}]
+    assert client.put(f"{API}/catalogue", json=data).status_code == 201
+    client.get("/ledger/checkpoint")
+    learner = client.get(f"{API}/learners/S1", params=until).json()
+    assert learner["logins"]["logins"] == 1
+    term = {"since": "2026-09-06T19:00:00Z", "until": "2026-09-20T19:00:00Z", "source": "term"}  # Almaty midnight
+    assert learner["period"] == term
+    assert client.get(f"{API}/groups/G1", params=until).json()["period"] == term
+    asked = client.get(f"{API}/learners/S1", params={**until, "since": at(7, 8).isoformat()}).json()
+    assert asked["period"]["source"] == "asked" and asked["logins"]["logins"] == 0
+    table = client.get(f"{API}/groups", params={**until, "format": "csv"}).text
+    assert "# period.source: term\n" in table  # the CSV's lines above the header name it too

@@ -199,6 +199,15 @@ def verify_commands(base: str, bundles: list[str], query: dict[str, str]) -> lis
     return [*fetch, f"curl {shlex.quote(base + '/ledger/public-key')} > ledger.pub", *prove]
 
 
+PERIOD_SOURCES = {
+    "asked": "footprint.period.source.asked",
+    "term": "footprint.period.source.term",
+    "first class": "footprint.period.source.first_class",
+    "30 days": "footprint.period.source.last_days",
+}
+"""The words for where a report's period came from (`Basis.source`)."""
+
+
 def _frame(
     request: Request, services: ServicesDep, user: DeskAdmin, where: Basis, bundles: list[str], period: bool = True
 ) -> dict[str, Any]:
@@ -214,6 +223,9 @@ def _frame(
         **common(user),
         "basis": where.to_json(),
         "signed_at": where.signed_at,
+        "period_from": datetime.fromtimestamp(where.period.since, UTC),
+        "period_to": datetime.fromtimestamp(where.period.until, UTC),
+        "period_source": PERIOD_SOURCES.get(where.source, "footprint.period.source.asked"),
         "since_day": datetime.fromtimestamp(where.period.since, UTC).date().isoformat(),
         "until_day": datetime.fromtimestamp(where.period.until, UTC).date().isoformat(),
         "commands": verify_commands(services.settings.base_url, bundles, evidence_query),

@@ -30,7 +30,13 @@ TreeSize = Annotated[
     int | None,
     Query(alias="treeSize", ge=1, description="Compute as of this signed checkpoint (default: the newest stored)."),
 ]
-Since = Annotated[UTCTime | None, Query(description="Start of the period (default: the timetable's first class).")]
+Since = Annotated[
+    UTCTime | None,
+    Query(
+        description="Start of the period (default: the catalogue's term in force, else the timetable's first class; "
+        "the answer's `period.source` says which)."
+    ),
+]
 Until = Annotated[UTCTime | None, Query(description="End of the period (default: when the checkpoint was signed).")]
 Format = Annotated[Literal["json", "csv"], Query(description="`csv` for the table as a spreadsheet.")]
 PRIVATE = {"Cache-Control": "private, no-store"}
