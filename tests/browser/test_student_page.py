@@ -619,3 +619,42 @@ def test_the_page_works_by_keyboard_at_360_px_with_named_controls_and_visible_fo
         page.screenshot(path=str(screenshot_path("student-system-check-360-kk")), full_page=True)
     finally:
         narrow.close()
+
+
+def test_the_identity_check_shows_its_time_and_the_receipt_can_be_printed(
+    student_server: LiveServer, context: BrowserContext, demo: Scenario
+) -> None:
+    enrolled = enrol(student_server.url, demo, key=KEY)
+    page = context.new_page()
+    page.goto(f"{student_server.url}/join/{enrolled.token}?lang=en")
+    go_on(page, "consent")
+    go_on(page, "system-check")
+    # while the check runs: which attempt, how long so far, and the server's limit (90 s)
+    page.wait_for_selector("#identity-time:not([hidden])", timeout=60_000)
+    shown = page.inner_text("#identity-progress-text")
+    assert shown.startswith("Check 1 of ") and "of up to 90 s" in shown, shown
+    assert page.get_attribute("#identity-progress", "max") == "90"
+    page.screenshot(path=str(screenshot_path("student-identity-progress-en")))
+    for step in ("identity", "calibration"):
+        go_on(page, step)
+    page.wait_for_selector("#identity-time", state="hidden")
+    go_on(page, "exam")
+    page.wait_for_selector('section[data-step="finish"] button[data-action="continue"]:not([disabled])', timeout=90_000)
+    link = page.get_attribute("#receipt-print", "href") or ""
+    assert link == f"/join/{enrolled.token}/receipt?lang=en"
+    receipt = context.new_page()
+    receipt.goto(f"{student_server.url}{link}")
+    assert receipt.inner_text("#receipt-session") == enrolled.session_id
+    note = receipt.inner_text("#receipt-note")
+    size = int(receipt.inner_text("#receipt-tree-size"))
+    assert note.split("\n")[1] == str(size)  # the signed note names the tree the entries are in
+    assert receipt.locator(".entry").count() == 2  # the result and the sealed recording
+    assert all(int(index) < size for index in receipt.locator(".leaf-index").all_inner_texts())
+    assert "footprint verify inclusion" in receipt.inner_text("#receipt-commands")
+    receipt.screenshot(path=str(screenshot_path("student-receipt-en")), full_page=True)
+    receipt.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+    receipt.click('button[data-action="print"]')
+    assert receipt.get_attribute("body", "data-printed") == "yes"
+    receipt.emulate_media(media="print")
+    assert not receipt.is_visible('button[data-action="print"]')  # the print stylesheet leaves the button out
+    receipt.screenshot(path=str(screenshot_path("student-receipt-print-en")), full_page=True)

@@ -171,3 +171,12 @@ def test_the_consent_names_terms_the_page_showed(page_server: LiveServer, demo: 
 
     assert "not the terms" in asyncio.run(answer("made-up-terms"))
     assert asyncio.run(answer(None)) == "accepted"  # the English terms the page shows
+
+
+def test_the_receipt_page_opens_only_with_the_sessions_own_link_once_finished(
+    page_server: LiveServer, demo: Scenario
+) -> None:
+    enrolled = enrol(page_server.url, demo, key=KEY)
+    assert httpx.get(f"{page_server.url}/join/not-a-token/receipt").status_code == 404
+    early = httpx.get(f"{page_server.url}/join/{enrolled.token}/receipt?lang=en")
+    assert early.status_code == 409 and catalog("en").text("receipt.not_yet") in early.text

@@ -334,6 +334,7 @@ class LiveSession:
             "pre_exam_scan": policy.room_scan.pre_exam,
             "scan_time_limit_s": policy.room_scan.time_limit_s,
             "identity_attempts": policy.identity.live_attempts,
+            "identity_timeout_s": IDENTITY_TIMEOUT_S,  # the page counts down the check's time from it
             "calibration_s": policy.head_pose.calibration_s,
             "screen_share": policy.browser.screen_share,
             "fullscreen": policy.browser.fullscreen,

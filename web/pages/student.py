@@ -22,11 +22,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from footprint.ledger.entries import LedgerEntry
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.live import PageView, TokenRefused
+from proctor.sessions.live import LIVE_RUN, PageView, TokenRefused
+from proctor.sessions.store import SessionStore
 from web.deps import SettingsDep
 from web.headers import EXAM_PAGE_FEATURES, PAGE_POLICY, permissions_policy
 from web.live.routes import LiveDep
+from web.live.session import IDENTITY_TIMEOUT_S
 from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language, family_messages
 from web.pages.terms import served_terms
 
@@ -121,11 +124,13 @@ async def student_page(
         "steps": list(STEPS),
         "retention_days": settings.retention_days,
         "contact": settings.privacy_contact,
+        "identity_timeout_s": IDENTITY_TIMEOUT_S,  # how long the identity check may take (the server's limit)
         "gated": view.gated,  # whether the exam step asks for the LMS quiz's password (`GET /live/gate`), not it
     }
     values = {
         "view": view,
         "steps": STEPS,
+        "identity_timeout_s": f"{IDENTITY_TIMEOUT_S:g}",
         "content_url": content_url,
         "retention_days": texts.number(settings.retention_days),
         "contact": settings.privacy_contact,
@@ -136,3 +141,89 @@ async def student_page(
     return render(
         "student.html", 200, values, headers={"Content-Security-Policy": policy, "Permissions-Policy": features}
     )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a candidate keeps of a finished exam: the ledger entries of its result and of its sealed recording (the
+    record as the ledger holds it), and a signed checkpoint whose tree holds them."""
+
+    entries: list[tuple[str, LedgerEntry]]
+    tree_size: int
+    root_hash: str
+    note: str
+
+
+def read_receipt(store: SessionStore, session_id: str) -> Receipt:
+    """The session's entries and the newest checkpoint, signing one only when none holds them yet."""
+    wanted = (
+        ("receipt.result", "proctoring_analysis", f"{session_id}/{LIVE_RUN}"),
+        ("receipt.seal", "recording_sealed", session_id),
+    )
+    with store.write() as db:
+        found = [(label, store.ledger.entry_for(db, kind, record)) for label, kind, record in wanted]
+        entries = [(label, entry) for label, entry in found if entry is not None]
+        signed = store.ledger.latest_checkpoint(db)
+        if signed is None or any(entry.index >= signed.checkpoint.tree_size for _, entry in entries):
+            signed = store.ledger.checkpoint(db)
+    checkpoint = signed.checkpoint
+    return Receipt(entries, checkpoint.tree_size, checkpoint.root_hash.hex(), signed.note)
+
+
+def verify_lines(base: str, receipt: Receipt) -> list[str]:
+    """The commands that prove each entry offline against the checkpoint on the receipt."""
+    lines = [
+        "# save the signed checkpoint above as checkpoint.txt and each record as record-N.json, then:",
+        f"curl {base}/ledger/public-key > ledger.pub",
+    ]
+    for number, (_, entry) in enumerate(receipt.entries, start=1):
+        query = f"leafHash={entry.leaf_hash.hex()}&treeSize={receipt.tree_size}"
+        lines += [
+            f"curl '{base}/ledger/proof/inclusion?{query}' > proof-{number}.json",
+            f"footprint verify inclusion --statement record-{number}.json --proof proof-{number}.json "
+            "--checkpoint checkpoint.txt --public-key ledger.pub",
+        ]
+    return lines
+
+
+@router.get("/join/{token}/receipt", response_class=HTMLResponse)
+async def receipt_page(
+    token: str,
+    live: LiveDep,
+    settings: SettingsDep,
+    lang: Annotated[str | None, Query(description="kk, ru or en")] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> HTMLResponse:
+    """The printable receipt of a finished exam, for whoever holds its link (the join token in the path): the
+    session, its ledger entries and the signed checkpoint to verify them against, and how. 404 for a link that
+    opens nothing, 409 before the exam is finished."""
+    language = choose_language(lang, accept_language)
+    texts = catalog(language)
+    common: dict[str, Any] = {"lang": language, "t": texts.text, "languages": LANGUAGE_NAMES}
+    try:
+        view = await run_in_threadpool(live.records.page_view, token)
+    except TokenRefused:
+        message = PageText(texts.text("gone.invalid_title"), texts.text("gone.invalid"), 404)
+        return render("message.html", message.status, {"message": message, **common})
+    if view.status not in FINISHED:
+        message = PageText(texts.text("receipt.not_yet_title"), texts.text("receipt.not_yet"), 409)
+        return render("message.html", message.status, {"message": message, **common})
+    receipt = await run_in_threadpool(read_receipt, live.service.store, view.session_id)
+    zone = ZoneInfo(settings.time_zone)
+    values = {
+        "view": view,
+        "receipt": receipt,
+        "records": [
+            (
+                label,
+                entry,
+                entry.payload.decode("utf-8", "replace"),
+                format_datetime(entry.appended_at, "long", tzinfo=zone, locale=language),
+            )
+            for label, entry in receipt.entries
+        ],
+        "commands": verify_lines(settings.base_url, receipt),
+        **common,
+    }
+    policy = PAGE_POLICY.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")  # no inline script here
+    return render("printable-receipt.html", 200, values, headers={"Content-Security-Policy": policy})

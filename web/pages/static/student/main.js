@@ -3,7 +3,7 @@
 // the step's check runs. Nothing here blocks the candidate for good: a check that cannot pass after its
 // retries, or an answer that never comes, lets the exam go on and leaves it to the examiner.
 import { adviceFor, browserProblem, mark, meterFor, minUploadMbps, openDevices, uploadSpeed } from "./checks.js";
-import { apply, dateTime, number, page, say, setLanguage } from "./i18n.js";
+import { apply, dateTime, language, number, page, say, setLanguage } from "./i18n.js";
 import { Integrity } from "./integrity.js";
 import { Live } from "./live.js";
 
@@ -213,8 +213,32 @@ function showIdentity() {
     say(line, "identity.checking");
   }
   enable("identity", identitySettled());
+  identityTime();
+}
+// How long the check has run, of the server's limit (it decides then), and which attempt this is.
+const identityClock = { since: null, timer: null, failures: 0 };
+function identityTime() {
+  const box = $("#identity-time");
+  if (identitySettled() || state.step !== "identity") {
+    box.hidden = true;
+    clearInterval(identityClock.timer);
+    identityClock.timer = null;
+    return;
+  }
+  const limit = state.policy.identity_timeout_s ?? page.identity_timeout_s;
+  if (identityClock.since === null) identityClock.since = Date.now();
+  const elapsed = Math.min(limit, Math.floor((Date.now() - identityClock.since) / 1000));
+  const attempts = state.policy.identity_attempts ?? 1;
+  const attempt = Math.min(attempts, identityClock.failures + 1);
+  const bar = $("#identity-progress");
+  bar.max = limit;
+  bar.value = elapsed;
+  say($("#identity-progress-text"), "identity.progress", { attempt, attempts, elapsed, limit });
+  box.hidden = false;
+  if (identityClock.timer === null) identityClock.timer = setInterval(identityTime, 1000);
 }
 live.addEventListener("identity", (event) => {
+  if (event.detail.state === "mismatch") identityClock.failures = event.detail.attempt ?? identityClock.failures + 1;
   if (!(state.identity && IDENTITY_DONE.has(state.identity.state))) state.identity = event.detail;
   if (state.step === "identity") showIdentity();
 });
@@ -303,9 +327,30 @@ live.addEventListener("scan_request", (event) => {
   ring(section("room-scan"), 0, event.detail.request.min_coverage_deg);
   if (state.step === "room-scan") scanStep();
 });
+// The time left of a scan attempt once the candidate starts turning (the server's limit for it).
+const scanClock = { timer: null };
+function scanCountdown(root, seconds) {
+  stopScanCountdown();
+  const line = $(".scan-left", root);
+  const ends = Date.now() + seconds * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+    say(line, "scan.time_left", { left });
+    line.hidden = false;
+    if (left <= 0) clearInterval(scanClock.timer);
+  };
+  tick();
+  scanClock.timer = setInterval(tick, 1000);
+}
+function stopScanCountdown() {
+  clearInterval(scanClock.timer);
+  scanClock.timer = null;
+  for (const line of document.querySelectorAll(".scan-left")) line.hidden = true;
+}
 for (const root of [section("room-scan"), $("#scan-dialog")]) {
   buttonIn(root, "start-scan").addEventListener("click", () => {
     buttonIn(root, "start-scan").disabled = true;
+    if (state.scan) scanCountdown(root, state.scan.request.time_limit_s ?? state.policy.scan_time_limit_s);
     if (state.scan) state.scan.started = true;
     live.setScanning(true);
     live.send({ type: "scan_started" });
@@ -318,6 +363,7 @@ live.addEventListener("scan_progress", (event) => {
 });
 live.addEventListener("scan_result", (event) => {
   const result = event.detail;
+  stopScanCountdown();
   live.setScanning(false); // this attempt is over (a retry raises the rate again when it starts)
   const inExam = result.kind === "in_exam";
   const line = inExam ? $("#scan-dialog-progress") : $("#scan-progress-text");
@@ -492,6 +538,9 @@ function showReceipt() {
   $("#receipt-root").textContent = checkpoint.root_hash || "—";
   $("#receipt").hidden = false;
   $("#receipt-help").hidden = false;
+  const printable = $("#receipt-print"); // the same link's receipt page, to save or print
+  printable.href = `${location.pathname.replace(/\/+$/, "")}/receipt?lang=${language()}`;
+  printable.hidden = false;
   say($("#finish-state"), "finish.done_text");
   enable("finish", true); // only once every part of the recording is kept
   connection("finished");
