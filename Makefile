@@ -3,17 +3,19 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pip quiet (errors still show): no version nag, and no deprecation notices from the build of the project itself
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONWARNINGS=ignore::DeprecationWarning $(BIN)/pip
 APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti system-deps models-verify clean cluster cluster-stop bench-cluster
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti bench-encryption system-deps models-verify clean cluster cluster-stop bench-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-deps -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --no-deps -r requirements.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
 ## Debian packages the tests need (PostgreSQL server); installed only when missing.
@@ -87,6 +89,10 @@ bench-desk: fixtures system-deps
 ## LTI: a launch's server time and the roster sync of a 500-learner course, against the LMS emulator; JSON.
 bench-lti: $(STAMP)
 	$(BIN)/python -m benchmarks.lti
+
+## Encryption at rest: AES-GCM throughput, CPU added to a live stream, time added to a playback's first range; JSON.
+bench-encryption: $(STAMP)
+	$(BIN)/python -m benchmarks.encryption
 
 ## PostgreSQL + a Ray head + a Ray worker node + two platform nodes + HAProxy, on loopback (.cache/cluster).
 cluster: $(STAMP) system-deps

@@ -5,7 +5,8 @@ A backup folder holds the database (`proctor.db`, made with SQLite's online back
 while the server goes on writing; or `proctor.pgdump`, `pg_dump --format=custom`, one snapshot too), then the media
 (`media/…`, copied after the database: media files are written once under new names, so every file the copied
 database names exists already; files written later are extra and harmless), the keys (`keys/ledger.key`,
-`keys/ledger.pub`, `keys/gate.key`), the settings in force (`settings.json`, secrets left out and listed) and
+`keys/ledger.pub`, `keys/ledger.keys.json` once the ledger's key was rotated, `keys/gate.key`), the settings in force
+(`settings.json`, secrets left out and listed) and
 `MANIFEST.json`: the format, when, the platform version, the database kind and every file's path, size and sha256.
 
 A restore checks every file against the manifest before it copies anything, restores onto an empty data folder
@@ -36,9 +37,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from footprint.ledger.history import HISTORY_FILE, history_file
 from footprint.ledger.keys import PRIVATE_KEY_FILE, VERIFIER_KEY_FILE
 from footprint.store import make_engine, migrate
 from footprint.store.engine import StoreError, normalise_url
+from proctor.recording.datakeys import DATA_KEYS, DataKeyError, LocalKeyFolder, load_master_key, master_ids_in
 from web.commands import command
 from web.private import PRIVATE_FILE, PRIVATE_FOLDER, sqlite_file
 from web.settings import Settings
@@ -88,6 +91,8 @@ class BackupSummary:
     files: int
     bytes: int
     media_files: int
+    master_keys: tuple[str, ...] = ()
+    """The ids of the master keys the media's data keys are wrapped under (kept apart: not in the backup)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ def key_files(settings: Settings) -> tuple[tuple[str, Path], ...]:
     return (
         (f"{KEYS}/{PRIVATE_KEY_FILE}", settings.key_file),
         (f"{KEYS}/{VERIFIER_KEY_FILE}", settings.key_file.with_name(VERIFIER_KEY_FILE)),
+        (f"{KEYS}/{HISTORY_FILE}", history_file(settings.key_file)),
         (f"{KEYS}/{GATE_KEY_FILE}", settings.gate_key_file),
     )
 
@@ -360,6 +366,7 @@ def _backup(settings: Settings, folder: Path, kind: str, progress: Progress) -> 
     keys = [_entry(folder, path) for path in _copy_keys(settings, folder)]
     recorded = _entry(folder, _write_json(folder, SETTINGS_FILE, settings_record(settings)))
     entries = [database, *media, *keys, recorded]
+    masters = tuple(sorted(master_ids_in(LocalKeyFolder(folder / MEDIA / DATA_KEYS))))
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -367,10 +374,11 @@ def _backup(settings: Settings, folder: Path, kind: str, progress: Progress) -> 
         "platform_version": _platform_version(),
         "database": kind,
         "schema_revision": revision,
+        "master_keys": list(masters),
         "files": [entry.as_json() for entry in entries],
     }
     _write_json(folder, MANIFEST, manifest)
-    return BackupSummary(folder, kind, len(entries), sum(e.size for e in entries), len(media))
+    return BackupSummary(folder, kind, len(entries), sum(e.size for e in entries), len(media), masters)
 
 
 def _copy_keys(settings: Settings, folder: Path) -> Iterator[Path]:
@@ -471,6 +479,25 @@ def _check_target(settings: Settings, kind: str) -> None:
             raise BackupError(f"{path} already exists; {EMPTY_HINT}")
 
 
+def _check_master_key(settings: Settings, needed: list[str]) -> None:
+    """BackupError unless the master key of `settings` opens the backup's encrypted media (when it has any)."""
+    if not needed:
+        return
+    path = settings.master_key_path
+    wanted = " or ".join(needed)
+    if not path.is_file():
+        raise BackupError(
+            f"the backup's media is encrypted under the master key {wanted}, kept apart from backups: copy that key "
+            f"to {path} (or point PROCTOR_MASTER_KEY_FILE at it) before restoring"
+        )
+    try:
+        found = load_master_key(path).id
+    except DataKeyError as exc:
+        raise BackupError(str(exc)) from exc
+    if found not in needed:
+        raise BackupError(f"{path} is the master key {found}, but the backup's media is encrypted under {wanted}")
+
+
 def _restore_sqlite(source: Path, settings: Settings) -> None:
     database = sqlite_file(settings.db_url)
     assert database is not None  # checked by _check_target
@@ -493,11 +520,13 @@ def _restore_postgres(source: Path, settings: Settings) -> None:
 
 
 def audit_command(settings: Settings) -> str:
-    """`footprint audit` of these settings' database (with the ledger's public key), to paste in a new terminal;
-    a PostgreSQL password is left out of it (libpq takes it from PGPASSWORD)."""
+    """`footprint audit` of these settings' database (with the ledger's key history, or its public key before the first
+    rotation), to paste in a new terminal; a PostgreSQL password is left out of it (libpq takes it from PGPASSWORD)."""
     url = normalise_url(settings.db_url)
     arguments = f"audit {shlex.quote(url._replace(password=None).render_as_string(hide_password=False))}"
-    public_key = settings.key_file.with_name(VERIFIER_KEY_FILE)
+    public_key = history_file(settings.key_file)
+    if not public_key.is_file():
+        public_key = settings.key_file.with_name(VERIFIER_KEY_FILE)
     if public_key.is_file():
         arguments += f" --public-key {shlex.quote(str(public_key.resolve()))}"
     return command(arguments, module="footprint")
@@ -511,6 +540,7 @@ def restore(settings: Settings, folder: Path, progress: Progress = _quiet) -> Re
     if database_file not in {entry.path for entry in entries}:
         raise BackupError(f"{MANIFEST} lists no {database_file}")
     _check_target(settings, kind)
+    _check_master_key(settings, [str(m) for m in manifest.get("master_keys", [])])
     extra = verify_backup(folder, entries, progress)
     progress(f"database ({kind}): restoring")
     if kind == "sqlite":
@@ -558,6 +588,11 @@ def run_backup(settings: Settings, folder: Path) -> int:
         f"{summary.bytes} bytes ({summary.media_files} media files); restore with: "
         f"{command('restore ' + shlex.quote(str(summary.folder.resolve())))}\n"
     )
+    if summary.master_keys:
+        sys.stdout.write(
+            f"the media is encrypted under the master key {' and '.join(summary.master_keys)} "
+            f"({settings.master_key_path}), which is not in the backup: keep a copy of it apart; a restore needs it\n"
+        )
     return 0
 
 

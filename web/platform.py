@@ -24,7 +24,8 @@ from footprint.accounts import proctoring_authority
 from footprint.xapi.statements import store_statements
 from proctor.jobs import Executor, LocalExecutor
 from proctor.outbound import OutboundPolicy
-from proctor.recording.storage import LocalStorage
+from proctor.recording.encrypted import EncryptedStorage
+from proctor.recording.storage import LocalStorage, Storage
 from proctor.sessions.analyses import Deadline
 from proctor.sessions.errors import InvalidInputError, NotFoundError, SealedError, StateError, TooLargeError
 from proctor.sessions.notify import WebhookNotifier
@@ -58,6 +59,14 @@ class SessionPlatform:
         self.notifier.close()
 
 
+def media_storage(settings: Settings) -> Storage:
+    """The media folder, encrypted at rest unless `PROCTOR_ENCRYPT_MEDIA` is off (the master key made on first use)."""
+    local = LocalStorage(settings.media_path)
+    if not settings.encrypt_media:
+        return local
+    return EncryptedStorage.over(local, settings.master_key_path, create=True)
+
+
 def build_session_service(services: Services) -> SessionService:
     """The session service over the app's database, ledger, media folder and settings."""
     settings = services.settings
@@ -68,7 +77,7 @@ def build_session_service(services: Services) -> SessionService:
 
     return SessionService(
         services.sessions,
-        LocalStorage(settings.media_path),
+        media_storage(settings),
         services.ledger,
         ServiceConfig(
             base_url=settings.base_url,

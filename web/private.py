@@ -52,7 +52,7 @@ def make_private(settings: Settings) -> None:
     for folder in (settings.data_dir, settings.media_path):
         folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         _restrict(folder, PRIVATE_FOLDER)
-    files = [settings.key_file, settings.gate_key_file]
+    files = [settings.key_file, settings.gate_key_file, settings.master_key_path]
     database = sqlite_file(settings.db_url)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)

@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = Field(
         None, title="Ledger signing key", description="Ed25519 key file; default `ledger.key` in the data folder."
     )
+    encrypt_media: bool = Field(
+        True,
+        title="Encrypt media at rest",
+        description="Recordings, evidence and face pictures are stored encrypted with their college's data key "
+        "(AES-256-GCM), wrapped by the master key. Off: new media is stored as it is (media stored encrypted stays "
+        "readable while the master key is there).",
+    )
+    master_key_file: Path | None = Field(
+        None,
+        title="Master key",
+        description="The key that wraps the colleges' data keys (made on first start when missing); default "
+        "`master.key` beside the ledger's key. Keep it apart from the data and its backups (a path outside the data "
+        "folder, or a systemd credential); with several nodes, at the same path on every node and Ray worker.",
+    )
     ledger_origin: str = Field(
         "proctor.kz/footprint", min_length=1, title="Ledger origin", description="Origin line of signed checkpoints."
     )
@@ -343,6 +357,11 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         """The ledger signing key file actually used."""
         return self.signing_key_file or self.data_dir / "ledger.key"
+
+    @property
+    def master_key_path(self) -> Path:
+        """The master key file actually used."""
+        return self.master_key_file or self.key_file.with_name("master.key")
 
     @property
     def gate_key_file(self) -> Path:

@@ -45,6 +45,9 @@ class StorageSpec:
     kind: Literal["local"]
     location: str
     """For `local`: the absolute root directory (the same path on every machine that mounts it)."""
+    master_key_file: str | None = None
+    """Media encrypted at rest (proctor/recording/datakeys.py): the master key's file, at the same path on every
+    machine; None: stored as it is."""
 
 
 class Storage(Protocol):
@@ -199,9 +202,14 @@ class LocalStorage:
 
 def open_storage(spec: StorageSpec) -> Storage:
     """The store a spec names (in a worker process, possibly on another machine)."""
-    if spec.kind == "local":
-        return LocalStorage(Path(spec.location))
-    raise ValueError(f"unknown storage kind {spec.kind!r}")
+    if spec.kind != "local":
+        raise ValueError(f"unknown storage kind {spec.kind!r}")
+    local = LocalStorage(Path(spec.location))
+    if spec.master_key_file is None:
+        return local
+    from proctor.recording.encrypted import EncryptedStorage  # noqa: PLC0415  (it imports this module)
+
+    return EncryptedStorage.over(local, Path(spec.master_key_file), create=False)
 
 
 @contextlib.contextmanager

@@ -23,11 +23,13 @@ from footprint.ledger.checkpoint import verify
 from footprint.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from footprint.ledger.service import Ledger
 from footprint.store import make_engine, make_session_factory
+from proctor.recording.datakeys import load_master_key
 from proctor.sessions.gate import GateCipher
 from proctor.sessions.tables import CandidateRow
 from tests.web.conftest import HEADERS, KEY, statement
 from web import backup
 from web.app import create_app
+from web.platform import media_storage
 from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +93,8 @@ def test_a_backup_taken_during_writes_restores_a_clean_ledger_and_the_same_media
         assert written_during >= 1 and set(posted) == {200}
     made = capsys.readouterr()
     assert f"backup of the {backup.database_kind(db_url)} platform in {folder}" in made.out
-    assert "media: 1/1 files" in made.err
+    assert "media: 2/2 files" in made.err  # the photo and its college's wrapped data key
+    assert "which is not in the backup: keep a copy of it apart" in made.out
 
     manifest = json.loads((folder / "MANIFEST.json").read_text())
     assert manifest["format_version"] == 1 and manifest["database"] == backup.database_kind(db_url)
@@ -103,6 +106,14 @@ def test_a_backup_taken_during_writes_restores_a_clean_ledger_and_the_same_media
     assert recorded["settings"]["ledger_origin"] == source.ledger_origin
 
     target = platform_settings(tmp_path / "restored", empty_database(db_url, request, tmp_path / "restored"))
+    # the master key is kept apart: without it, nothing is restored
+    master = load_master_key(source.master_key_path)
+    assert manifest["master_keys"] == [master.id] and "master.key" not in str(listed)
+    assert backup.run_restore(target, folder) == 2
+    assert f"encrypted under the master key {master.id}" in capsys.readouterr().err
+    assert not target.media_path.exists()
+    target.master_key_path.parent.mkdir(parents=True, exist_ok=True)
+    target.master_key_path.write_bytes(source.master_key_path.read_bytes())
     assert backup.run_restore(target, folder) == 0
     out = capsys.readouterr().out
     assert "check the ledger next:" in out
@@ -125,9 +136,12 @@ def test_a_backup_taken_during_writes_restores_a_clean_ledger_and_the_same_media
     finally:
         engine.dispose()
     assert photo_keys and all(photo_keys)
+    restored_media = media_storage(target)
     for key in photo_keys:
         assert key is not None
         assert (target.media_path / key).read_bytes() == (source.media_path / key).read_bytes()
+        with restored_media.open(key) as photo:
+            assert photo.read() == (media / "obama.jpg").read_bytes()
     assert base64.b64decode(receipt["leaf"]) == leaf
 
     # the keys, owner-only, and the quiz password sealed before the backup opens with the restored gate key
