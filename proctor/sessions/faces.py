@@ -161,6 +161,7 @@ def exam_face_matches(db: Session, college_id: str, exam_id: str) -> list[FaceMa
             .order_by(SessionRow.created_at, SessionRow.id, SessionFaceRow.number)
         )
     )
+    faces = [face for face in faces if face.embedding]  # purged ones (retention, erasure) compare to nothing
     if not faces:
         return []
     order = [seat for seat in seats.values() if seat.embedding is not None]

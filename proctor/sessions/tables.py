@@ -73,6 +73,8 @@ class CandidateRow(Base):
     lti_sub: Mapped[str | None] = mapped_column(String(255))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the course roster no longer listed the candidate (they keep their sessions)."""
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an erasure request removed the person's media and biometric data (proctor/sessions/erasure.py)."""
 
 
 class SessionRow(Base):
@@ -127,6 +129,10 @@ class SessionRow(Base):
     """What the seal found: `verified`, `mismatch` (a part shows what the analysis did not see) or `unverified`."""
     lti_link_id: Mapped[int | None] = mapped_column(Integer)
     """The LTI resource link the candidate launched the session from: its verdicts go back to that platform."""
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A hold on the session's data (an appeal of its verdict, a dispute): neither retention nor an erasure request
+    removes it until the hold is lifted (proctor/sessions/holds.py)."""
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
     """When retention had purged every kept file of the session (its rows marked, its files deleted): done for good."""
 
 
@@ -355,3 +361,18 @@ class ExamExaminerRow(Base):
     exam_id: Mapped[str] = mapped_column(ForeignKey("exams.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RetentionPolicyRow(Base):
+    """How long a college keeps each kind of personal data, in days (None: the platform's default,
+    proctor/sessions/retention.py)."""
+
+    __tablename__ = "retention_policies"
+
+    college_id: Mapped[str] = mapped_column(ForeignKey("colleges.id"), primary_key=True)
+    recordings_days: Mapped[int | None] = mapped_column(Integer)
+    evidence_days: Mapped[int | None] = mapped_column(Integer)
+    faces_days: Mapped[int | None] = mapped_column(Integer)
+    reference_photos_days: Mapped[int | None] = mapped_column(Integer)
+    page_events_days: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,7 +3,7 @@ webhooks, people, keys, and the access trail."""
 
 from fastapi import APIRouter
 
-from web.routes.college import access, exams, keys, people, photos, sessions
+from web.routes.college import access, exams, keys, people, photos, privacy, sessions
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(exams.router)
@@ -12,5 +12,6 @@ router.include_router(sessions.router)
 router.include_router(people.router)
 router.include_router(keys.router)
 router.include_router(access.router)
+router.include_router(privacy.router)
 
 __all__ = ["router"]
