@@ -6,6 +6,8 @@ prints it once (`issue-key` is the same); `keys list`, `keys revoke KEY`, `keys 
 or reads it from stdin with `--password-stdin`).
 `python -m web self-signed-cert [--host NAME ...] [--days 365] [--force]` writes a self-signed certificate and its
 key into `tls/` of the data folder and prints the `PROCTOR_TLS_*` settings that make the server speak HTTPS.
+`python -m web rotate-ledger-key` gives the ledger a new signing key; `python -m web sign-out-all [--college NAME]`
+ends every desk sign-in (web/rotation.py).
 `python -m web backup DIR` copies the running platform (database, media, keys, settings) into DIR;
 `python -m web restore DIR` checks such a copy and restores it onto an empty data folder (web/backup.py).
 """
@@ -23,7 +25,8 @@ import uvicorn
 
 from footprint.accounts import college_named
 from footprint.people import PeopleError, Role, add_person
-from web import backup, keycli, logs, tls
+from proctor.nativelog import quiet_native_noise
+from web import backup, keycli, logs, masterkey, rotation, tls
 from web.app import build_services, create_app
 from web.commands import command
 from web.private import private_umask
@@ -35,7 +38,7 @@ HOW_TO = """proctor.kz platform on %(url)s
   college API:     %(url)s/api/v1   (Authorization: Bearer KEY; exams, candidates, sessions, recordings)
   xAPI endpoint:   %(url)s/xapi   (Basic user:KEY or Bearer KEY; X-Experience-API-Version: 1.0.3 or 2.0.0)
   try it:          %(try_it)s
-  ledger:          %(url)s/ledger/checkpoint  %(url)s/ledger/public-key
+  ledger:          %(url)s/ledger/checkpoint  %(url)s/ledger/public-key  %(url)s/ledger/keys (every key)
                    %(url)s/ledger/proof/inclusion?statementId=ID (your key)  or ?leafHash=HASH (no key)
                    %(url)s/ledger/proof/consistency?first=M&second=N
   API docs:        %(url)s/docs"""
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m web", description="proctor.kz LRS and ledger server")
     commands = parser.add_subparsers(dest="command")
     keycli.add_commands(commands)
+    masterkey.add_commands(commands)
+    rotation.add_commands(commands)
     admin_parser = commands.add_parser("create-admin", help="create a college's admin (the first one, say)")
     admin_parser.add_argument("college", help="college name (an existing one, unless --new-college)")
     admin_parser.add_argument("--new-college", action="store_true", help="create the college (its name is new)")
@@ -144,9 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "self-signed-cert":
         logs.configure_plain(logging.WARNING)
         return self_signed_cert(settings, args.host, args.days, args.force)
+    if args.command == "master-key":
+        logs.configure_plain(logging.WARNING)
+        return masterkey.run(settings, args)
+    if args.command in rotation.COMMANDS:
+        logs.configure_plain(logging.WARNING)
+        return rotation.run(settings, args)
     if args.command in ("backup", "restore"):
         logs.configure_plain(logging.WARNING)
         return (backup.run_backup if args.command == "backup" else backup.run_restore)(settings, args.dir)
+    # the models' native notices (TensorFlow Lite, absl) stay out of the server's log (PROCTOR_NATIVE_LOGS=1 keeps
+    # them); before the log handlers are made, so that these write to the real stderr
+    quiet_native_noise(keep_tracker=True)
     try:
         logs.configure(settings.node, settings.log_level, settings.log_format, settings.log_file)
     except OSError as exc:

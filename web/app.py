@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from footprint import accounts
 from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
+from footprint.ledger.history import read_history
 from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.people import sync_demo_people
 from footprint.signins import end_sign_ins
 from footprint.store import make_engine, make_session_factory, migrate
 from proctor.outbound import OutboundPolicy
-from web import health, metrics, redaction
+from web import health, help, metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.commands import command
 from web.deps import Services
@@ -64,7 +65,11 @@ def load_or_create_signer(settings: Settings) -> Signer:
     path = settings.key_file
     name = settings.ledger_origin.replace(" ", "_")
     if path.exists():
-        return load_signer(path, name)
+        signer = load_signer(path, name)
+        history = read_history(path)  # after a rotation: the key must be its current one (footprint/ledger/history.py)
+        if history is not None:
+            history.check_current(signer.verifier)
+        return signer
     if path.name != PRIVATE_KEY_FILE:
         raise SettingsError(f"PROCTOR_SIGNING_KEY_FILE {path} does not exist")
     signer = generate_signer(name)
@@ -193,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(student.router)
+    app.include_router(help.router)  # the guides of docs/ at /help, rendered offline
     desk_routers = (login.router, pages.router, actions.router, media.router, protocol.router, people.router)
     for desk_router in (*desk_routers, trail.router):
         app.include_router(desk_router)
