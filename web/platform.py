@@ -29,6 +29,7 @@ from proctor.recording.storage import LocalStorage, Storage
 from proctor.sessions.analyses import Deadline
 from proctor.sessions.errors import InvalidInputError, NotFoundError, SealedError, StateError, TooLargeError
 from proctor.sessions.notify import WebhookNotifier
+from proctor.sessions.sealed_fields import FIELDS_KEY, use_field_key
 from proctor.sessions.service import ServiceConfig, SessionService
 from proctor.sessions.store import RecordingLimits
 from proctor.sessions.tables import SessionRow
@@ -60,11 +61,14 @@ class SessionPlatform:
 
 
 def media_storage(settings: Settings) -> Storage:
-    """The media folder, encrypted at rest unless `PROCTOR_ENCRYPT_MEDIA` is off (the master key made on first use)."""
+    """The media folder, encrypted at rest unless `PROCTOR_ENCRYPT_MEDIA` is off (the master key made on first use);
+    the face embeddings in the database are sealed under a data key wrapped by the same master key."""
     local = LocalStorage(settings.media_path)
     if not settings.encrypt_media:
         return local
-    return EncryptedStorage.over(local, settings.master_key_path, create=True)
+    storage = EncryptedStorage.over(local, settings.master_key_path, create=True)
+    use_field_key(*storage.data_keys.current(FIELDS_KEY))  # the face embeddings in the database too
+    return storage
 
 
 def build_session_service(services: Services) -> SessionService:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import footprint.people  # noqa: F401  (registers the users an exam's examiners are)
 from footprint.store import Base
+from proctor.sessions.sealed_fields import SealedBytes
 
 
 def utcnow() -> datetime:
@@ -65,7 +66,8 @@ class CandidateRow(Base):
     full_name: Mapped[str] = mapped_column(String(300))
     photo_key: Mapped[str | None] = mapped_column(String(300))
     """The reference photo; None for a candidate who came through the LMS before the college sent one."""
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding: Mapped[bytes | None] = mapped_column(SealedBytes)
+    """The reference photo's face embedding, encrypted at rest (proctor/sessions/sealed_fields.py)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     email: Mapped[str | None] = mapped_column(String(254))
     lti_platform_id: Mapped[str | None] = mapped_column(String(36))
@@ -304,8 +306,8 @@ class SessionFaceRow(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
     analysis_run: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
-    """128 float64 values (as the candidates' reference embeddings)."""
+    embedding: Mapped[bytes] = mapped_column(SealedBytes)
+    """128 float64 values (as the candidates' reference embeddings), encrypted at rest; empty once purged."""
     checks: Mapped[int] = mapped_column(Integer)
     first_s: Mapped[float] = mapped_column(Float)
     last_s: Mapped[float] = mapped_column(Float)
