@@ -8,7 +8,7 @@ PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONWARNINGS=ignore::DeprecationWarning
 APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti bench-encryption system-deps models-verify clean cluster cluster-stop bench-cluster
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti bench-encryption bench-backup system-deps models-verify clean cluster cluster-stop bench-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -63,7 +63,7 @@ check: test
 models-verify: $(STAMP)
 	$(BIN)/proctor models verify
 
-## Benchmarks print JSON figures (see README).
+## Benchmarks print JSON figures (see docs/benchmarks.md).
 bench: fixtures
 	taskset -c 0 $(BIN)/python -m benchmarks.analysis
 	taskset -c 0 $(BIN)/python -m benchmarks.roomscan
@@ -93,6 +93,10 @@ bench-lti: $(STAMP)
 ## Encryption at rest: AES-GCM throughput, CPU added to a live stream, time added to a playback's first range; JSON.
 bench-encryption: $(STAMP)
 	$(BIN)/python -m benchmarks.encryption
+
+## Backup of the 1 M-statement database with 10 GB of media (built once into .cache/bench; tens of GB of disk); JSON.
+bench-backup: $(STAMP)
+	$(BIN)/python -m benchmarks.backup
 
 ## PostgreSQL + a Ray head + a Ray worker node + two platform nodes + HAProxy, on loopback (.cache/cluster).
 cluster: $(STAMP) system-deps
