@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from proctor.analyzers.body import BodyConfig, BodyObservation
 from proctor.analyzers.faces import FaceDetections
+from proctor.analyzers.gaze import Gaze
 from proctor.analyzers.headpose import HeadPose
 from proctor.analyzers.identity import IdentityCheck
 from proctor.analyzers.quality import ImageQuality
@@ -39,3 +40,5 @@ class VisualObservation:
     """Whether Pose last saw someone in the seat (carried forward between pose samples)."""
     identity_of_new_face: bool = False
     """The identity check was made on a face just (re)acquired: not the face of the previous check."""
+    gaze: Gaze | None = None
+    """The eyes, only on a frame FaceMesh measured with one face in view (a carried head pose carries no gaze)."""

@@ -1,7 +1,8 @@
 """The analysis cascade for one candidate: cheap stages gate costly ones.
 
 quality + motion (< 1 ms) → BlazeFace (≈ 4 ms; the short-range model, ≈ 1.5 ms, for one near face)
-→ FaceMesh head pose only with a face (≈ 3–8 ms; every other frame while the head is calm) → Pose at a
+→ FaceMesh head pose only with a face (≈ 3–8 ms; every other frame while the head is calm; the same call
+places the irises for gaze when the policy asks, measured only on the frames it runs, with one face) → Pose at a
 low rate, or at once when the face is lost (≈ 17–48 ms) → dlib identity on a schedule (≥ every
 `interval_s` and on every face re-acquisition, never every frame; ≈ 80–150 ms). The gates that let a model
 rest are proctor/gates.py.
@@ -21,7 +22,8 @@ import numpy as np
 
 from proctor.analyzers.body import BodyObservation, PoseEstimator
 from proctor.analyzers.faces import FaceBox, FaceDetections, FaceDetector
-from proctor.analyzers.headpose import HeadPoseEstimator, NeutralPose
+from proctor.analyzers.gaze import Gaze, NeutralGaze, gaze_from
+from proctor.analyzers.headpose import HeadPose, HeadPoseEstimator, NeutralPose
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityCheck, TimedIdentityCheck, compare
 from proctor.analyzers.motion import MotionMeter
 from proctor.analyzers.quality import measure_gray_quality
@@ -91,10 +93,11 @@ class CandidateAnalyzer:
         self._last_moving = False
         """Whether the last pose sample measured the candidate moving (a moving body is never left unsampled)."""
         self._encoder = encoder if encoder is not None else (FaceEncoder() if reference is not None else None)
-        self._head = HeadPoseEstimator()
+        self._head = HeadPoseEstimator(iris=policy.gaze.enabled)
         self._pose = PoseEstimator(policy.body)
         self._motion = MotionMeter()
         self._neutral = NeutralPose(policy.head_pose.calibration_s)
+        self._neutral_gaze = NeutralGaze(policy.head_pose.calibration_s)
         self._last_pose_s = -1e9
         self._last_identity_s = -1e9
         self._next_identity_s = 0.0
@@ -125,17 +128,11 @@ class CandidateAnalyzer:
         reacquired = face is not None and (self._previous_face_count != 1 or self._face_jumped(face))
 
         head = None
+        gaze = None
         if faces.count >= 1 and not self._head_gate.due(t, faces.count, reacquired, self._neutral):
-            head = self._head_gate.last  # a calm head, measured on the frame before
+            head = self._head_gate.last  # a calm head, measured on the frame before (its gaze is not carried)
         elif faces.count >= 1:
-            raw = self._head.estimate_rgb(frame.rgb)
-            self.counts.head_pose += 1
-            if raw is not None:
-                self._neutral.update(t, raw)
-                if t > self._neutral.end_s:
-                    self._neutral.freeze()
-                head = raw.minus(self._neutral.neutral)
-            self._head_gate.measured(t, head)
+            head, gaze = self._measure_head(frame, one_face=faces.count == 1)
 
         identity = None
         if self.reference is not None and self._encoder is not None and face is not None:
@@ -181,7 +178,29 @@ class CandidateAnalyzer:
             identity=identity,
             body_present=self._seat_present,
             identity_of_new_face=identity is not None and reacquired,
+            gaze=gaze,
         )
+
+    def _measure_head(self, frame: Frame, one_face: bool) -> tuple[HeadPose | None, Gaze | None]:
+        """One FaceMesh call: the head pose from neutral and, with one face in view, the gaze from the same
+        landmarks (no landmarks, no gaze: what the camera could not see is never a claim)."""
+        t = frame.timestamp_s
+        measure = self._head.measure_rgb(frame.rgb)
+        self.counts.head_pose += 1
+        head = gaze = None
+        if measure is not None:
+            self._neutral.update(t, measure.pose)
+            eyes, box = measure.eyes, measure.eyes_box
+            if one_face and eyes is not None:
+                self._neutral_gaze.update(t, eyes)
+            if t > self._neutral.end_s:
+                self._neutral.freeze()
+                self._neutral_gaze.freeze()
+            head = measure.pose.minus(self._neutral.neutral)
+            if one_face and eyes is not None and box is not None:
+                gaze = gaze_from(eyes, box, self._neutral_gaze.neutral, head.yaw, head.pitch)
+        self._head_gate.measured(t, head)
+        return head, gaze
 
     def _count_faces(self, frame: Frame, motion: float) -> FaceDetections:
         """The frame's faces: by the short-range model while one near face is all there is, else full-range."""
@@ -248,6 +267,7 @@ class CandidateAnalyzer:
     def calibrate(self, start_s: float) -> None:
         """Learn the neutral head pose from `start_s` on (the candidate was asked to look at the screen)."""
         self._neutral.recalibrate(start_s)
+        self._neutral_gaze.recalibrate(start_s)
 
     @property
     def neutral_pose(self) -> NeutralPose:

@@ -15,6 +15,7 @@ from footprint import jsonlimits
 from proctor.analyzers.audio import AudioConfig
 from proctor.analyzers.body import BodyConfig
 from proctor.analyzers.faces import FacesConfig
+from proctor.analyzers.gaze import GazeConfig
 from proctor.analyzers.headpose import HeadPoseConfig
 from proctor.analyzers.identity import IdentityConfig
 from proctor.analyzers.quality import QualityConfig
@@ -51,11 +52,15 @@ DEFAULT_TIMINGS: dict[EventType, RuleTiming] = {
     EventType.SPEECH_DETECTED: RuleTiming(on_s=2.0, off_s=1.0, max_gap_s=2.0),
 }
 
+GAZE_OFF_S = 1.0
+"""A gaze_away event closes once the eyes were back (or unreadable) this long (as looking_away)."""
+
 DEFAULT_WEIGHTS: dict[EventType, float] = {
     EventType.FACE_ABSENT: 1.5,
     EventType.MULTIPLE_FACES: 4.0,
     EventType.IDENTITY_MISMATCH: 8.0,
     EventType.LOOKING_AWAY: 1.0,
+    EventType.GAZE_AWAY: 0.3,
     EventType.BODY_MOVEMENT: 0.5,
     EventType.SPEECH_DETECTED: 1.5,
     EventType.NOISE_HIGH: 0.3,
@@ -157,6 +162,7 @@ class Policy(BaseModel):
     analysis_rate_hz: float = Field(5.0, ge=0.5, le=30.0, description="Frames analysed per second of video.")
     faces: FacesConfig = FacesConfig()
     head_pose: HeadPoseConfig = HeadPoseConfig()
+    gaze: GazeConfig = GazeConfig()
     body: BodyConfig = BodyConfig()
     identity: IdentityConfig = IdentityConfig()
     audio: AudioConfig = AudioConfig()
@@ -177,9 +183,13 @@ class Policy(BaseModel):
     @field_validator("timings")
     @classmethod
     def _complete_timings(cls, value: dict[EventType, RuleTiming]) -> dict[EventType, RuleTiming]:
+        if EventType.GAZE_AWAY in value:
+            raise ValueError("gaze_away persists for gaze.min_duration_s: set that, not a timing")
         return {**DEFAULT_TIMINGS, **value}
 
     def timing(self, event_type: EventType) -> RuleTiming:
+        if event_type is EventType.GAZE_AWAY:
+            return RuleTiming(on_s=self.gaze.min_duration_s, off_s=GAZE_OFF_S)
         return self.timings.get(event_type, RuleTiming(on_s=0.0, off_s=0.0))
 
 
@@ -194,6 +204,7 @@ PRESETS: dict[str, Policy] = {
                 **DEFAULT_WEIGHTS,
                 EventType.FACE_ABSENT: 2.0,
                 EventType.LOOKING_AWAY: 1.5,
+                EventType.GAZE_AWAY: 0.5,
                 EventType.SPEECH_DETECTED: 2.0,
                 EventType.IDENTITY_MISMATCH: 10.0,
             }

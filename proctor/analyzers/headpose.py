@@ -1,4 +1,5 @@
-"""Head pose analyzer: FaceMesh landmarks → yaw / pitch / roll, relative to a calibrated neutral pose."""
+"""Head pose analyzer: FaceMesh landmarks → yaw / pitch / roll, relative to a calibrated neutral pose; the same
+FaceMesh call places the irises for gaze (proctor/analyzers/gaze.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import mediapipe as mp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from proctor.analyzers.gaze import EYE_LANDMARKS, EyeRatios, EyesBox, eye_ratios
 from proctor.frames import Image, bgr_to_rgb
 
 # FaceMesh indices and a generic 3-D face model (millimetres, y up, z toward the camera).
 _LANDMARKS = (1, 152, 33, 263, 61, 291)  # nose tip, chin, eye outer corners, mouth corners
+_READ = _LANDMARKS + EYE_LANDMARKS
 _MODEL_POINTS = np.array(
     [
         (0.0, 0.0, 0.0),
@@ -79,14 +82,26 @@ class HeadPose:
         return HeadPose(self.yaw - neutral.yaw, self.pitch - neutral.pitch, self.roll - neutral.roll)
 
 
-class HeadPoseEstimator:
-    """FaceMesh (tracking mode, no iris refinement) and a PnP fit of six landmarks (6–9 ms a frame)."""
+@dataclass(frozen=True)
+class FaceMeasure:
+    """What one FaceMesh call measured: the head pose (camera frame, not yet relative to neutral) and the eyes."""
 
-    def __init__(self) -> None:
+    pose: HeadPose
+    eyes: EyeRatios | None = None
+    """The irises (None without the iris refinement)."""
+    eyes_box: EyesBox | None = None
+
+
+class HeadPoseEstimator:
+    """FaceMesh (tracking mode) and a PnP fit of six landmarks; with `iris`, FaceMesh's iris refinement too (for
+    gaze: 0.5–0.8 ms more a call, and its landmarks move the head pose a little: docs/analysis.md, "Gaze")."""
+
+    def __init__(self, iris: bool = False) -> None:
+        self.iris = iris
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=False,
             max_num_faces=1,
-            refine_landmarks=False,
+            refine_landmarks=iris,
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,
         )
@@ -97,19 +112,29 @@ class HeadPoseEstimator:
 
     def estimate_rgb(self, rgb: Image) -> HeadPose | None:
         """Head pose of the most prominent face of an RGB image, or None when FaceMesh finds no face."""
+        measure = self.measure_rgb(rgb)
+        return measure.pose if measure is not None else None
+
+    def measure_rgb(self, rgb: Image) -> FaceMeasure | None:
+        """Head pose and iris ratios of the most prominent face of an RGB image (one FaceMesh call), or None."""
         height, width = rgb.shape[:2]
         result = self._mesh.process(rgb)
         if not result.multi_face_landmarks:
             return None
         marks = result.multi_face_landmarks[0].landmark
-        points = np.array([(marks[i].x * width, marks[i].y * height) for i in _LANDMARKS], dtype=np.float64)
+        indices = _READ if self.iris else _LANDMARKS
+        read = np.array([(marks[i].x * width, marks[i].y * height) for i in indices], dtype=np.float64)
+        points = read[: len(_LANDMARKS)]
         focal = float(width)
         camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
         ok, rvec, _ = cv2.solvePnP(_MODEL_POINTS, points, camera, None, flags=cv2.SOLVEPNP_ITERATIVE)
         if not ok:
             return None
         rotation, _ = cv2.Rodrigues(rvec)
-        return _euler(rotation)
+        if not self.iris:
+            return FaceMeasure(_euler(rotation))
+        eyes, box = eye_ratios(read[len(_LANDMARKS) :])
+        return FaceMeasure(_euler(rotation), eyes, box)
 
     def close(self) -> None:
         self._mesh.close()

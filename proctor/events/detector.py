@@ -11,6 +11,7 @@ import dataclasses
 from typing import Protocol
 
 from proctor.analyzers.audio import SILENCE_DBFS, AudioObservation
+from proctor.analyzers.gaze import Gaze, eyes_evidence
 from proctor.analyzers.headpose import HeadPose
 from proctor.events.event import Event, Severity
 from proctor.events.rules import EpisodeRule, SeverityFn, Signal
@@ -24,6 +25,7 @@ _SEVERITY = {
     EventType.MULTIPLE_FACES: SeverityFn(Severity.HIGH, 0.75),
     EventType.IDENTITY_MISMATCH: SeverityFn(Severity.HIGH, 0.8),
     EventType.LOOKING_AWAY: SeverityFn(Severity.MEDIUM, 0.7),
+    EventType.GAZE_AWAY: SeverityFn(Severity.LOW, 0.5),
     EventType.BODY_MOVEMENT: SeverityFn(Severity.LOW, 0.6),
     EventType.SPEECH_DETECTED: SeverityFn(Severity.MEDIUM, 0.7),
     EventType.NOISE_HIGH: SeverityFn(Severity.LOW, 0.6),
@@ -38,6 +40,7 @@ VISUAL_TYPES = (
     EventType.MULTIPLE_FACES,
     EventType.IDENTITY_MISMATCH,
     EventType.LOOKING_AWAY,
+    EventType.GAZE_AWAY,
     EventType.BODY_MOVEMENT,
     EventType.CAMERA_BLOCKED,
     EventType.LOW_LIGHT,
@@ -232,6 +235,11 @@ class EventDetector:
             signals[EventType.LOOKING_AWAY] = self._looking_away(obs.timestamp_s, obs.head, image)
         elif count == 0:
             signals[EventType.LOOKING_AWAY] = Signal(t, dt, False)
+        if self.policy.gaze.enabled:
+            if obs.gaze is not None and obs.head is not None:
+                signals[EventType.GAZE_AWAY] = self._gaze_away(t, obs.gaze, obs.head, image)
+            elif count != 1:
+                signals[EventType.GAZE_AWAY] = Signal(t, dt, False)  # no face, or not only the candidate's
         if obs.body_motion is not None:
             cfg = self.policy.body
             moving = obs.body_motion.moving(cfg)
@@ -248,14 +256,44 @@ class EventDetector:
             )
         return signals
 
-    def _looking_away(self, t: float, head: HeadPose, image: Image) -> Signal:
+    def _head_away(self, head: HeadPose) -> bool:
+        """The head pose alone is beyond the policy's limits (a looking_away sample)."""
         cfg = self.policy.head_pose
         down_allowed = self.policy.allowances.looking_down or cfg.allow_looking_down
-        away = (
+        return (
             abs(head.yaw) > cfg.yaw_limit_deg
             or head.pitch > cfg.pitch_up_limit_deg
             or (head.pitch < -cfg.pitch_down_limit_deg and not down_allowed)
         )
+
+    def _gaze_away(self, t: float, gaze: Gaze, head: HeadPose, image: Image) -> Signal:
+        """The eyes turned sideways beyond `gaze.threshold` (and the head not back) while the head stays within
+        its limits.
+
+        Never a claim when the eyes cannot be read (closed, lowered, too small), when the candidate looks down
+        (the keyboard, paper: the head pose judges that, with the `looking_down` allowance) or while the head
+        itself is beyond its limits (looking_away covers that span: no double counting)."""
+        cfg = self.policy.gaze
+        looking_down = gaze.vertical_offset < -cfg.threshold
+        away = gaze.turned(cfg.threshold) and not looking_down and not self._head_away(head)
+        return Signal(
+            t,
+            self._frame_period,
+            away,
+            abs(gaze.offset) / cfg.threshold,
+            {
+                "gaze_offset": round(gaze.offset, 3),
+                "eye_offset": round(gaze.eye_offset, 3),
+                "threshold": cfg.threshold,
+                "yaw_deg": round(head.yaw, 1),
+                "eye_width_px": round(gaze.eyes.width_px, 1),
+            },
+            image=eyes_evidence(image, gaze.box) if away else None,
+        )
+
+    def _looking_away(self, t: float, head: HeadPose, image: Image) -> Signal:
+        cfg = self.policy.head_pose
+        away = self._head_away(head)
         strength = max(abs(head.yaw) / cfg.yaw_limit_deg, abs(head.pitch) / cfg.pitch_down_limit_deg)
         return Signal(
             t,

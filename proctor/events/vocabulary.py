@@ -12,6 +12,7 @@ class EventType(StrEnum):
     MULTIPLE_FACES = "multiple_faces"
     IDENTITY_MISMATCH = "identity_mismatch"
     LOOKING_AWAY = "looking_away"
+    GAZE_AWAY = "gaze_away"
     BODY_MOVEMENT = "body_movement"
     SPEECH_DETECTED = "speech_detected"
     NOISE_HIGH = "noise_high"
