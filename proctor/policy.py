@@ -22,6 +22,7 @@ from proctor.analyzers.quality import QualityConfig
 from proctor.errors import InputError
 from proctor.events.vocabulary import SCORED, EventType
 from proctor.gates import GatesConfig
+from proctor.material.config import MaterialConfig
 from proctor.roomscan.config import RoomScanConfig
 
 
@@ -176,6 +177,7 @@ class Policy(BaseModel):
     browser: BrowserConfig = BrowserConfig()
     review: ReviewBands = ReviewBands()
     gates: GatesConfig = GatesConfig()
+    material: MaterialConfig = MaterialConfig()
     max_video_gap_s: float = Field(
         2.0, ge=0.2, le=60.0, description="A gap between frames longer than this is a video_lost event."
     )

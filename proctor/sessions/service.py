@@ -24,6 +24,7 @@ from proctor.analyzers.identity import FaceEncoder, enroll_reference
 from proctor.errors import InputError, ReferencePhotoError
 from proctor.images import decode_photo
 from proctor.lti import grades
+from proctor.material.service import MaterialService
 from proctor.policy import PRESETS, policy_from_dict
 from proctor.recording.storage import Storage
 from proctor.sessions.analyses import Analyses
@@ -72,6 +73,7 @@ class SessionService:
         self.analyses = Analyses(self.store)
         self.live = LiveRecords(self.store)
         self.gates = QuizGates(self.store, GateCipher(config.gate_key_file))
+        self.material = MaterialService(self.store)
         self._face_lock = threading.Lock()
         self._faces: tuple[FaceDetector, FaceEncoder] | None = None
 

@@ -18,6 +18,7 @@ import footprint.facts.tables  # noqa: F401
 import footprint.signins  # noqa: F401
 import footprint.xapi.tables  # noqa: F401
 import proctor.lti.tables  # noqa: F401
+import proctor.material.tables  # noqa: F401
 import proctor.sessions.tables  # noqa: F401
 from footprint.accounts import ALL_SCOPES, authenticate, hash_key, keys_of
 from footprint.ledger import Ledger
