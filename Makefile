@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pip quiet (errors still show): no version nag, and no deprecation notices from the build of the project itself
 PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONWARNINGS=ignore::DeprecationWarning $(BIN)/pip
-APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy
+APT_PACKAGES := postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core haproxy tesseract-ocr tesseract-ocr-kaz tesseract-ocr-rus
 OUT ?= out/demo
 
-.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti bench-encryption bench-backup system-deps models-verify clean cluster cluster-stop bench-cluster
+.PHONY: run demo test check lint typecheck pytest fixtures bench bench-live bench-page bench-footprint bench-desk bench-lti bench-material bench-encryption bench-backup system-deps models-verify clean cluster cluster-stop bench-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 2; }
@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP) install --quiet --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
-## Debian packages the tests need (PostgreSQL server); installed only when missing.
+## Debian packages the tests need (PostgreSQL server, Chromium, tesseract with Kazakh and Russian); installed only when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -89,6 +89,10 @@ bench-desk: fixtures system-deps
 ## LTI: a launch's server time and the roster sync of a 500-learner course, against the LMS emulator; JSON.
 bench-lti: $(STAMP)
 	$(BIN)/python -m benchmarks.lti
+
+## Foreign material: index 10,000 answers of 500 words, check one against them (words of the orders in tests/material/law); JSON.
+bench-material: $(STAMP)
+	$(BIN)/python -m benchmarks.material
 
 ## Encryption at rest: AES-GCM throughput, CPU added to a live stream, time added to a playback's first range; JSON.
 bench-encryption: $(STAMP)

@@ -29,7 +29,7 @@ from web.deps import Services
 KIND = "media_access"
 """The ledger kind of an access record."""
 
-What = Literal["recording", "evidence", "reference_photo", "face", "protocol", "footprint_report"]
+What = Literal["recording", "evidence", "reference_photo", "face", "protocol", "footprint_report", "id_card"]
 WHATS: tuple[str, ...] = get_args(What)
 ActorKind = Literal["person", "key"]
 ACTOR_KINDS: tuple[str, ...] = get_args(ActorKind)

@@ -12,6 +12,7 @@ lie 0.03–0.33 apart (means of a session's checks); different people 0.76–0.8
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import dlib
@@ -70,6 +71,41 @@ class IdentityConfig(BaseModel):
         le=1000,
         title="Reference face size",
         description="Smallest face width in pixels accepted on the reference photo.",
+    )
+    id_document: Literal["off", "on"] = Field(
+        "off",
+        title="ID card at the door",
+        description=(
+            "on: before the identity check the candidate shows the front of their ID card; its IIN, name and photo "
+            "are checked (proctor/identity_document) and the outcome goes to the examiner."
+        ),
+    )
+    card_match_distance: float = Field(
+        0.55,
+        ge=0.2,
+        le=1.2,
+        title="Card face match distance",
+        description=(
+            "Distance at or below which the card's photo matches the live face or the enrolled photo (card faces of "
+            "80 px and more: the same person measured 0.32-0.48, others 0.80-0.88; docs/identity-document.md)."
+        ),
+    )
+    card_small_match_distance: float = Field(
+        0.5,
+        ge=0.2,
+        le=1.2,
+        title="Small card face match distance",
+        description=(
+            "Stricter distance for a card face narrower than card_min_face_px: small printed faces bring other "
+            "people closer (measured down to 0.71 at 65 px, blurred)."
+        ),
+    )
+    card_min_face_px: int = Field(
+        80,
+        ge=20,
+        le=1000,
+        title="Card face size",
+        description="Card faces narrower than this in the still are judged with the stricter distance.",
     )
     min_reference_sharpness: float = Field(
         20.0,

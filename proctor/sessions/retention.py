@@ -6,12 +6,13 @@ thumbnails), the faces the analysis saw (crops and embeddings), reference photos
 detail of page events (what the exam page reported; the event itself stays, it may carry a verdict). A session
 under a hold (an appeal, proctor/sessions/holds.py) keeps everything until the hold is lifted.
 
-`purge_session_media` is the one way media leaves a session, for retention and for an erasure request alike: the
-rows are marked and the purge is appended to the ledger in one transaction, with the sha256 of every chunk it
-removes; only after it commits are the files deleted, so a failed run never leaves rows that point at missing
-media. Once nothing of a session is left, it is marked purged for good (`media_purged_at`) and later rounds pass it
-by; a node that died between the commit and that mark leaves the session unmarked, so the next round (on any node:
-one node at a time runs the job, see web/platform) deletes what is left and marks it.
+`purge_session_media` is the one way media leaves a session, for retention and for an erasure request alike: the rows
+are marked and the purge is appended to the ledger in one transaction (`retention_purge`, for reference photos
+`reference_photos_purge`), with the sha256 of every chunk it removes; only after it commits are the files deleted, so
+a failed run never leaves rows that point at missing media. Once nothing of a session is left, it is marked purged
+for good (`media_purged_at`) and later rounds pass it by; a node that died between the commit and that mark leaves
+the session unmarked, so the next round (on any node: one node at a time runs the job, see web/platform) deletes what
+is left and marks it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from proctor.sessions.tables import (
     EventRow,
     ExamRow,
     FrameSignatureRow,
+    IdDocumentRow,
     RetentionPolicyRow,
     SessionFaceRow,
     SessionRow,
@@ -162,6 +164,19 @@ def purge_session_media(
             if "faces" in wanted
             else []
         )
+        cards = (
+            db.scalars(
+                select(IdDocumentRow).where(
+                    IdDocumentRow.session_id == session_id, IdDocumentRow.picture_purged_at.is_(None)
+                )
+            ).all()
+            if "faces" in wanted  # the ID card's picture and face are biometric: they go with the faces
+            else []
+        )
+        for card in cards:
+            keys.extend([card.picture_key] if card.picture_key else [])
+            card.picture_purged_at = now
+            card.card_embedding = None
         for chunk in chunks:
             keys.append(chunk.storage_key)
             chunk.purged_at = now
@@ -178,7 +193,7 @@ def purge_session_media(
             keys.extend([face.photo_key] if face.photo_key and face.photo_purged_at is None else [])
             face.photo_purged_at = face.photo_purged_at or now
             face.embedding = b""  # biometric: goes with the picture
-        if chunks or events or faces:
+        if chunks or events or faces or cards:
             store.ledger.append(
                 db,
                 ledger_kind,
@@ -191,6 +206,7 @@ def purge_session_media(
                     "chunks": [c.sha256 for c in chunks],
                     "evidence": len(events),
                     "face_photos": len(faces),
+                    **({"id_cards": [card.picture_sha256 for card in cards]} if cards else {}),
                     **why,
                 },
             )
@@ -216,7 +232,12 @@ def _nothing_left(db: Session, session_id: str) -> bool:
     face = db.scalar(
         select(SessionFaceRow.id).where(SessionFaceRow.session_id == session_id, SessionFaceRow.embedding != b"")
     )
-    return chunk is None and evidence is None and face is None
+    card = db.scalar(
+        select(IdDocumentRow.id).where(
+            IdDocumentRow.session_id == session_id, IdDocumentRow.picture_purged_at.is_(None)
+        )
+    )
+    return chunk is None and evidence is None and face is None and card is None
 
 
 def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
@@ -283,8 +304,8 @@ def _purge_reference_photos(store: SessionStore, college: str, policy: Retention
         if candidates:
             store.ledger.append(
                 db,
-                "retention_purge",
-                f"{college}/reference-photos/{now.isoformat()}",
+                "reference_photos_purge",
+                f"{college}/{now.isoformat()}",
                 {
                     "college": college,
                     "purged_at": now.isoformat(),

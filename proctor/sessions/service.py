@@ -30,6 +30,7 @@ from proctor.recording.storage import Storage
 from proctor.sessions.analyses import Analyses
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.gate import GateCipher, QuizGates
+from proctor.sessions.id_documents import IdDocuments
 from proctor.sessions.lifecycle import VERDICTS, Status, move
 from proctor.sessions.live import LiveRecords
 from proctor.sessions.parts import LiveParts
@@ -73,6 +74,7 @@ class SessionService:
         self.analyses = Analyses(self.store)
         self.live = LiveRecords(self.store)
         self.gates = QuizGates(self.store, GateCipher(config.gate_key_file))
+        self.id_documents = IdDocuments(self.store)
         self.material = MaterialService(self.store)
         self._face_lock = threading.Lock()
         self._faces: tuple[FaceDetector, FaceEncoder] | None = None

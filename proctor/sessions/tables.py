@@ -378,3 +378,27 @@ class RetentionPolicyRow(Base):
     reference_photos_days: Mapped[int | None] = mapped_column(Integer)
     page_events_days: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdDocumentRow(Base):
+    """One ID-card check at the door (proctor/identity_document): its outcome for the examiner and the card's
+    picture (biometric: purged with the session's faces); the full IIN is never kept apart from the picture."""
+
+    __tablename__ = "id_documents"
+    __table_args__ = (UniqueConstraint("session_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[dict[str, object]] = mapped_column(JSON)
+    """DocumentCheck.to_json(): IIN valid (masked), name match, face distances, timings."""
+    picture_key: Mapped[str | None] = mapped_column(String(300))
+    picture_sha256: Mapped[str] = mapped_column(String(64))
+    picture_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    card_embedding: Mapped[bytes | None] = mapped_column(SealedBytes)
+    """The card face's embedding: the candidate's reference once an examiner confirms it (no enrolled photo)."""
+    reference_confirmed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    reference_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ledger_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

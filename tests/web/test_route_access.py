@@ -179,6 +179,7 @@ def test_a_key_reaches_only_the_routes_its_scopes_name(client: TestClient, keys:
 LIVE_REQUESTS: dict[str, dict[str, Any]] = {
     "/live/recording/seal": {"json": {"runs": {}}},
     "/live/offer": {"json": {"sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "type": "offer"}},
+    "/live/idcard": {"files": {"card": ("card.jpg", b"\xff\xd8\xff\xe0", "image/jpeg")}},
     "/live/recording/{run}/{part}": {
         "content": b"\x1a\x45\xdf\xa3",
         "headers": {"X-Run-Start-S": "0", "Content-Type": "video/webm"},

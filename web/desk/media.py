@@ -1,6 +1,6 @@
 """What the desk shows of a session's media, to a reviewer who may see its exam and to nobody else: the
 recording (HTTP Range, so the player seeks without downloading it), evidence pictures and their cached
-thumbnails, and the candidate's reference photo. Never cached by shared caches.
+thumbnails, the candidate's reference photo and their ID card's picture. Never cached by shared caches.
 
 Each view of a recording, an evidence picture, a reference photo or a face is written to the access trail
 (web/access_trail.py). Thumbnails are not: a session page loads one of every event at once, which would be dozens of
@@ -111,6 +111,22 @@ def reference_photo(
         raise NotFoundError("the reference photo is no longer kept") from None
     record_access(services, reviewer.college_id, Actor.person(reviewer), "reference_photo", session_id, request)
     return Response(photo, media_type="image/jpeg", headers=PRIVATE_CACHED)
+
+
+@router.get("/sessions/{session_id}/idcard/{attempt}")
+def id_card_picture(
+    session_id: str, attempt: int, request: Request, reviewer: ReviewerDep, platform: PlatformDep, services: ServicesDep
+) -> Response:
+    """The picture of the candidate's ID card from one check at the door (biometric: every view is recorded)."""
+    with platform.service.sessions() as db:
+        reviewer_session(db, reviewer, session_id)
+    try:
+        picture, media_type = platform.service.id_documents.picture(reviewer.college_id, session_id, attempt)
+    except FileNotFoundError:
+        raise NotFoundError("the ID card picture is no longer kept") from None
+    where = f"{session_id}/{attempt}"
+    record_access(services, reviewer.college_id, Actor.person(reviewer), "id_card", where, request)
+    return Response(picture, media_type=media_type, headers=PRIVATE)
 
 
 @router.get("/faces/{face_id}")

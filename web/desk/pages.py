@@ -17,6 +17,7 @@ from proctor.events.vocabulary import SCORED
 from proctor.review.access import Reviewer, visible_exams
 from proctor.review.overview import REVIEWABLE, OverviewFilter, exam_overview
 from proctor.review.session_view import session_view
+from proctor.sessions.id_documents import card_records
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.tables import DecisionRow, SessionRow
 from web.deps import ServicesDep
@@ -25,6 +26,16 @@ from web.desk.render import render
 from web.desk.strip import strip_svg
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
+
+IIN_MESSAGES = (
+    "desk.idcard.iin_valid",
+    "desk.idcard.iin_not_found",
+    "desk.idcard.iin_format",
+    "desk.idcard.iin_check_digit",
+    "desk.idcard.iin_century",
+    "desk.idcard.iin_date",
+)
+"""What the identity panel says of an ID card's IIN, one message per IinReason (proctor/identity_document/iin.py)."""
 
 BANDS = ("green", "yellow", "red")
 SPEEDS = (0.5, 1, 1.5, 2, 4, 8, 16)
@@ -145,8 +156,10 @@ def render_session(
     reviewer = Reviewer.of(user.person)
     with services.sessions() as db:
         view = session_view(db, reviewer, session_id)
+        id_cards = card_records(db, session_id)
     values = {
         "view": view,
+        "id_cards": id_cards,
         "strip": strip_svg(view),
         "speeds": SPEEDS,
         "keys": KEYS,

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from proctor.review.protocol import ProtocolData, protocol_data, protocol_pictures
+from proctor.sessions.id_documents import card_records
 from web.access_trail import Actor, record_access
 from web.deps import ServicesDep
 from web.desk.auth import ReviewerDep
@@ -34,6 +35,16 @@ def render_protocol(platform: SessionPlatform, data: ProtocolData, language: str
 
     texts = catalog(language)
     pictures = protocol_pictures(platform.service.store, data.view)
+    with platform.service.sessions() as db:
+        id_cards = card_records(db, data.view.session_id)
+    card_pictures: dict[int, str] = {}
+    for card in id_cards:
+        if card.picture_key is not None:
+            try:
+                with platform.service.storage.open(card.picture_key) as handle:
+                    card_pictures[card.attempt] = data_uri(handle.read())
+            except FileNotFoundError:
+                continue
     html = environment.get_template("desk/protocol.html").render(
         p=data,
         v=data.view,
@@ -41,6 +52,8 @@ def render_protocol(platform: SessionPlatform, data: ProtocolData, language: str
         evidence={seq: data_uri(jpeg) for seq, jpeg in pictures.evidence.items()},
         faces={face: data_uri(jpeg) for face, jpeg in pictures.faces.items()},
         references={session: data_uri(jpeg) for session, jpeg in pictures.references.items()},
+        id_cards=id_cards,
+        card_pictures=card_pictures,
         lang=language,
         t=texts.text,
         number=texts.number,

@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any, Literal, cast
 
 from aiortc import RTCSessionDescription
-from fastapi import APIRouter, Depends, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, File, Header, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from proctor.logcontext import about_session
 from proctor.sessions.errors import InvalidInputError, SealedError, StateError, TooLargeError
 from proctor.sessions.gate import GateClosed, GateKeyError, NoGate
+from proctor.sessions.id_documents import MAX_STILL_BYTES, CardSubmission
 from proctor.sessions.live import ConsentRequired, ExamNotOpen, SessionGone, TokenRefused
 from proctor.sessions.parts import RecordingPart
 from web.live.manager import LiveManager
@@ -213,6 +214,54 @@ async def quiz_password(token: TokenDep, live: LiveDep) -> JSONResponse:
         logger.error("the quiz password cannot be shown: %s", exc)
         raise HTTPException(503, "the quiz password cannot be read on the platform now: tell your college") from exc
     return JSONResponse({"password": password}, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/idcard",
+    responses={
+        403: {"description": "The candidate has not accepted the proctoring terms."},
+        409: {"description": "The exam asks for no ID card, the session is past the room scan, or no attempt is left."},
+        413: {"description": "A still larger than 8 MiB."},
+        415: {"description": "Not a JPEG or PNG still."},
+        422: {"description": "A still that does not decode."},
+    },
+)
+async def id_card(
+    token: TokenDep,
+    live: LiveDep,
+    card: Annotated[UploadFile, File(description="The card's front, a still at the camera's full resolution.")],
+    face: Annotated[UploadFile | None, File(description="A still of the candidate's face (optional).")] = None,
+) -> dict[str, Any]:
+    """The candidate's ID card at the door: the still is checked (IIN, name, photo) and kept for the examiner; the
+    answer says only whether it could be read, never what was found wrong (the examiner decides)."""
+    stills: list[bytes] = []
+    for upload in (card, face):
+        if upload is None:
+            continue
+        data = await upload.read(MAX_STILL_BYTES + 1)
+        if len(data) > MAX_STILL_BYTES:
+            raise HTTPException(413, f"a still is at most {MAX_STILL_BYTES} bytes")
+        if not data.startswith((b"\xff\xd8\xff", b"\x89PNG")):
+            raise HTTPException(415, "send the still as a JPEG or PNG picture")
+        stills.append(data)
+    try:
+        session_id = await run_in_threadpool(live.records.recording_session, token)
+        with about_session(session_id):
+            attempt, outcome = await run_in_threadpool(
+                live.service.id_documents.submit,
+                token,
+                CardSubmission(stills[0], stills[1] if len(stills) > 1 else None),
+            )
+    except (TokenRefused, SessionGone, ConsentRequired) as exc:
+        raise refusal(exc) from exc
+    except TooLargeError as exc:
+        raise HTTPException(413, str(exc)) from exc
+    except StateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except InvalidInputError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    readable = outcome.iin_masked != "-" and outcome.card_face_px is not None
+    return {"attempt": attempt, "received": True, "readable": readable}
 
 
 SPEEDTEST_LIMIT = 4 * 1024 * 1024
