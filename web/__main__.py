@@ -26,9 +26,11 @@ import uvicorn
 from footprint.accounts import college_named
 from footprint.people import PeopleError, Role, add_person
 from proctor.nativelog import quiet_native_noise
+from proctor.recording.datakeys import DataKeyError
 from web import backup, keycli, logs, masterkey, rotation, tls
 from web.app import build_services, create_app
 from web.commands import command
+from web.platform import media_storage
 from web.private import private_umask
 from web.settings import Settings, SettingsError, load_settings
 
@@ -166,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         logs.configure_plain(logging.ERROR)
         logger.error("error: PROCTOR_LOG_FILE: cannot write %s: %s", settings.log_file, exc)
+        return 2
+    try:
+        media_storage(settings)  # a missing or wrong master key stops the start here, in one line
+    except DataKeyError as exc:
+        logger.error("error: %s", exc)
         return 2
     url = settings.base_url
     trust = curl_trust(settings)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from proctor.recording.datakeys import DATA_KEYS, DataKeys, LocalKeyFolder, master_key_at
+from proctor.recording.datakeys import DATA_KEYS, DataKeyError, DataKeys, LocalKeyFolder, master_ids_in, master_key_at
 from proctor.recording.encryption import encrypt_bytes, encrypt_stream, open_plaintext
 from proctor.recording.storage import COPY_BUFFER, LocalStorage, StorageSpec, StoredObject, check_key
 
@@ -38,9 +38,24 @@ class EncryptedStorage:
 
     @classmethod
     def over(cls, inner: LocalStorage, master_key_file: Path, *, create: bool) -> EncryptedStorage:
-        """`inner` encrypted under the master key in `master_key_file` (made first when `create` and missing)."""
-        master = master_key_at(master_key_file, create)
-        return cls(inner, DataKeys(master, LocalKeyFolder(inner.root / DATA_KEYS)), master_key_file)
+        """`inner` encrypted under the master key in `master_key_file` (made first when `create`, missing, and no
+        media is encrypted yet). DataKeyError when the media's data keys are wrapped under other master keys only: a
+        missing or wrong key file is never replaced by a new key the media cannot be opened with."""
+        folder = LocalKeyFolder(inner.root / DATA_KEYS)
+        wrapped_under = master_ids_in(folder)
+        needed = " or ".join(sorted(wrapped_under))
+        if wrapped_under and not master_key_file.exists():
+            raise DataKeyError(
+                f"the media's data keys are wrapped under the master key {needed}, and {master_key_file} is missing: "
+                "point PROCTOR_MASTER_KEY_FILE at that key (a new key could not open the media)"
+            )
+        master = master_key_at(master_key_file, create and not wrapped_under)
+        if wrapped_under and master.id not in wrapped_under:
+            raise DataKeyError(
+                f"the media's data keys are wrapped under the master key {needed}, but {master_key_file} holds "
+                f"{master.id}: point PROCTOR_MASTER_KEY_FILE at the right key"
+            )
+        return cls(inner, DataKeys(master, folder), master_key_file)
 
     @property
     def spec(self) -> StorageSpec:

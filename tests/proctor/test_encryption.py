@@ -133,9 +133,8 @@ def test_rotating_the_master_key_rewraps_the_data_keys_only(tmp_path: Path) -> N
     assert load_master_key(tmp_path / "keys" / "master.new").id == new_key.id
     wrong = generate_master_key(tmp_path / "keys" / "wrong.key")
     assert rewrap(LocalKeyFolder(tmp_path / "media" / DATA_KEYS), wrong, new_key).colleges == ()
-    elsewhere = EncryptedStorage.over(LocalStorage(tmp_path / "media"), tmp_path / "keys" / "wrong.key", create=False)
-    with pytest.raises(DataKeyError), elsewhere.open("c1/a.bin") as handle:
-        handle.read()
+    with pytest.raises(DataKeyError, match="holds"):
+        EncryptedStorage.over(LocalStorage(tmp_path / "media"), tmp_path / "keys" / "wrong.key", create=False)
     # a data key file edited to name another college does not open
     folder = tmp_path / "media" / DATA_KEYS
     (folder / f"c1.{new_key.id}.json").write_bytes((folder / f"c2.{new_key.id}.json").read_bytes())
@@ -143,3 +142,16 @@ def test_rotating_the_master_key_rewraps_the_data_keys_only(tmp_path: Path) -> N
         EncryptedStorage.over(LocalStorage(tmp_path / "media"), tmp_path / "keys" / "master.new", create=False).open(
             "c1/a.bin"
         )
+
+
+def test_a_missing_or_wrong_master_key_is_refused_never_replaced(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.put_bytes("c1/a.bin", b"kept")
+    key = tmp_path / "keys" / "master.key"
+    key.rename(tmp_path / "elsewhere.key")
+    with pytest.raises(DataKeyError, match="is missing"):
+        _store(tmp_path)  # would make a new key the media cannot be opened with
+    assert not key.exists()
+    generate_master_key(key)
+    with pytest.raises(DataKeyError, match="point PROCTOR_MASTER_KEY_FILE at the right key"):
+        _store(tmp_path)
