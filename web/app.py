@@ -26,7 +26,7 @@ from web import health, help, metrics, redaction
 from web.checkpoints import checkpoint_loop
 from web.commands import command
 from web.deps import Services
-from web.desk import actions, login, media, pages, people, protocol, trail
+from web.desk import actions, login, material, media, pages, people, protocol, trail
 from web.desk.errors import install_desk_handlers
 from web.errors import install_error_handlers
 from web.headers import FramingOrigins, SecurityHeaders
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(student.router)
     app.include_router(help.router)  # the guides of docs/ at /help, rendered offline
     desk_routers = (login.router, pages.router, actions.router, media.router, protocol.router, people.router)
-    for desk_router in (*desk_routers, trail.router):
+    for desk_router in (*desk_routers, material.router, trail.router):
         app.include_router(desk_router)
     app.mount("/assets", StaticFiles(directory=student.STATIC), name="assets")
     app.add_middleware(JSONBodyLimits, max_body=config.max_upload_bytes, skip_prefix=PREFIX)
