@@ -16,7 +16,7 @@ from proctor.policy import ReviewBands, policy_from_dict
 from proctor.review.access import Reviewer, reviewer_exam
 from proctor.sessions.faces import exam_face_matches
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.tables import CandidateRow, DecisionRow, EventReviewRow, EventRow, SessionRow
+from proctor.sessions.tables import CandidateRow, DecisionRow, EventReviewRow, EventRow, IdDocumentRow, SessionRow
 
 REVIEWABLE = frozenset({Status.ANALYSED.value, Status.REVIEWED.value})
 """Sessions whose analysis is done and that wait for a verdict."""
@@ -54,6 +54,8 @@ class SessionLine:
     reviewed_events: int
     shared_face: bool
     """A face of this session was seen in another candidate's session, or is another candidate's enrolled photo."""
+    id_card_review: bool = False
+    """The ID card was checked at the door and no check passed: the examiner looks at it (identity panel)."""
 
     @property
     def to_review(self) -> bool:
@@ -130,6 +132,17 @@ def _passes(line: SessionLine, where: OverviewFilter) -> bool:
     )
 
 
+def _id_cards_to_review(db: Session, exam_id: str) -> set[str]:
+    """The exam's sessions whose ID card was checked and no check passed."""
+    checked = db.execute(
+        select(IdDocumentRow.session_id, IdDocumentRow.passed)
+        .join(SessionRow, SessionRow.id == IdDocumentRow.session_id)
+        .where(SessionRow.exam_id == exam_id)
+    ).all()
+    passed = {session_id for session_id, ok in checked if ok}
+    return {session_id for session_id, _ in checked} - passed
+
+
 def _review_order(line: SessionLine) -> tuple[bool, bool, float, str]:
     return (not line.to_review, line.score is None, -(line.score or 0.0), line.candidate_name)
 
@@ -145,6 +158,7 @@ def exam_overview(db: Session, reviewer: Reviewer, exam_id: str, where: Overview
     ).all()
     counts, verdicts, reviewed = _counts(db, exam_id), _verdicts(db, exam_id), _reviewed(db, exam_id)
     shared = {side for match in exam_face_matches(db, exam.college_id, exam_id) for side in match.session_ids()}
+    cards = _id_cards_to_review(db, exam_id)
     scores = sorted(row.score for row, _ in rows if row.score is not None)
     scored_types = {t.value for t in SCORED}
     technical_types = {t.value for t in TECHNICAL}
@@ -167,6 +181,7 @@ def exam_overview(db: Session, reviewer: Reviewer, exam_id: str, where: Overview
                 verdict=verdicts.get(row.id),
                 reviewed_events=reviewed.get(row.id, 0),
                 shared_face=row.id in shared,
+                id_card_review=row.id in cards,
             )
         )
     lines.sort(key=_review_order)

@@ -66,6 +66,8 @@ class CardRecord:
     created_at: datetime
     reference_confirmed_at: datetime | None
     ledger_index: int
+    card_face: bool = False
+    """The check kept the card face's embedding (what `confirm_reference` makes a reference of)."""
 
 
 class IdDocuments:
@@ -264,4 +266,5 @@ def _record(row: IdDocumentRow) -> CardRecord:
         created_at=row.created_at,
         reference_confirmed_at=row.reference_confirmed_at,
         ledger_index=row.ledger_index,
+        card_face=row.card_embedding is not None,
     )

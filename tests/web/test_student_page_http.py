@@ -16,7 +16,7 @@ from tests.live.conftest import enrol
 from tests.servers import LiveServer, free_port
 from web.live.client import LiveClient, LiveError
 from web.pages.i18n import catalog
-from web.pages.student import STATIC, STEPS
+from web.pages.student import OPTIONAL_STEPS, STATIC, STEPS
 from web.settings import Settings
 
 KEY = "page-test-key-0123456789abcdef"
@@ -44,12 +44,13 @@ def test_the_page_keeps_the_automation_contract_in_the_asked_language(page_serve
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
     html = answer.text
     assert '<html lang="ru">' in html
-    assert re.findall(r'<section data-step="([a-z-]+)"', html) == list(STEPS)
+    shown = [step for step in STEPS if step not in OPTIONAL_STEPS]  # no ID card: the exam's policy asks for none
+    assert re.findall(r'<section data-step="([a-z-]+)"', html) == shown
     assert len(re.findall(r'<section data-step="consent"[^>]*>', html)) == 1
     assert "hidden" not in re.findall(r'<section data-step="consent"[^>]*>', html)[0]  # the first screen is shown
-    for step in STEPS[1:]:
+    for step in shown[1:]:
         assert re.search(rf'<section data-step="{step}"[^>]*hidden', html), f"{step} is shown before its turn"
-    assert html.count('data-action="continue"') == len(STEPS)
+    assert html.count('data-action="continue"') == len(shown)
     assert catalog("ru").text("consent.kept", days="90") in html  # the deployment's retention, in words
     assert "exams@college.kz" in html
     policy = answer.headers["content-security-policy"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from proctor.events.vocabulary import SCORED
-from proctor.review.access import Reviewer
+from proctor.review.access import Reviewer, reviewer_session
 from proctor.review.decisions import Decisions, ReviewAction
 from proctor.review.rescore import reweight_exam
 from proctor.sessions.errors import InvalidInputError
@@ -79,6 +79,18 @@ def give_verdict(
         )
     platform.notifier.notify(session_id, "session.verdict")
     return RedirectResponse(f"/desk/sessions/{session_id}#verdict", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/sessions/{session_id}/idcard/{attempt}/reference")
+def confirm_card_reference(session_id: str, attempt: int, user: CsrfChecked, platform: PlatformDep) -> Response:
+    """An examiner takes the card's photo of one check as the reference of a candidate enrolled without one
+    (`IdDocuments.confirm_reference`: the ledger records it); 409 when the candidate has a reference photo already
+    or the check found no face on the card, 404 unless this reviewer may see the session."""
+    reviewer = Reviewer.of(user.person)
+    with platform.service.sessions() as db:
+        reviewer_session(db, reviewer, session_id)  # not found unless this reviewer may see it
+    platform.service.id_documents.confirm_reference(reviewer.college_id, session_id, attempt, reviewer.user_id)
+    return RedirectResponse(f"/desk/sessions/{session_id}#idcard-{attempt}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/exams/{exam_id}/weights")

@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 IDENTITY_TIMEOUT_S = 90.0
 """With no face to check for this long, the exam goes on (identity not checked, marked for the examiner)."""
+ID_CARD_STEP_S = 300.0
+"""The live identity check waits at most this long for the page's ID-card step (`id_card_done`)."""
 REACHED_EVERY_S = 5.0
 SIGNATURE_EVERY_S = 0.5
 """A signature of what the analysis received this often (the seal compares each recording sample with those within
@@ -133,6 +135,9 @@ class LiveSession:
         self.calibration: dict[str, Any] | None = None
         self.consent = ticket.consent
         self.scan: ActiveScan | None = None
+        self.card_pending = self.policy.identity.id_document == "on" and self.status == Status.SCHEDULED
+        """The exam asks for the ID card and the page's card step is not over: the live identity check waits for it
+        (the candidate holds the card before the camera; the card check needs the session in its identity check)."""
         self.exam_started_s: float | None = None
         self.closing = False
         self.closed = asyncio.Event()
@@ -324,6 +329,7 @@ class LiveSession:
             "identity": self.identity,
             "calibration": self.calibration,
             "policy": self.page_policy(),
+            "id_card_pending": self.card_pending,
             "analysis_stream": analysis_stream(self.policy),
         }
 
@@ -334,6 +340,7 @@ class LiveSession:
             "pre_exam_scan": policy.room_scan.pre_exam,
             "scan_time_limit_s": policy.room_scan.time_limit_s,
             "identity_attempts": policy.identity.live_attempts,
+            "id_document": policy.identity.id_document == "on",
             "identity_timeout_s": IDENTITY_TIMEOUT_S,  # the page counts down the check's time from it
             "calibration_s": policy.head_pose.calibration_s,
             "screen_share": policy.browser.screen_share,
@@ -357,6 +364,8 @@ class LiveSession:
             self._scan_attempt_over("the candidate finished turning")
         elif kind == "finish":
             await self.finish("the candidate finished the exam")
+        elif kind == "id_card_done":
+            self._card_step_over()
         elif kind == "identity_retry":
             if self.status == Status.IDENTITY_CHECK:  # the next check is the retry; failures still count
                 self.broadcast({"type": "identity", "state": "checking"})
@@ -501,7 +510,7 @@ class LiveSession:
             self.lane.send(Resumed(self.id, self._last_video_s))
 
     async def _identity(self, check: IdentityChecked) -> None:
-        if self.status != Status.IDENTITY_CHECK:
+        if self.status != Status.IDENTITY_CHECK or self.card_pending:  # the card before the camera is no check
             return
         if check.match:
             await self._identity_done("verified", check)
@@ -522,11 +531,29 @@ class LiveSession:
 
     def _await_identity(self) -> None:
         """Give the identity check its time; without a reference photo there is nothing to check against, and the
-        exam goes on at once (identity not checked: technical, never the candidate's fault)."""
-        if self.ticket.embedding is None:
+        exam goes on at once (identity not checked: technical, never the candidate's fault). While the page's ID-card
+        step is open the check waits for it (at most ID_CARD_STEP_S)."""
+        if self.card_pending:
+            self._later(ID_CARD_STEP_S, self._card_step_timeout)
+        elif self.ticket.embedding is None:
             self._later(0.0, self._identity_without_photo)
         else:
             self._later(IDENTITY_TIMEOUT_S, self._identity_timeout)
+
+    def _card_step_over(self) -> None:
+        """The page's ID-card step is over (sent, given up, or refused): the live identity check starts."""
+        if not self.card_pending:
+            return
+        self.card_pending = False
+        if self.status == Status.IDENTITY_CHECK:
+            self._await_identity()
+
+    async def _card_step_timeout(self) -> None:
+        if self.card_pending:
+            logger.info(
+                "session %s: no end of the ID-card step in %.0f s; the identity check starts", self.id, ID_CARD_STEP_S
+            )
+            self._card_step_over()
 
     async def _identity_without_photo(self) -> None:
         if self.status == Status.IDENTITY_CHECK:

@@ -23,6 +23,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from footprint.ledger.entries import LedgerEntry
+from proctor.policy import policy_from_dict
+from proctor.sessions.id_documents import MAX_ATTEMPTS as ID_CARD_ATTEMPTS
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import LIVE_RUN, PageView, TokenRefused
 from proctor.sessions.store import SessionStore
@@ -37,7 +39,9 @@ router = APIRouter(include_in_schema=False)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
-STEPS = ("consent", "system-check", "identity", "calibration", "room-scan", "exam", "finish")
+STEPS = ("consent", "system-check", "id-card", "identity", "calibration", "room-scan", "exam", "finish")
+OPTIONAL_STEPS = frozenset({"id-card"})
+"""Steps only some exams have: the ID card where the policy asks for it (`identity.id_document: on`)."""
 FINISHED = frozenset({Status.SUBMITTED, Status.ANALYSED, Status.REVIEWED, Status.CONFIRMED, Status.ANNULLED})
 NO_STORE = {"Cache-Control": "no-store"}
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
@@ -82,6 +86,12 @@ def gone_text(view: PageView, texts: Catalog) -> PageText | None:
     return None
 
 
+def page_steps(policy: dict[str, Any]) -> tuple[str, ...]:
+    """The steps this exam's page shows (the ID card only where the exam's policy asks for it)."""
+    wanted = {"id-card"} if policy_from_dict(policy).identity.id_document == "on" else set()
+    return tuple(step for step in STEPS if step not in OPTIONAL_STEPS or step in wanted)
+
+
 def render(name: str, status: int, values: dict[str, Any], headers: dict[str, str] | None = None) -> HTMLResponse:
     html = environment.get_template(name).render(**values)
     return HTMLResponse(html, status_code=status, headers={**NO_STORE, **(headers or {})})
@@ -116,12 +126,15 @@ async def student_page(
     frames = " ".join(filter(None, ["'self'", source]))
     policy = PAGE_POLICY.replace("default-src 'self';", f"default-src 'self'; frame-src {frames};")
     policy = policy.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")  # no inline script here
+    steps = page_steps(view.policy)
     data = {
         "lang": language,
         "languages": list(LANGUAGES),
         "catalogs": {code: family_messages(code) for code in LANGUAGES},
         "terms": served_terms(settings.retention_days, settings.privacy_contact),
-        "steps": list(STEPS),
+        "steps": list(steps),
+        "id_card": "id-card" in steps,  # the exam asks for the ID card at the door (`POST /live/idcard`)
+        "id_card_attempts": ID_CARD_ATTEMPTS,  # the server's limit of card stills
         "retention_days": settings.retention_days,
         "contact": settings.privacy_contact,
         "identity_timeout_s": IDENTITY_TIMEOUT_S,  # how long the identity check may take (the server's limit)
@@ -129,7 +142,7 @@ async def student_page(
     }
     values = {
         "view": view,
-        "steps": STEPS,
+        "steps": steps,
         "identity_timeout_s": f"{IDENTITY_TIMEOUT_S:g}",
         "content_url": content_url,
         "retention_days": texts.number(settings.retention_days),

@@ -4,6 +4,7 @@
 // retries, or an answer that never comes, lets the exam go on and leaves it to the examiner.
 import { adviceFor, browserProblem, mark, meterFor, minUploadMbps, openDevices, uploadSpeed } from "./checks.js";
 import { apply, dateTime, language, number, page, say, setLanguage } from "./i18n.js";
+import { IdCardStep } from "./idcard.js";
 import { Integrity } from "./integrity.js";
 import { Live } from "./live.js";
 
@@ -26,6 +27,8 @@ const state = {
   stopMeter: null,
   receipt: null,
   gate: { shown: false, loading: false, retry: null }, // the LMS quiz's password (page.gated)
+  idCardPending: Boolean(page.id_card), // the exam asks for the ID card and its step is not over (the server says)
+  idCard: null,
 };
 const $ = (selector, root = document) => root.querySelector(selector);
 const section = (step) => $(`section[data-step="${step}"]`);
@@ -188,8 +191,32 @@ async function systemCheck() {
     resumeAt(state.serverState);
   }
 }
-button("system-check").addEventListener("click", () => identityStep());
+button("system-check").addEventListener("click", () => (needsIdCard() ? idCardStep() : identityStep()));
 button("system-check", "recheck").addEventListener("click", () => systemCheck());
+
+// -- 2a the ID card (only where the exam's policy asks for it) -----------------------------------------
+function needsIdCard() {
+  return Boolean(page.id_card && section("id-card") && state.idCardPending);
+}
+function idCardStep() {
+  show("id-card");
+  if (!state.idCard) {
+    state.idCard = new IdCardStep(section("id-card"), {
+      token: live.token,
+      attempts: page.id_card_attempts,
+      onEnded: (status) => (status === 410 ? ended("gone.finished_title", "gone.finished") : ended("gone.invalid_title", "gone.invalid")),
+    });
+  }
+  state.idCard.open(state.stream);
+}
+if (section("id-card")) {
+  button("id-card").addEventListener("click", () => {
+    state.idCard.close();
+    state.idCardPending = false;
+    live.send({ type: "id_card_done" }); // the server's live identity check starts now
+    identityStep();
+  });
+}
 
 // -- 3 identity ---------------------------------------------------------------------------------------
 function identityStep() {
@@ -571,7 +598,7 @@ live.addEventListener("refused", (event) => {
 
 function resumeAt(serverState) {
   notice("notice.resumed");
-  if (serverState === "identity_check") identityStep();
+  if (serverState === "identity_check") (needsIdCard() ? idCardStep : identityStep)();
   else if (serverState === "room_scan") scanStep();
   else examStep();
 }
@@ -579,6 +606,7 @@ function resumeAt(serverState) {
 // Every welcome (the first, and each after a reconnection) brings the page up to date with the session.
 function welcomed(welcome) {
   state.policy = welcome.policy || state.policy;
+  if ("id_card_pending" in welcome) state.idCardPending = Boolean(welcome.id_card_pending);
   state.serverState = welcome.state;
   state.scan = welcome.scan && welcome.scan.request ? welcome.scan : state.scan;
   if (welcome.identity) state.identity = { state: welcome.identity };
