@@ -29,7 +29,7 @@ from proctor.recording.storage import LocalStorage, Storage
 from proctor.sessions.analyses import Deadline
 from proctor.sessions.errors import InvalidInputError, NotFoundError, SealedError, StateError, TooLargeError
 from proctor.sessions.notify import WebhookNotifier
-from proctor.sessions.sealed_fields import FIELDS_KEY, use_field_key
+from proctor.sessions.sealed_fields import use_field_keys
 from proctor.sessions.service import ServiceConfig, SessionService
 from proctor.sessions.store import RecordingLimits
 from proctor.sessions.tables import SessionRow
@@ -67,7 +67,7 @@ def media_storage(settings: Settings) -> Storage:
     if not settings.encrypt_media:
         return local
     storage = EncryptedStorage.over(local, settings.master_key_path, create=True)
-    use_field_key(*storage.data_keys.current(FIELDS_KEY))  # the face embeddings in the database too
+    use_field_keys(storage.data_keys)  # the face embeddings in the database too
     return storage
 
 

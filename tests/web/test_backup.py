@@ -93,7 +93,7 @@ def test_a_backup_taken_during_writes_restores_a_clean_ledger_and_the_same_media
         assert written_during >= 1 and set(posted) == {200}
     made = capsys.readouterr()
     assert f"backup of the {backup.database_kind(db_url)} platform in {folder}" in made.out
-    assert "media: 2/2 files" in made.err  # the photo and its college's wrapped data key
+    assert "media: 3/3 files" in made.err  # the photo, its college's data key and the embeddings' key (wrapped)
     assert "which is not in the backup: keep a copy of it apart" in made.out
 
     manifest = json.loads((folder / "MANIFEST.json").read_text())

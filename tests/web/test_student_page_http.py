@@ -4,6 +4,7 @@ a Content-Security-Policy that frames only the exam's content, and nothing fetch
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,11 @@ from web.live.client import LiveClient, LiveError
 from web.pages.i18n import catalog
 from web.pages.student import OPTIONAL_STEPS, STATIC, STEPS
 from web.settings import Settings
+
+TIMEOUT_S = 60.0
+"""The server under test shares the machine with the other test worker: a loaded machine answers slowly, not wrongly."""
+_get = functools.partial(httpx.get, timeout=TIMEOUT_S)
+_post = functools.partial(httpx.post, timeout=TIMEOUT_S)
 
 KEY = "page-test-key-0123456789abcdef"
 ASSET_BUDGET_BYTES = 300 * 1024
@@ -40,7 +46,7 @@ def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 def test_the_page_keeps_the_automation_contract_in_the_asked_language(page_server: LiveServer, demo: Scenario) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY, content_url="https://moodle.college.kz/mod/quiz/view.php?id=7")
-    answer = httpx.get(f"{page_server.url}/join/{enrolled.token}", params={"lang": "ru"})
+    answer = _get(f"{page_server.url}/join/{enrolled.token}", params={"lang": "ru"})
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
     html = answer.text
     assert '<html lang="ru">' in html
@@ -61,17 +67,17 @@ def test_the_page_keeps_the_automation_contract_in_the_asked_language(page_serve
 
 def test_the_browsers_language_is_the_default(page_server: LiveServer, demo: Scenario) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY)
-    answer = httpx.get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "en-US,en;q=0.9"})
+    answer = _get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert '<html lang="en">' in answer.text
-    fallback = httpx.get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "de-DE"})
+    fallback = _get(f"{page_server.url}/join/{enrolled.token}", headers={"Accept-Language": "de-DE"})
     assert '<html lang="kk">' in fallback.text
 
 
 def test_a_link_that_opens_no_exam_gets_a_clear_page(page_server: LiveServer, demo: Scenario) -> None:
-    unknown = httpx.get(f"{page_server.url}/join/not-a-token", params={"lang": "en"})
+    unknown = _get(f"{page_server.url}/join/not-a-token", params={"lang": "en"})
     assert unknown.status_code == 404 and catalog("en").text("gone.invalid_title") in unknown.text
     closed = enrol(page_server.url, demo, key=KEY, closes_at="2020-01-01T00:00:00Z")
-    answer = httpx.get(f"{page_server.url}/join/{closed.token}", params={"lang": "kk"})
+    answer = _get(f"{page_server.url}/join/{closed.token}", params={"lang": "kk"})
     assert answer.status_code == 410 and catalog("kk").text("gone.closed_title") in answer.text
 
 
@@ -79,7 +85,7 @@ def test_the_page_and_its_assets_load_nothing_from_outside_and_stay_small(
     page_server: LiveServer, demo: Scenario
 ) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY)
-    html = httpx.get(f"{page_server.url}/join/{enrolled.token}").text
+    html = _get(f"{page_server.url}/join/{enrolled.token}").text
     referenced = re.findall(r'(?:src|href)="([^"]+)"', html)
     assets = [ref for ref in referenced if ref.startswith("/assets/")]
     assert {"/assets/student/main.js", "/assets/student/student.css"} <= set(assets)
@@ -87,7 +93,7 @@ def test_the_page_and_its_assets_load_nothing_from_outside_and_stay_small(
     total = len(html.encode())
     for path in sorted(STATIC.rglob("*")):
         if path.is_file():
-            served = httpx.get(f"{page_server.url}/assets/{path.relative_to(STATIC)}")
+            served = _get(f"{page_server.url}/assets/{path.relative_to(STATIC)}")
             assert served.status_code == 200
             assert not re.search(r"""(?:import|from|url\()\s*["']?(?:https?:)?//""", served.text), path
             total += len(served.content)
@@ -99,7 +105,7 @@ def test_the_page_and_its_assets_load_nothing_from_outside_and_stay_small(
 def test_the_speed_check_takes_only_a_valid_token_and_a_bounded_body(page_server: LiveServer, demo: Scenario) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY)
     url = f"{page_server.url}/live/speedtest"
-    before = httpx.post(url, content=b"x", headers={"Authorization": f"Bearer {enrolled.token}"})
+    before = _post(url, content=b"x", headers={"Authorization": f"Bearer {enrolled.token}"})
     assert before.status_code == 403  # nothing of the candidate's is taken before they accept the terms
 
     async def accept() -> None:
@@ -109,10 +115,10 @@ def test_the_speed_check_takes_only_a_valid_token_and_a_bounded_body(page_server
         await client.close()
 
     asyncio.run(accept())
-    ok = httpx.post(url, content=b"x" * 65536, headers={"Authorization": f"Bearer {enrolled.token}"})
+    ok = _post(url, content=b"x" * 65536, headers={"Authorization": f"Bearer {enrolled.token}"})
     assert ok.status_code == 200 and ok.json() == {"bytes": 65536}
-    assert httpx.post(url, content=b"x", headers={"Authorization": "Bearer nope"}).status_code == 401
-    too_big = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={"Authorization": f"Bearer {enrolled.token}"})
+    assert _post(url, content=b"x", headers={"Authorization": "Bearer nope"}).status_code == 401
+    too_big = _post(url, content=b"x" * (5 * 1024 * 1024), headers={"Authorization": f"Bearer {enrolled.token}"})
     assert too_big.status_code == 413
 
 
@@ -120,13 +126,13 @@ def test_an_exam_that_has_not_opened_shows_when_and_nothing_else(page_server: Li
     quiz = "https://moodle.college.kz/mod/quiz/view.php?id=9"
     early = enrol(page_server.url, demo, key=KEY, opens_at="2030-01-15T06:00:00Z", content_url=quiz)
     for language, when in (("en", "January 15, 2030"), ("ru", "15 января 2030"), ("kk", "2030 ж. 15 қаңтар")):
-        page = httpx.get(f"{page_server.url}/join/{early.token}", params={"lang": language})
+        page = _get(f"{page_server.url}/join/{early.token}", params={"lang": language})
         assert page.status_code == 403 and catalog(language).text("early.title") in page.text
         shown = page.text.replace("\xa0", " ").replace("\u202f", " ")  # the locales' spaces
         assert when in shown and "11:00" in shown  # in the platform's time zone (Asia/Almaty)
         assert "moodle.college.kz" not in page.text and "main.js" not in page.text  # no content link, no exam
     bearer = {"Authorization": f"Bearer {early.token}"}
-    offer = httpx.post(
+    offer = _post(
         f"{page_server.url}/live/offer", json={"sdp": "v=0\r\nm=video 9 X 96\r\n", "type": "offer"}, headers=bearer
     )
     assert offer.status_code == 409 and "opens at 2030-01-15T06:00:00" in offer.json()["error"]["message"]
@@ -147,7 +153,7 @@ def test_an_exam_that_has_not_opened_shows_when_and_nothing_else(page_server: Li
         headers={**bearer, "Content-Type": "video/webm", "X-Run-Start-S": "0"},
     )
     assert part.status_code == 403  # nothing is taken before the terms, which cannot be accepted yet
-    upload = httpx.post(
+    upload = _post(
         f"{page_server.url}/api/v1/sessions/{early.session_id}/recording",
         files={"file": ("exam.mp4", demo.video.read_bytes(), "video/mp4")},
         headers={"Authorization": f"Bearer {KEY}"},
@@ -178,6 +184,6 @@ def test_the_receipt_page_opens_only_with_the_sessions_own_link_once_finished(
     page_server: LiveServer, demo: Scenario
 ) -> None:
     enrolled = enrol(page_server.url, demo, key=KEY)
-    assert httpx.get(f"{page_server.url}/join/not-a-token/receipt").status_code == 404
-    early = httpx.get(f"{page_server.url}/join/{enrolled.token}/receipt?lang=en")
+    assert _get(f"{page_server.url}/join/not-a-token/receipt").status_code == 404
+    early = _get(f"{page_server.url}/join/{enrolled.token}/receipt?lang=en")
     assert early.status_code == 409 and catalog("en").text("receipt.not_yet") in early.text
