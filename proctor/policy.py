@@ -103,6 +103,28 @@ class BrowserConfig(BaseModel):
     )
 
 
+class SideCameraConfig(BaseModel):
+    """A second camera: the candidate's phone beside them, joined by a QR code on the student page's system check
+    (`proctor/sessions/side_camera.py`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required: bool = Field(
+        False,
+        description="The student page shows the phone's QR code and link; the phone's camera is recorded as the "
+        "session's side track, analysed (people and hands in view) and played beside the camera on the desk.",
+    )
+    max_gap_s: float = Field(
+        10.0, ge=4.0, le=300.0, description="A stretch without the phone's recording longer than this: it left."
+    )
+    blind_share: float = Field(
+        0.8,
+        ge=0.1,
+        le=1.0,
+        description="The phone sees nobody in at least this share of its pictures: flagged as placed uselessly.",
+    )
+
+
 class Weights(BaseModel):
     """Score weights per event type: contribution = 100 × share of exam time × weight."""
 
@@ -175,6 +197,7 @@ class Policy(BaseModel):
     weights: Weights = Weights()
     room_scan: RoomScanConfig = RoomScanConfig()
     browser: BrowserConfig = BrowserConfig()
+    side_camera: SideCameraConfig = SideCameraConfig()
     review: ReviewBands = ReviewBands()
     gates: GatesConfig = GatesConfig()
     material: MaterialConfig = MaterialConfig()

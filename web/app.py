@@ -39,7 +39,7 @@ from web.lti import desk as lti_desk
 from web.lti import routes as lti_routes
 from web.lti.tool import LtiTool, lti_loop
 from web.pages import footprint as footprint_pages
-from web.pages import student
+from web.pages import side, student
 from web.pages.terms import served_terms
 from web.platform import (
     install_session_error_handlers,
@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(student.router)
+    app.include_router(side.router)  # the phone's page of the side camera
     app.include_router(help.router)  # the guides of docs/ at /help, rendered offline
     desk_routers = (login.router, pages.router, actions.router, media.router, protocol.router, people.router)
     for desk_router in (*desk_routers, material.router, trail.router):

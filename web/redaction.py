@@ -1,14 +1,14 @@
-"""Secrets never reach a log: the candidate's join token in a page link, an LMS registration link and the LMS's
-registration token are cut out of access log lines."""
+"""Secrets never reach a log: the candidate's join token in a page link, the side camera's token in the phone's,
+an LMS registration link and the LMS's registration token are cut out of access log lines."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-JOIN_PATH = re.compile(r"(/join/|/lti/register/)[^/?#\s]+")
+JOIN_PATH = re.compile(r"(/join/|/side/|/lti/register/)[^/?#\s]+")
 QUERY_TOKEN = re.compile(r"(registration_token=)[^&#\s]+")
-MARKERS = ("/join/", "/lti/register/")
+MARKERS = ("/join/", "/side/", "/lti/register/")
 
 
 def redact(text: str) -> str:

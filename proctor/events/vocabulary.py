@@ -35,6 +35,13 @@ class EventType(StrEnum):
     COPY_PASTE = "copy_paste"
     # the evidence itself: the kept recording shows something the live analysis did not see
     RECORDING_MISMATCH = "recording_mismatch"
+    # the side camera (a phone beside the candidate, when the exam asks for one)
+    SIDE_CAMERA_JOINED = "side_camera_joined"
+    SIDE_CAMERA_LEFT = "side_camera_left"
+    SIDE_CAMERA_BACK = "side_camera_back"
+    SIDE_CAMERA_MISSING = "side_camera_missing"
+    SIDE_CAMERA_BLIND = "side_camera_blind"
+    SIDE_CAMERA_PEOPLE = "side_camera_people"
 
 
 TECHNICAL = frozenset({EventType.CAMERA_BLOCKED, EventType.LOW_LIGHT, EventType.VIDEO_LOST, EventType.AUDIO_LOST})
@@ -59,5 +66,19 @@ INFORMATIONAL = frozenset({EventType.ROOM_SCAN_REQUESTED, EventType.ROOM_SCAN_CO
 INTEGRITY = frozenset({EventType.RECORDING_MISMATCH})
 """About the evidence, not the candidate's behaviour: for the examiner to look into; never scored, never a verdict."""
 
-SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL - INTEGRITY)
+SIDE_CAMERA = frozenset(
+    {
+        EventType.SIDE_CAMERA_JOINED,
+        EventType.SIDE_CAMERA_LEFT,
+        EventType.SIDE_CAMERA_BACK,
+        EventType.SIDE_CAMERA_MISSING,
+        EventType.SIDE_CAMERA_BLIND,
+        EventType.SIDE_CAMERA_PEOPLE,
+    }
+)
+"""Found when the recording is sealed, after the score (`proctor/sessions/side_camera.py`): the phone's joining,
+leaving and coming back, a phone that never came or sees nobody (technical), and more than one person in its
+view (for the examiner to look at). Never scored."""
+
+SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL - INTEGRITY - SIDE_CAMERA)
 """Types whose time share, times the policy weight, makes up the suspicion score."""

@@ -46,10 +46,23 @@ class CheckedPart:
     span: tuple[float, float] | None
     samples: tuple[Signature, ...]
     keyframes: int
+    pictures: tuple[Picture, ...] = ()
+    """The keyframes as RGB pictures (only when asked: the side camera's analysis looks at them)."""
 
 
-def check_part(data: bytes, first: bool, state: StreamState | None, timeline: Timeline) -> CheckedPart:
-    """Read, place and decode one part (see the module); PartRefused says why it cannot be kept."""
+@dataclass(frozen=True)
+class Picture:
+    """A decoded keyframe at its session time, RGB (height × width × 3)."""
+
+    at_s: float
+    rgb: npt.NDArray[np.uint8]
+
+
+def check_part(
+    data: bytes, first: bool, state: StreamState | None, timeline: Timeline, *, pictures: bool = False
+) -> CheckedPart:
+    """Read, place and decode one part (see the module); PartRefused says why it cannot be kept. With `pictures`
+    the decoded keyframes come back too (RGB, at most 640 px wide)."""
     reading, after = WebmStream(state).read(data, first)
     origin = timeline.origin_s
     span = reading.span
@@ -64,22 +77,31 @@ def check_part(data: bytes, first: bool, state: StreamState | None, timeline: Ti
             raise PartRefused(
                 f"the part's media reaches {placed[1]:.1f} s of the session, which has lived {timeline.now_s:.1f} s"
             )
-    samples = _keyframe_signatures(reading, timeline.run_start_s, origin)
-    return CheckedPart(after, origin, placed, samples, len(reading.keyframes))
+    samples, kept = _keyframe_signatures(reading, timeline.run_start_s, origin, pictures)
+    return CheckedPart(after, origin, placed, samples, len(reading.keyframes), kept)
 
 
-def _keyframe_signatures(reading: Reading, run_start_s: float, origin: float | None) -> tuple[Signature, ...]:
+def _keyframe_signatures(
+    reading: Reading, run_start_s: float, origin: float | None, pictures: bool
+) -> tuple[tuple[Signature, ...], tuple[Picture, ...]]:
     keyframes = reading.keyframes
     if not keyframes or origin is None:
-        return ()
+        return (), ()
     found = []
+    kept = []
     decoders: dict[int, Any] = {}  # PyAV's decoding contexts (its stubs type `decode` per kind)
     for block in keyframes:
         track = reading.tracks[block.track]
         decoder = decoders.get(block.track) or decoders.setdefault(block.track, _decoder(track))
-        gray = _decode(decoder, block.data or b"", track)
-        found.append(Signature(run_start_s + block.t_s - origin, signature_of(gray)))
-    return tuple(found)
+        frame = _decode(decoder, block.data or b"", track)
+        at_s = run_start_s + block.t_s - origin
+        found.append(Signature(at_s, signature_of(luma(frame))))
+        if pictures:
+            width = min(frame.width, 640)
+            height = max(2, round(frame.height * width / frame.width / 2) * 2)
+            rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+            kept.append(Picture(at_s, np.asarray(rgb, dtype=np.uint8)))
+    return tuple(found), tuple(kept)
 
 
 def _decoder(track: Track) -> Any:
@@ -89,7 +111,7 @@ def _decoder(track: Track) -> Any:
     return decoder
 
 
-def _decode(decoder: Any, data: bytes, track: Track) -> npt.NDArray[np.uint8]:
+def _decode(decoder: Any, data: bytes, track: Track) -> av.VideoFrame:
     try:
         frames = list(decoder.decode(av.Packet(data)))
         if not frames:
@@ -99,7 +121,7 @@ def _decode(decoder: Any, data: bytes, track: Track) -> npt.NDArray[np.uint8]:
     pictures = [f for f in frames if isinstance(f, av.VideoFrame)]
     if not pictures:
         raise PartRefused(f"a keyframe that gives no {track.codec.upper()} picture")
-    return luma(pictures[-1])
+    return pictures[-1]
 
 
 def luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:

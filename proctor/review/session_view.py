@@ -157,6 +157,8 @@ class SessionView:
     recorded_s: float
     has_screen: bool
     """The candidate's shared screen was recorded beside the camera (a second track to play)."""
+    has_side: bool
+    """The side camera (the phone beside the candidate) was recorded: it plays beside the camera."""
     score: float | None
     band: str | None
     bands: ReviewBands
@@ -323,6 +325,10 @@ def session_view(db: Session, reviewer: Reviewer, session_id: str) -> SessionVie
         recorded_s=recorded,
         has_screen=db.scalar(
             select(RecordingRunRow.id).where(RecordingRunRow.session_id == row.id, RecordingRunRow.track == "screen")
+        )
+        is not None,
+        has_side=db.scalar(
+            select(RecordingRunRow.id).where(RecordingRunRow.session_id == row.id, RecordingRunRow.track == "side")
         )
         is not None,
         score=row.score,

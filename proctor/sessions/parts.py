@@ -26,13 +26,14 @@ from proctor.recording.webm import PartRefused, StreamState
 from proctor.sessions.clock import db_time
 from proctor.sessions.errors import InvalidInputError, NotFoundError, SealedError, StateError, TooLargeError
 from proctor.sessions.lifecycle import Status
+from proctor.sessions.side_camera import SideViews
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow
 
 logger = logging.getLogger(__name__)
 
 LIVE = frozenset({Status.SCHEDULED, Status.IDENTITY_CHECK, Status.ROOM_SCAN, Status.IN_PROGRESS})
-TRACKS = ("camera", "screen")
+TRACKS = ("camera", "screen", "side")
 OVERLAP_SLACK_S = 0.5
 """How much two runs of one track may overlap on the timeline (a page's clock estimate at a reload)."""
 
@@ -51,7 +52,8 @@ class RecordingPart:
     data: bytes = field(repr=False)
     container: str = "webm"
     track: str = "camera"
-    """`camera` (camera and microphone) or `screen` (the candidate's shared screen)."""
+    """`camera` (camera and microphone), `screen` (the candidate's shared screen) or `side` (the phone beside the
+    candidate: `proctor/sessions/side_camera.py`)."""
 
     @property
     def sha256(self) -> str:
@@ -72,8 +74,10 @@ class _Plan:
 class LiveParts:
     """Takes a live client's recording parts (called from threads, never from the event loop)."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, views: SideViews | None = None) -> None:
         self.store = store
+        self.views = views or SideViews()
+        """The side camera's analysis, run on a side part's keyframes as it is taken."""
 
     def accept(self, session_id: str, part: RecordingPart, now: datetime | None = None) -> bool:
         """Keep a part if it passes every check; False for a retry of a part kept with these very bytes.
@@ -91,9 +95,10 @@ class LiveParts:
                 return False
             plan = self._plan(db, row, part, moment)
         try:
-            checked = check_part(part.data, part.number == 0, plan.state, plan.timeline)
+            checked = check_part(part.data, part.number == 0, plan.state, plan.timeline, pictures=part.track == "side")
         except PartRefused as exc:
             raise InvalidInputError(f"part {part.number} of recording {part.run} is refused: {exc}") from exc
+        views = self.views.see(checked.pictures) if part.track == "side" else None
         key = self.store.put_bytes(f"{plan.prefix}/{part.run}/{part.number:06d}.part", part.data)
         with self.store.kept_until_commit([key]), self.store.write() as db:
             row = self._open_session(db, session_id, lock=True)
@@ -103,7 +108,7 @@ class LiveParts:
             run = self._run(db, session_id, part.run)
             if (run.id if run is not None else None) != plan.run_id or (run.parts if run else 0) != part.number:
                 raise StateError(f"part {part.number} of recording {part.run} came with another part: send it again")
-            self._keep(db, row, run, part, checked, key, limits.session_bytes)
+            self._keep(db, row, run, part, checked, key, limits.session_bytes, views)
         return True
 
     # -- before the check ------------------------------------------------------------------------------------
@@ -208,6 +213,7 @@ class LiveParts:
         checked: CheckedPart,
         key: str,
         session_bytes: int,
+        views: list[list[float]] | None = None,
     ) -> None:
         kept_bytes = db.scalar(
             select(func.coalesce(func.sum(ChunkRow.size), 0)).where(
@@ -265,6 +271,7 @@ class LiveParts:
                 storage_key=key,
                 ledger_index=entry.index,
                 samples=pack(checked.samples) if checked.samples else None,
+                views=views,
             )
         )
         run.parts = part.number + 1

@@ -27,8 +27,17 @@ from proctor.sessions.clock import db_time
 from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import LIVE_RUN, LIVE_STATES
+from proctor.sessions.side_camera import side_events
 from proctor.sessions.store import SessionStore
-from proctor.sessions.tables import ChunkRow, EventRow, FrameSignatureRow, RecordingRunRow, SessionRow, utcnow
+from proctor.sessions.tables import (
+    ChunkRow,
+    EventRow,
+    ExamRow,
+    FrameSignatureRow,
+    RecordingRunRow,
+    SessionRow,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +128,7 @@ class RecordingSeals:
             mismatched = [c for c in compared if (c.similarity or 0.0) < self.settings.min_similarity]
             outcome = "mismatch" if spans else "verified" if compared else "unverified"
             events = self._events(db, row, spans, len(samples))
+            events += self._side_events(db, row, events[-1]["number"] + 1 if events else None)
             moment = utcnow()
             seal = Seal(moment, why, runs, outcome, len(samples), len(compared), len(mismatched))
             self.store.ledger.append(
@@ -236,6 +246,53 @@ class RecordingSeals:
                     technical=False,
                     peak_s=span.start_s,
                     measurements=measurements,
+                )
+            )
+            events.append(event)
+            number += 1
+        return events
+
+    @staticmethod
+    def _side_events(db: Session, row: SessionRow, number: int | None) -> list[dict[str, Any]]:
+        """The side camera's events (`side_camera.py`), numbered from `number` (None: after the live ones)."""
+        exam = db.get(ExamRow, row.exam_id)
+        if exam is None:
+            return []
+        ends = db.scalars(select(RecordingRunRow.end_s).where(RecordingRunRow.session_id == row.id)).all()
+        end_s = max([row.live_last_s or 0.0, *(end for end in ends if end is not None)])
+        if number is None:
+            top = db.scalar(
+                select(func.max(EventRow.seq)).where(EventRow.session_id == row.id, EventRow.analysis_run == LIVE_RUN)
+            )
+            number = 0 if top is None else int(top) + 1
+        events = []
+        for found in side_events(db, row, dict(exam.policy), end_s):
+            event = {
+                "number": number,
+                "type": found.type.value,
+                "start_s": round(found.start_s, 3),
+                "end_s": round(found.end_s, 3),
+                "severity": found.severity,
+                "confidence": 1.0,
+                "technical": found.technical,
+                "peak_s": round(found.start_s, 3),
+                "measurements": found.measurements,
+            }
+            db.add(
+                EventRow(
+                    session_id=row.id,
+                    analysis_run=LIVE_RUN,
+                    seq=number,
+                    state="closed",
+                    opened_at=utcnow(),
+                    type=event["type"],
+                    start_s=found.start_s,
+                    end_s=found.end_s,
+                    severity=found.severity,
+                    confidence=1.0,
+                    technical=found.technical,
+                    peak_s=found.start_s,
+                    measurements=found.measurements,
                 )
             )
             events.append(event)

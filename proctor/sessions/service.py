@@ -38,6 +38,7 @@ from proctor.sessions.playback import Playbacks
 from proctor.sessions.recordings import Recordings
 from proctor.sessions.retention import PurgeReport, purge_expired
 from proctor.sessions.seal import RecordingSeals
+from proctor.sessions.side_camera import SideCameras
 from proctor.sessions.statements import Examiner, verdict_statement
 from proctor.sessions.store import (
     ServiceConfig,
@@ -70,6 +71,7 @@ class SessionService:
         self.recordings = Recordings(self.store)
         self.parts = LiveParts(self.store)
         self.seals = RecordingSeals(self.store)
+        self.side_cameras = SideCameras(self.store)
         self.playbacks = Playbacks(self.store)
         self.analyses = Analyses(self.store)
         self.live = LiveRecords(self.store)

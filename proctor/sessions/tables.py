@@ -89,6 +89,8 @@ class SessionRow(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     join_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     join_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    side_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """The side camera's token (`proctor/sessions/side_camera.py`), once the candidate's page showed its link."""
     job_state: Mapped[str] = mapped_column(String(16), default="none", index=True)
     job_attempts: Mapped[int] = mapped_column(Integer, default=0)
     job_error: Mapped[str | None] = mapped_column(Text)
@@ -203,6 +205,9 @@ class ChunkRow(Base):
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     samples: Mapped[bytes | None] = mapped_column(LargeBinary)
     """A live part's keyframe signatures (`proctor/recording/signature.py`), for the seal's check."""
+    views: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    """A side-camera part's keyframes as its analysis saw them: `[at_s, people, hands]` each
+    (`proctor/analyzers/sideview.py`)."""
 
 
 class FrameSignatureRow(Base):

@@ -347,3 +347,34 @@ def test_a_college_key_cannot_take_the_id_of_the_platforms_own_statement(world: 
     ours = [s for s in found if s["authority"]["account"]["name"] == "proctoring"]
     assert len(ours) == 1 and ours[0]["id"] != guessable  # the platform's own result is stored, under its own id
     assert {s["id"] for s in found} == {guessable, ours[0]["id"]}
+
+
+def test_the_side_camera_plays_beside_the_camera_for_its_college_only(
+    world: World, media: Path, tmp_path: Path
+) -> None:
+    phone = webm_of(media / "single_face.mp4", tmp_path / "side.webm", keyframe_every_s=2.0)
+    services = build_services(world.settings)
+    try:
+        service = build_session_service(services)
+        with services.writing() as db:  # the session was live a minute ago, and its phone still sends
+            db.execute(
+                update(SessionRow)
+                .where(SessionRow.id == world.sessions_a[1])
+                .values(live_started_at=datetime.now(UTC) - timedelta(minutes=1), recording_until=db_time(60))
+            )
+        assert service.parts.accept(
+            world.sessions_a[1], RecordingPart("side-1", 0, 0.0, phone.read_bytes(), track="side")
+        )
+    finally:
+        services.engine.dispose()
+    with TestClient(create_app(world.settings)) as app:
+        sign_in(app, world.examiner_a.email)
+        with_side = app.get(f"/desk/sessions/{world.sessions_a[1]}", headers=HTML).text
+        without = app.get(f"/desk/sessions/{world.sessions_a[0]}", headers=HTML).text
+        assert 'id="side-player"' in with_side and 'id="side-player"' not in without
+        assert f'src="/desk/sessions/{world.sessions_a[1]}/recording?track=side"' in with_side
+        played = app.get(f"/desk/sessions/{world.sessions_a[1]}/recording", params={"track": "side"})
+        assert played.status_code == 200 and played.headers["content-type"] == "video/webm"
+    with TestClient(create_app(world.settings)) as app:
+        sign_in(app, world.examiner_b.email)  # the other college's examiner
+        assert app.get(f"/desk/sessions/{world.sessions_a[1]}/recording", params={"track": "side"}).status_code == 404

@@ -48,6 +48,7 @@ PUBLIC = {
     ("POST", "/desk/login"): "signing in (throttled)",
     ("GET", "/join/{token}"): "the candidate's page: the token in the path is the credential, checked by the page",
     ("GET", "/join/{token}/receipt"): "the candidate's receipt: the same token in the path, its own session only",
+    ("GET", "/side/{token}"): "the side camera's phone page: its own token in the path, checked by the page",
     ("GET", "/xapi/about"): "xAPI: the store's versions, open to anyone by the specification",
     ("GET", "/api/v1/footprint/catalogue/schema"): "the JSON schema of a catalogue: documentation, no college's data",
     ("GET", "/lti/jwks"): "LTI: the tool's public keys, fetched by the LMSs",

@@ -52,7 +52,7 @@ def recording(
     reviewer: ReviewerDep,
     platform: PlatformDep,
     services: ServicesDep,
-    track: Annotated[Literal["camera", "screen"], Query()] = "camera",
+    track: Annotated[Literal["camera", "screen", "side"], Query()] = "camera",
 ) -> Response:
     """The session's kept recording as one playable file, with Range requests."""
     with platform.service.sessions() as db:

@@ -1,4 +1,6 @@
-"""The live session protocol over HTTP and a WebSocket, authorised by the candidate's join token only.
+"""The live session protocol over HTTP and a WebSocket, authorised by the candidate's join token only (the
+phone beside the candidate has a token of its own that only says hello and sends `side` parts:
+`proctor/sessions/side_camera.py`).
 
 The token travels in `Authorization: Bearer TOKEN` (HTTP) or in the WebSocket's first message, never in
 a URL, so no access log ever holds it. See the README's "Live sessions" for the messages and states.
@@ -116,8 +118,12 @@ async def recording_part(
     live: LiveDep,
     run_start_s: Annotated[float, Header(alias="X-Run-Start-S", ge=0, description="Session time the run starts at.")],
     track: Annotated[
-        Literal["camera", "screen"],
-        Header(alias="X-Track", description="What the run records: the camera (default) or the shared screen."),
+        Literal["camera", "screen", "side"],
+        Header(
+            alias="X-Track",
+            description="What the run records: the camera (default), the shared screen, or (with the side camera's "
+            "token, never the join token) the phone beside the candidate.",
+        ),
     ] = "camera",
 ) -> JSONResponse:
     """Keep one part of the client's own recording (a MediaRecorder run, sent in parts as it records), once it has
@@ -143,8 +149,9 @@ async def recording_part(
             raise HTTPException(413, f"a recording part is at most {limit} bytes")
     if not data:
         raise HTTPException(400, "the part is empty")
+    by_token = live.service.side_cameras.recording_session if track == "side" else live.records.recording_session
     try:
-        session_id = await run_in_threadpool(live.records.recording_session, token)
+        session_id = await run_in_threadpool(by_token, token)
         with about_session(session_id):
             kept = await run_in_threadpool(
                 live.service.parts.accept,
@@ -162,6 +169,25 @@ async def recording_part(
     except InvalidInputError as exc:
         raise HTTPException(422, str(exc)) from exc
     return JSONResponse({"run": run, "part": part, "kept": kept}, status_code=201 if kept else 200)
+
+
+@router.post(
+    "/side/hello",
+    responses={
+        401: {"description": "Not a side camera's token."},
+        409: {"description": "The exam is over (submitted, or its recording sealed)."},
+    },
+)
+async def side_hello(token: TokenDep, live: LiveDep) -> dict[str, Any]:
+    """The phone beside the candidate (`Authorization: Bearer SIDE_TOKEN`): the session's clock, so its recording's
+    runs are placed on the session's timeline (`session_time_s` is null until the session's first media)."""
+    try:
+        ticket = await run_in_threadpool(live.service.side_cameras.ticket, token)
+    except TokenRefused as exc:
+        raise HTTPException(401, str(exc)) from exc
+    except SessionGone as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"state": ticket.status.value, "session_time_s": ticket.session_time_s}
 
 
 class SealRequest(BaseModel):

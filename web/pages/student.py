@@ -33,6 +33,7 @@ from web.headers import EXAM_PAGE_FEATURES, PAGE_POLICY, permissions_policy
 from web.live.routes import LiveDep
 from web.live.session import IDENTITY_TIMEOUT_S
 from web.pages.i18n import LANGUAGE_NAMES, LANGUAGES, Catalog, catalog, choose_language, family_messages
+from web.pages.qr import qr_image, side_url
 from web.pages.terms import served_terms
 
 router = APIRouter(include_in_schema=False)
@@ -127,6 +128,10 @@ async def student_page(
     policy = PAGE_POLICY.replace("default-src 'self';", f"default-src 'self'; frame-src {frames};")
     policy = policy.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")  # no inline script here
     steps = page_steps(view.policy)
+    side_link = None
+    if policy_from_dict(view.policy).side_camera.required:  # the phone's link, shown on the system check
+        side_token = await run_in_threadpool(live.service.side_cameras.link, token)
+        side_link = side_url(settings.base_url, side_token) if side_token else None
     data = {
         "lang": language,
         "languages": list(LANGUAGES),
@@ -145,6 +150,8 @@ async def student_page(
         "steps": steps,
         "identity_timeout_s": f"{IDENTITY_TIMEOUT_S:g}",
         "content_url": content_url,
+        "side_link": side_link,
+        "side_qr": qr_image(side_link) if side_link else None,
         "retention_days": texts.number(settings.retention_days),
         "contact": settings.privacy_contact,
         "data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),

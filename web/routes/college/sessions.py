@@ -207,8 +207,11 @@ def get_recording(
     platform: PlatformDep,
     services: ServicesDep,
     track: Annotated[
-        Literal["camera", "screen"],
-        Query(description="`camera` (with the microphone) or the candidate's shared `screen`."),
+        Literal["camera", "screen", "side"],
+        Query(
+            description="`camera` (with the microphone), the candidate's shared `screen`, or the `side` camera (the "
+            "phone beside the candidate)."
+        ),
     ] = "camera",
 ) -> Response:
     """The whole kept recording as one file a browser plays (MP4 for H.264, WebM for VP8/VP9), remuxed from its

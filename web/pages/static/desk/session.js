@@ -75,6 +75,25 @@ if (track) {
   });
 }
 
+// The side camera (the phone beside the candidate) plays beside the player on the same timeline: it follows the
+// player's moment, speed and play/pause (muted: the sound is the camera's).
+const side = document.getElementById("side-player");
+if (side) {
+  const follow = () => {
+    if (Math.abs(side.currentTime - player.currentTime) > 0.5) side.currentTime = player.currentTime;
+  };
+  player.addEventListener("play", () => {
+    follow();
+    side.play().catch(() => {});
+  });
+  player.addEventListener("pause", () => side.pause());
+  player.addEventListener("seeked", follow);
+  player.addEventListener("timeupdate", follow);
+  player.addEventListener("ratechange", () => {
+    side.playbackRate = player.playbackRate;
+  });
+}
+
 speed.addEventListener("change", () => {
   player.playbackRate = Number(speed.value);
 });

@@ -2,8 +2,8 @@
 // token), one WebRTC peer connection for camera and microphone, and the page's own recording sent in parts.
 // Everything reconnects by itself; the page is told what happens through events on this object.
 
-const PART_MS = 2000;
-const KEYFRAME_MS = 2000;
+export const PART_MS = 2000;
+export const KEYFRAME_MS = 2000;
 const RETRY_MS = [1000, 2000, 4000, 5000];
 const PING_MS = 5000;
 const SILENT_SOCKET_MS = 12000; // no pong for this long: the socket is dead even if it was never closed
@@ -360,7 +360,7 @@ export class Live extends EventTarget {
 
 // Recording parts go up one at a time, in order; a failed part is retried until it is kept (the recording
 // survives a network drop: the browser keeps recording and the parts wait here).
-class Uploads extends EventTarget {
+export class Uploads extends EventTarget {
   constructor(tokenValue) {
     super();
     this.token = tokenValue;

@@ -1,0 +1,229 @@
+"""The side camera: the candidate's phone beside them, joined by a QR code, recorded as the session's `side` track.
+
+**Its token.** The phone gets a secret of its own, never the candidate's join token: `side_token` derives it from
+the join token (HMAC-SHA256, 120 bits, base32), so only the candidate's page can show it, and the join token
+cannot be recovered from it. Only its hash is stored, once the candidate's page has shown the link. It grants
+exactly this: open the phone's page (`/side/TOKEN`), ask the session's clock (`POST /live/side/hello`) and send
+recording parts of the `side` track (`PUT /live/recording/...` with `X-Track: side`) — never the candidate's page,
+the control socket, the camera's or screen's parts, the seal, the quiz password or the ID card. Its parts are taken
+under the same rules as every part (`parts.py`: after the candidate's consent and the session's first media, the
+honest continuation of their run, until the recording is sealed), so the side track is kept, hashed into the
+ledger, covered by the seal and played back exactly like the camera and the screen.
+
+**Its analysis.** Each side part's keyframes (one every 2 s, already decoded by the part's check) go through
+`SideViewer` (people and hands in view) as the part is taken; what it saw is kept with the part (`ChunkRow.views`).
+This costs about 50 ms of one core per 2 s of side video, far less than the main camera's analysis.
+
+**Its events**, found when the recording is sealed (`side_events`, one ledger record with the seal), on the
+session's timeline and never scored: `side_camera_joined`, `side_camera_left` (no side recording for more than
+`side_camera.max_gap_s`), `side_camera_back` (technical facts); `side_camera_missing` (the exam asks for the phone
+and it never sent anything) and `side_camera_blind` (it sees nobody in most of its pictures: placed so it sees
+nothing useful), both technical flags for the examiner; `side_camera_people` (two or more people in its view),
+for the examiner to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proctor.events.vocabulary import EventType
+from proctor.policy import SideCameraConfig, policy_from_dict
+from proctor.recording.parts import Picture
+from proctor.sessions.lifecycle import Status
+from proctor.sessions.live import LIVE_STATES, ConsentRequired, SessionGone, TokenRefused, token_hash
+from proctor.sessions.store import SessionStore
+from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow
+
+logger = logging.getLogger(__name__)
+
+TRACK = "side"
+PICTURE_S = 2.0
+"""How long one side picture stands for (the phone's recording has a keyframe every 2 s)."""
+MIN_PICTURES = 3
+"""Fewer pictures than this say nothing about where the phone was placed."""
+
+
+def side_token(join_token: str) -> str:
+    """The phone's token for the session the join token opens (the same every time the page is shown)."""
+    digest = hmac.new(join_token.encode(), b"proctor side camera v1", hashlib.sha256).digest()
+    return base64.b32encode(digest[:15]).decode().lower()
+
+
+@dataclass(frozen=True)
+class SideTicket:
+    """The session a side token opens, as its phone may see it."""
+
+    session_id: str
+    status: Status
+    session_time_s: float | None
+    """Seconds since the session's first media (None before it: the phone's parts wait until then)."""
+
+
+class SideCameras:
+    """Side camera links and tokens (called from threads, never from the event loop)."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def link(self, join_token: str) -> str | None:
+        """The side token of the session the join token opens, stored (as its hash) for the phone to use; None
+        when the exam asks for no side camera or the session is over."""
+        with self.store.write() as db:
+            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(join_token))).first()
+            exam = db.get(ExamRow, row.exam_id) if row is not None else None
+            if row is None or exam is None or Status(row.status) not in LIVE_STATES:
+                return None
+            if not policy_from_dict(dict(exam.policy)).side_camera.required:
+                return None
+            token = side_token(join_token)
+            if row.side_token_hash != token_hash(token):
+                row.side_token_hash = token_hash(token)
+            return token
+
+    def ticket(self, token: str, now: datetime | None = None) -> SideTicket:
+        """The session the side token opens: TokenRefused (no such token), SessionGone (the exam is over)."""
+        moment = now or datetime.now(UTC)
+        with self.store.sessions() as db:
+            row = self._row(db, token)
+            status = Status(row.status)
+            if status not in LIVE_STATES or row.recording_sealed_at is not None:
+                raise SessionGone("the exam is over: the phone's camera is no longer needed")
+            started = row.live_started_at
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
+            elapsed = None if started is None else round((moment - started).total_seconds(), 3)
+            return SideTicket(row.id, status, elapsed)
+
+    def recording_session(self, token: str) -> str:
+        """The session a phone sends its side recording to (`LiveParts` says whether a part is still taken);
+        ConsentRequired before the candidate accepted the proctoring terms."""
+        with self.store.sessions() as db:
+            row = self._row(db, token)
+            if row.consent != "accepted":
+                raise ConsentRequired("the candidate has not accepted the proctoring terms yet")
+            return row.id
+
+    @staticmethod
+    def _row(db: Session, token: str) -> SessionRow:
+        row = db.scalars(select(SessionRow).where(SessionRow.side_token_hash == token_hash(token))).first()
+        if row is None:
+            raise TokenRefused("this side camera link is not valid")
+        return row
+
+
+class SideViews:
+    """The side camera's analysis, shared by the threads that take parts: one `SideViewer`, made on first use
+    and used under a lock (its models are not thread-safe; a picture every 2 s per phone keeps it idle)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._viewer: Any = None
+
+    def see(self, pictures: Sequence[Picture]) -> list[list[float]]:
+        """`[at_s, people, hands]` for each picture."""
+        if not pictures:
+            return []
+        with self._lock:
+            if self._viewer is None:
+                from proctor.analyzers.sideview import SideViewer  # mediapipe: loaded when a phone sends
+
+                self._viewer = SideViewer()
+            seen = [(picture.at_s, self._viewer.view(picture.rgb)) for picture in pictures]
+        return [[round(at_s, 3), float(view.people), float(view.hands)] for at_s, view in seen]
+
+
+@dataclass(frozen=True)
+class SideEvent:
+    """One side camera event before it becomes a row."""
+
+    type: EventType
+    start_s: float
+    end_s: float
+    technical: bool
+    severity: str
+    measurements: dict[str, Any]
+
+
+def side_events(db: Session, row: SessionRow, policy: dict[str, Any], end_s: float) -> list[SideEvent]:
+    """The side camera's events of a finished session (see the module); `end_s` is where the session ends."""
+    config = policy_from_dict(policy).side_camera
+    runs = db.scalars(
+        select(RecordingRunRow).where(RecordingRunRow.session_id == row.id, RecordingRunRow.track == TRACK)
+    ).all()
+    if not runs:
+        if not config.required:
+            return []
+        return [SideEvent(EventType.SIDE_CAMERA_MISSING, 0.0, end_s, True, "low", {"runs": 0})]
+    views = [
+        view
+        for data in db.scalars(
+            select(ChunkRow.views).where(ChunkRow.run_id.in_([run.id for run in runs]), ChunkRow.views.is_not(None))
+        )
+        if data
+        for view in data
+    ]
+    views.sort(key=lambda view: view[0])
+    points = sorted(
+        [float(v[0]) for v in views] + [run.start_s for run in runs] + [run.end_s for run in runs if run.end_s]
+    )
+    events = _presence(points, config, max(end_s, points[-1]))
+    events += _blind(views, config)
+    events += _people(views, config)
+    return sorted(events, key=lambda event: event.start_s)
+
+
+def _presence(points: list[float], config: SideCameraConfig, end_s: float) -> list[SideEvent]:
+    """Joined at the first moment it recorded; left and back around each stretch without its recording."""
+    events = [SideEvent(EventType.SIDE_CAMERA_JOINED, points[0], points[0], True, "low", {})]
+    for before, after in zip(points, points[1:], strict=False):
+        if after - before > config.max_gap_s:
+            gap = {"gap_s": round(after - before, 3)}
+            events.append(SideEvent(EventType.SIDE_CAMERA_LEFT, before, after, True, "low", gap))
+            events.append(SideEvent(EventType.SIDE_CAMERA_BACK, after, after, True, "low", {}))
+    if end_s - points[-1] > config.max_gap_s:
+        events.append(
+            SideEvent(
+                EventType.SIDE_CAMERA_LEFT, points[-1], end_s, True, "low", {"gap_s": round(end_s - points[-1], 3)}
+            )
+        )
+    return events
+
+
+def _blind(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
+    if len(views) < MIN_PICTURES:
+        return []
+    nobody = sum(1 for view in views if view[1] < 1)
+    share = nobody / len(views)
+    if share < config.blind_share:
+        return []
+    measurements = {"pictures": len(views), "with_nobody": nobody, "share": round(share, 3)}
+    end = views[-1][0] + PICTURE_S
+    return [SideEvent(EventType.SIDE_CAMERA_BLIND, views[0][0], end, True, "medium", measurements)]
+
+
+def _people(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
+    """Two pictures in a row (or more) with two or more people in view."""
+    events = []
+    stretch: list[list[float]] = []
+    for view in [*views, [float("inf"), 0.0, 0.0]]:
+        crowded = view[1] >= 2 and (not stretch or view[0] - stretch[-1][0] <= config.max_gap_s)
+        if crowded:
+            stretch.append(view)
+            continue
+        if len(stretch) >= 2:
+            measurements = {"pictures": len(stretch), "max_people": int(max(v[1] for v in stretch))}
+            end = stretch[-1][0] + PICTURE_S
+            events.append(SideEvent(EventType.SIDE_CAMERA_PEOPLE, stretch[0][0], end, False, "medium", measurements))
+        stretch = [view] if view[1] >= 2 else []
+    return events
