@@ -25,6 +25,7 @@ from typing import Literal, get_args
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from proctor.events.vocabulary import BROWSER
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import (
@@ -328,7 +329,12 @@ def _strip_page_events(store: SessionStore, college: str, policy: RetentionPolic
             select(EventRow)
             .join(SessionRow, SessionRow.id == EventRow.session_id)
             .join(ExamRow, ExamRow.id == SessionRow.exam_id)
-            .where(ExamRow.college_id == college, SessionRow.created_at < cutoff, SessionRow.held_at.is_(None))
+            .where(
+                ExamRow.college_id == college,
+                SessionRow.created_at < cutoff,
+                SessionRow.held_at.is_(None),
+                EventRow.type.in_(sorted(t.value for t in BROWSER)),  # only the page reports these
+            )
         ).all()
         for event in events:
             detail = event.measurements or {}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from footprint.audit import audit
 from footprint.ledger.tables import EntryRow
-from proctor.sessions.tables import CandidateRow, ChunkRow, SessionFaceRow, SessionRow
+from proctor.sessions.tables import CandidateRow, ChunkRow, EventRow, SessionFaceRow, SessionRow
 from tests.desk.desk_client import sign_in
 from tests.desk.world import World
 from web.app import build_services, create_app
@@ -172,3 +172,45 @@ def test_each_college_sets_its_own_retention_periods(world: World) -> None:
             assert policy is not None and b'"recordings_days":30' in bytes(policy)
     finally:
         services.engine.dispose()
+
+
+def test_page_event_detail_goes_after_its_period_and_the_event_stays(world: World) -> None:
+    def page_event(session: str, seq: int) -> EventRow:
+        return EventRow(
+            session_id=session,
+            analysis_run=99,
+            seq=seq,
+            type="tab_hidden",
+            start_s=1.0,
+            end_s=4.0,
+            severity="low",
+            confidence=1.0,
+            technical=False,
+            peak_s=1.0,
+            measurements={"source": "page", "reason": "another tab"},
+        )
+
+    services = build_services(world.settings)
+    try:
+        with services.writing() as db:
+            db.add_all([page_event(world.sessions_a[0], 1), page_event(world.session_b, 1)])
+    finally:
+        services.engine.dispose()
+    with TestClient(create_app(world.settings)) as app:
+        assert app.put("/api/v1/retention", json={"page_events_days": 2}, headers=_api(world.key_a)).status_code == 200
+    services = build_services(world.settings)
+    try:
+        service = build_session_service(services)
+        assert service.purge_expired(now=datetime.now(UTC) + timedelta(days=1)).page_events == 0
+        assert service.purge_expired(now=datetime.now(UTC) + timedelta(days=3)).page_events == 1
+        with services.sessions() as db:
+            kept = {
+                row.session_id: row.measurements
+                for row in db.scalars(select(EventRow).where(EventRow.seq == 1, EventRow.analysis_run == 99))
+            }
+    finally:
+        services.engine.dispose()
+    assert kept == {
+        world.sessions_a[0]: {"source": "page"},
+        world.session_b: {"source": "page", "reason": "another tab"},
+    }
