@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from proctor.sessions.errors import NotFoundError, StateError
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.retention import MEDIA_KINDS, PAGE_DETAIL_KEPT, purge_session_media
+from proctor.sessions.retention import MEDIA_KINDS, PAGE_EVENT_TYPES, purge_session_media, strip_page_detail
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import CandidateRow, EventRow, ExamRow, SessionRow
 
@@ -106,10 +106,13 @@ def erase_person(store: SessionStore, college_id: str, external_id: str, request
     with store.write() as db:
         for row in db.scalars(select(CandidateRow).where(CandidateRow.id.in_(ids))):
             row.photo_key, row.embedding, row.erased_at = None, None, now
-        for event in db.scalars(select(EventRow).where(EventRow.session_id.in_([s.id for s in sessions]))):
-            detail = event.measurements or {}
-            if detail.get("source") == "page" and set(detail) - PAGE_DETAIL_KEPT:
-                event.measurements = {k: v for k, v in detail.items() if k in PAGE_DETAIL_KEPT}
+        strip_page_detail(
+            db.scalars(
+                select(EventRow).where(
+                    EventRow.session_id.in_([s.id for s in sessions]), EventRow.type.in_(PAGE_EVENT_TYPES)
+                )
+            )
+        )
         entry = store.ledger.append(
             db,
             "erasure",

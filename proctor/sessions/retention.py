@@ -46,6 +46,8 @@ NOT_TAKEN_YET = (Status.SCHEDULED, Status.IDENTITY_CHECK, Status.ROOM_SCAN, Stat
 """Sessions whose candidate still needs the reference photo."""
 PAGE_DETAIL_KEPT = {"source"}
 """What a page event keeps of its detail past its period."""
+PAGE_EVENT_TYPES = sorted(t.value for t in BROWSER)
+"""The event types only the exam page reports (the only ones with page detail)."""
 
 
 @dataclass(frozen=True)
@@ -323,24 +325,30 @@ def _purge_reference_photos(store: SessionStore, college: str, policy: Retention
 def _strip_page_events(store: SessionStore, college: str, policy: RetentionPolicy, now: datetime) -> int:
     """The detail of page events (what the page reported) of sessions before the period; the events stay."""
     cutoff = now - timedelta(days=policy.page_events_days)
-    stripped = 0
     with store.write() as db:
-        events = db.scalars(
-            select(EventRow)
-            .join(SessionRow, SessionRow.id == EventRow.session_id)
-            .join(ExamRow, ExamRow.id == SessionRow.exam_id)
-            .where(
-                ExamRow.college_id == college,
-                SessionRow.created_at < cutoff,
-                SessionRow.held_at.is_(None),
-                EventRow.type.in_(sorted(t.value for t in BROWSER)),  # only the page reports these
+        return strip_page_detail(
+            db.scalars(
+                select(EventRow)
+                .join(SessionRow, SessionRow.id == EventRow.session_id)
+                .join(ExamRow, ExamRow.id == SessionRow.exam_id)
+                .where(
+                    ExamRow.college_id == college,
+                    SessionRow.created_at < cutoff,
+                    SessionRow.held_at.is_(None),
+                    EventRow.type.in_(PAGE_EVENT_TYPES),
+                )
             )
-        ).all()
-        for event in events:
-            detail = event.measurements or {}
-            if detail.get("source") == "page" and set(detail) - PAGE_DETAIL_KEPT:
-                event.measurements = {k: v for k, v in detail.items() if k in PAGE_DETAIL_KEPT}
-                stripped += 1
+        )
+
+
+def strip_page_detail(events: Iterable[EventRow]) -> int:
+    """Reduce each page event's detail to what is kept past its period (retention, erasure); how many changed."""
+    stripped = 0
+    for event in events:
+        detail = event.measurements or {}
+        if detail.get("source") == "page" and set(detail) - PAGE_DETAIL_KEPT:
+            event.measurements = {k: v for k, v in detail.items() if k in PAGE_DETAIL_KEPT}
+            stripped += 1
     return stripped
 
 
