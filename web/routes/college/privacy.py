@@ -21,7 +21,7 @@ from proctor.sessions.erasure import erase_person
 from proctor.sessions.holds import MAX_REASON, lift_hold, place_hold
 from proctor.sessions.person_data import export_person
 from proctor.sessions.retention import policy_of, set_policy
-from proctor.sessions.tables import CandidateRow, ExamRow, SessionFaceRow, SessionRow
+from proctor.sessions.tables import SessionFaceRow
 from web.access_trail import AccessFilter, access_records
 from web.auth import AdminKey
 from web.deps import ServicesDep
@@ -64,17 +64,9 @@ class RetentionUpdate(BaseModel):
     page_events_days: Days = None
 
 
-def _objects(services: ServicesDep, college_id: str, external_id: str) -> set[str]:
-    """The ids the access trail names for this person's data: sessions, their events, faces."""
+def _objects(services: ServicesDep, sessions: set[str]) -> set[str]:
+    """The ids the access trail names for this person's data: their sessions (and `session/seq` events) and faces."""
     with services.sessions() as db:
-        sessions = set(
-            db.scalars(
-                select(SessionRow.id)
-                .join(CandidateRow, CandidateRow.id == SessionRow.candidate_id)
-                .join(ExamRow, ExamRow.id == CandidateRow.exam_id)
-                .where(ExamRow.college_id == college_id, CandidateRow.external_id == external_id)
-            )
-        )
         faces = {str(i) for i in db.scalars(select(SessionFaceRow.id).where(SessionFaceRow.session_id.in_(sessions)))}
     return sessions | faces
 
@@ -84,7 +76,8 @@ def person_data(external_id: ExternalId, credential: AdminKey, platform: Platfor
     """Everything kept about the person in the college's exams, the purpose of each kind and until when it is
     kept, and every view of their media (the access trail). The media itself is not in the answer."""
     exported = export_person(platform.service.store, credential.college_id, external_id)
-    objects = _objects(services, credential.college_id, external_id)
+    sessions = {session["session_id"] for kept in exported["enrolments"] for session in kept["sessions"]}
+    objects = _objects(services, sessions)
     with services.sessions() as db:
         records = access_records(db, credential.college_id, AccessFilter())
     exported["seen_by"] = [
