@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import settings
 
@@ -17,6 +18,13 @@ pytest_plugins = ["tests.pg"]
 # reproducible one), with no wall-clock deadline (the machine is shared; time says nothing about the code).
 settings.register_profile("repeatable", derandomize=True, deadline=None, database=None, print_blob=True)
 settings.load_profile("repeatable")
+
+# Requests a test makes to a server it started wait as long as the machine needs: httpx's own 5 s read
+# limit is a wall-clock bound a loaded CI machine stretches (CI once saw a 0.3 s /openapi.json time out).
+# httpx binds one shared Timeout object as every default, so raising it here reaches every call and client
+# that does not pass its own.
+_DEFAULT_TIMEOUT = httpx.get.__kwdefaults__["timeout"]
+_DEFAULT_TIMEOUT.connect = _DEFAULT_TIMEOUT.read = _DEFAULT_TIMEOUT.write = _DEFAULT_TIMEOUT.pool = 120.0
 
 
 @pytest.fixture(scope="session")
