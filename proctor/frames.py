@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import cv2
@@ -22,6 +22,21 @@ AUDIO_SAMPLE_RATE = 16_000
 def bgr_to_rgb(image: Image) -> Image:
     """A BGR image (a photo, a test picture) as the models take it: RGB, C-contiguous."""
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class I420Picture:
+    """One frame as the live video's frames are handed on: its session time and its I420 (YUV 4:2:0) planes, half
+    the bytes of BGR (converted where it is used, never on the event loop)."""
+
+    at_s: float
+    width: int
+    height: int
+    yuv: bytes = field(repr=False)
+
+    def bgr(self) -> Image:
+        planes = np.frombuffer(self.yuv, dtype=np.uint8).reshape(self.height * 3 // 2, self.width)
+        return np.ascontiguousarray(cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420), dtype=np.uint8)
 
 
 def bgr_to_gray(image: Image) -> GrayImage:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEncoder
 from proctor.errors import ReferencePhotoError
+from proctor.frames import I420Picture
 from proctor.identity_document.check import CheckInputs, DocumentCheck, check_document, embedding_from_bytes
 from proctor.identity_document.ocr import Tesseract
 from proctor.images import decode_photo
@@ -46,10 +47,12 @@ STILL_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png"}
 
 @dataclass(frozen=True)
 class CardSubmission:
-    """What the page sends: the card still and, optionally, a still of the candidate's face."""
+    """What the page sends: the card still and, optionally, a still of the candidate's face; with the server's own
+    pictures of the session's live video during the card step (the web process keeps them: web/live/door.py)."""
 
     card: bytes
     face: bytes | None = None
+    stream: tuple[I420Picture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,13 @@ class IdDocuments:
                 self._tesseract = Tesseract()
             detector, encoder = self._models
             outcome, card_face = check_document(
-                CheckInputs(card, name, embedding_from_bytes(embedding), face),
+                CheckInputs(
+                    card,
+                    name,
+                    embedding_from_bytes(embedding),
+                    face,
+                    tuple(picture.bgr() for picture in submission.stream),
+                ),
                 config,
                 detector,
                 encoder,
@@ -126,6 +135,7 @@ class IdDocuments:
                 "name_match": outcome.name_match,
                 "live_distance": outcome.live.distance,
                 "enrolled_distance": outcome.enrolled.distance,
+                "stream_distance": outcome.stream.distance,
             }
             entry = self.store.ledger.append(db, "id_document_check", f"{session_id}/{attempt}", record)
             db.add(

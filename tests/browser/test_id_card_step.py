@@ -172,6 +172,9 @@ def test_the_card_step_sends_the_card_and_goes_on_to_identity(
         outcome = checks[0].outcome
         assert outcome["card_found"] and outcome["iin_valid"] and outcome["name_match"], outcome
         assert outcome["card_face_px"] is not None
+        # the fake camera shows the card alone: the server's own pictures hold no candidate to compare it with
+        assert outcome["stream"]["reason"] == "no face in the server's pictures of the video", outcome
+        assert outcome["stream"]["match"] is None and "stream_face_unverified" in outcome["problems"], outcome
         assert checks[0].card_embedding is not None  # a reference for the examiner to confirm
         assert checks[0].picture_key is not None
         with media_storage(settings).open(checks[0].picture_key) as handle:

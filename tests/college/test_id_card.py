@@ -75,7 +75,10 @@ def test_the_candidates_card_is_checked_kept_encrypted_and_recorded(
         exam = db.get(ExamRow, new_exam_id(service, session_id))
         assert exam is not None
         college_id = exam.college_id
-    assert row.passed, row.outcome
+    # everything the stills show agrees; with no live video here the server had no picture of its own to compare
+    # the card with (tests/live/test_id_card_stream.py has one), and says so to the examiner
+    assert row.outcome["problems"] == ["stream_face_unverified"], row.outcome
+    assert row.outcome["live"]["match"] and row.outcome["enrolled"]["match"]
     assert row.outcome["iin_valid"] and row.outcome["name_match"]
     assert OBAMA.iin not in json.dumps(row.outcome)
     assert row.picture_key is not None and row.picture_key.startswith(f"{college_id}/{exam.id}/{session_id}/idcard/")
@@ -84,7 +87,7 @@ def test_the_candidates_card_is_checked_kept_encrypted_and_recorded(
     picture, media_type = service.id_documents.picture(college_id, session_id, 0)
     assert picture == still and media_type == "image/jpeg"
     entries = ledger_entries(service, "id_document_check")
-    assert entries and entries[-1][1]["passed"] is True
+    assert entries and entries[-1][1]["passed"] is False and entries[-1][1]["stream_distance"] is None
     assert OBAMA.iin not in json.dumps(entries) and "picture_sha256" in entries[-1][1]
 
 

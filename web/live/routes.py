@@ -258,8 +258,9 @@ async def id_card(
     card: Annotated[UploadFile, File(description="The card's front, a still at the camera's full resolution.")],
     face: Annotated[UploadFile | None, File(description="A still of the candidate's face (optional).")] = None,
 ) -> dict[str, Any]:
-    """The candidate's ID card at the door: the still is checked (IIN, name, photo) and kept for the examiner; the
-    answer says only whether it could be read, never what was found wrong (the examiner decides)."""
+    """The candidate's ID card at the door: the still is checked (IIN, name, photo; the card's photo also against
+    the server's own pictures of the live video, since the stills come from the page) and kept for the examiner;
+    the answer says only whether it could be read, never what was found wrong (the examiner decides)."""
     stills: list[bytes] = []
     for upload in (card, face):
         if upload is None:
@@ -272,11 +273,13 @@ async def id_card(
         stills.append(data)
     try:
         session_id = await run_in_threadpool(live.records.recording_session, token)
+        held = live.get(session_id)  # the load balancer pins the session's requests to the node holding it
+        stream = held.door.taken() if held is not None else ()
         with about_session(session_id):
             attempt, outcome = await run_in_threadpool(
                 live.service.id_documents.submit,
                 token,
-                CardSubmission(stills[0], stills[1] if len(stills) > 1 else None),
+                CardSubmission(stills[0], stills[1] if len(stills) > 1 else None, stream),
             )
     except (TokenRefused, SessionGone, ConsentRequired) as exc:
         raise refusal(exc) from exc

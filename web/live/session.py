@@ -26,7 +26,7 @@ from aiortc.mediastreams import MediaStreamError
 from starlette.websockets import WebSocket, WebSocketState
 
 from proctor.events.vocabulary import BROWSER
-from proctor.frames import AUDIO_SAMPLE_RATE
+from proctor.frames import AUDIO_SAMPLE_RATE, I420Picture
 from proctor.live.messages import (
     AudioIn,
     Calibrate,
@@ -56,6 +56,7 @@ from proctor.sessions.errors import StateError
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.live import LiveTicket, SessionGone
 from proctor.stream import AudioWindower, FrameSampler
+from web.live.door import DoorPictures
 from web.live.lean import Received, analysis_stream, with_packet_time
 from web.live.notices import notice_for
 
@@ -138,6 +139,8 @@ class LiveSession:
         self.card_pending = self.policy.identity.id_document == "on" and self.status == Status.SCHEDULED
         """The exam asks for the ID card and the page's card step is not over: the live identity check waits for it
         (the candidate holds the card before the camera; the card check needs the session in its identity check)."""
+        self.door = DoorPictures()
+        """The server's own pictures of the candidate while the ID card may be shown (the card check's live face)."""
         self.exam_started_s: float | None = None
         self.closing = False
         self.closed = asyncio.Event()
@@ -161,6 +164,11 @@ class LiveSession:
             self._request_pre_exam_scan()
         elif self.status == Status.IN_PROGRESS:
             self._start_exam_clock()
+
+    @property
+    def at_the_door(self) -> bool:
+        """The exam asks for the ID card and the session is not past its identity check (the card may come)."""
+        return self.policy.identity.id_document == "on" and self.status in (Status.SCHEDULED, Status.IDENTITY_CHECK)
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -238,7 +246,10 @@ class LiveSession:
             if t - self._last_signature_s >= SIGNATURE_EVERY_S:
                 self._last_signature_s = t
                 self._keep_signature(t, signature_of(np.asarray(planes[: frame.height], dtype=np.uint8)))
-            self.lane.video(VideoIn(self.id, t, frame.width, frame.height, planes.tobytes()))
+            yuv = planes.tobytes()
+            if self.at_the_door and self.door.due(t):
+                self.door.offer(I420Picture(t, frame.width, frame.height, yuv))
+            self.lane.video(VideoIn(self.id, t, frame.width, frame.height, yuv))
 
     async def _audio(self, track: MediaStreamTrack, clock: TrackClock) -> None:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_SAMPLE_RATE)
@@ -450,6 +461,8 @@ class LiveSession:
         at = round(self.now_s(), 3) if self.origin is not None else None
         await self.manager.run(self.manager.records.move_to, self.id, target, at, detail, ledger=ledger)
         self.status = target
+        if not self.at_the_door:
+            self.door.clear()
         self.broadcast({"type": "state", "state": target.value, "session_time_s": at})
 
     def on_worker(self, message: Any) -> None:
