@@ -98,6 +98,10 @@ bench-material: $(STAMP)
 bench-encryption: $(STAMP)
 	$(BIN)/python -m benchmarks.encryption
 
+## The second camera (the phone beside the candidate): its parts checked and analysed, cores per side stream; JSON.
+bench-side: fixtures
+	taskset -c 0 $(BIN)/python -m benchmarks.side_camera
+
 ## Backup of the 1 M-statement database with 10 GB of media (built once into .cache/bench; tens of GB of disk); JSON.
 bench-backup: $(STAMP)
 	$(BIN)/python -m benchmarks.backup

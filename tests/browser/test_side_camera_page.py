@@ -28,6 +28,7 @@ from tests.browser.test_student_page import (  # noqa: F401  (fixtures)
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import enrol
 from tests.servers import LiveServer
+from web.pages.i18n import catalog
 from web.settings import Settings
 
 POLICY = {"room_scan": {"pre_exam": False}, "side_camera": {"required": True}}
@@ -66,6 +67,7 @@ def test_a_phone_joins_by_the_link_on_the_system_check_and_its_camera_is_recorde
         check = 'section[data-step="system-check"]'
         page.wait_for_selector(f'{check} button[data-action="continue"]:not([disabled])', timeout=90_000)
         assert page.locator(f"{check} .side-camera").is_visible()
+        assert page.get_attribute("#side-state", "data-state") == "waiting"  # no phone yet, and the page says so
         assert (page.get_attribute("#side-qr", "src") or "").startswith("data:image/svg+xml")
         assert page.evaluate("document.querySelector('#side-qr').naturalWidth") > 100  # the QR code draws
         page.locator(f"{check} .side-camera").scroll_into_view_if_needed()
@@ -87,6 +89,17 @@ def test_a_phone_joins_by_the_link_on_the_system_check_and_its_camera_is_recorde
         mobile.click('a[data-lang="kk"]')
         assert mobile.locator("#side-status-text").inner_text() != ""
         mobile.screenshot(path=str(screenshot_path("side-phone-390-kk")), full_page=True)
+
+        # the candidate's page learns that the phone records (it polls the server, which read the stored parts)
+        deadline = time.monotonic() + 60
+        while page.get_attribute("#side-state", "data-state") == "waiting":
+            assert time.monotonic() < deadline, page.inner_text("#side-state")
+            page.wait_for_timeout(500)
+        state = page.get_attribute("#side-state", "data-state") or ""
+        assert state in ("connected", "sees_nobody"), state
+        assert page.inner_text("#side-state") == catalog("kk").text(f"side.state_{state}")
+        page.locator(f"{check} .side-camera").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_path("student-side-camera-connected-kk")), full_page=False)
 
         seen = side_views(student_settings, enrolled.session_id)
         assert len(seen) >= 3, seen

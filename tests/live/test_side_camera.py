@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,22 @@ def put(server: LiveServer, token: str, run: str, part: int, data: bytes, start_
     }
     url = f"{server.url}/live/recording/{run}/{part}"
     return httpx.put(url, content=data, headers=headers, timeout=60).status_code
+
+
+def phone_status(server: LiveServer, token: str) -> httpx.Response:
+    """What the candidate's page polls under the QR code."""
+    return httpx.get(f"{server.url}/live/side/status", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def age_side_parts(url: str, session_id: str, seconds: float) -> None:
+    """Make the side parts look `seconds` older (as if the phone had gone quiet that long ago)."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as db:
+            for chunk in db.scalars(select(ChunkRow).where(ChunkRow.session_id == session_id)):
+                chunk.created_at = chunk.created_at - timedelta(seconds=seconds)
+    finally:
+        engine.dispose()
 
 
 def hello(server: LiveServer, token: str) -> httpx.Response:
@@ -125,6 +142,9 @@ def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
     assert put(server, side, "scr-1", 0, part0, 0.0, track="screen") == 401
     assert put(server, enrolled.token, "side-1", 0, part0, 0.0) == 401  # the join token sends no side parts
     assert hello(server, enrolled.token).status_code == 401
+    assert phone_status(server, enrolled.token).json() == {"state": "waiting", "seconds_since": None}
+    assert phone_status(server, side).status_code == 401  # the phone's token does not read the candidate's page
+    assert phone_status(server, plain.token).json()["state"] == "off"
     other = enrol(server.url, demo, SIDE)  # another session's phone sends to its own session only
     other_side = side_link(server, other.token)
     assert other_side != side
@@ -140,6 +160,8 @@ def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
             for number, data in enumerate(parts):
                 assert put(server, side, "side-1", number, data, 0.0) == 201
             assert put(server, side, "side-2", 0, parts[0], 17.5) == 201  # it left at 12 s, back at 17.5 s
+            shown = phone_status(server, enrolled.token).json()  # the candidate's page sees the phone recording
+            assert shown["state"] in ("connected", "sees_nobody") and shown["seconds_since"] is not None, shown
             await client.finish()
             return await client.seal({})
         finally:
@@ -193,6 +215,12 @@ def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
             if phone:
                 for number, data in enumerate(slices(facing_the_wall, PART)):
                     assert put(server, side, "side-1", number, data, 0.0) == 201
+                shown = phone_status(server, token).json()
+                assert shown["state"] == "sees_nobody", shown  # the page asks to turn the phone toward the desk
+                age_side_parts(db_url(tmp_path), blind.session_id, 60.0)
+                assert phone_status(server, token).json()["state"] == "lost"  # quiet longer than max_gap_s
+            else:
+                assert phone_status(server, token).json()["state"] == "waiting"
             await client.finish()
             await client.seal({})
         finally:

@@ -190,6 +190,27 @@ async def side_hello(token: TokenDep, live: LiveDep) -> dict[str, Any]:
     return {"state": ticket.status.value, "session_time_s": ticket.session_time_s}
 
 
+@router.get(
+    "/side/status",
+    responses={
+        401: {"description": "Not a join token."},
+        409: {"description": "The exam is over."},
+    },
+)
+async def side_status(token: TokenDep, live: LiveDep) -> JSONResponse:
+    """The candidate's page (`Authorization: Bearer JOIN_TOKEN`): whether the phone beside them is recording and
+    saw someone in its last picture (`off`, `waiting`, `connected`, `sees_nobody`, `lost`); read from the stored
+    parts, so whichever node took them. Never the phone's pictures themselves."""
+    try:
+        status = await run_in_threadpool(live.service.side_cameras.status, token)
+    except TokenRefused as exc:
+        raise HTTPException(401, str(exc)) from exc
+    except SessionGone as exc:
+        raise HTTPException(409, str(exc)) from exc
+    body = {"state": status.state, "seconds_since": status.seconds_since}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
 class SealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -7,6 +7,7 @@ import { apply, dateTime, language, number, page, say, setLanguage } from "./i18
 import { IdCardStep } from "./idcard.js";
 import { Integrity } from "./integrity.js";
 import { Live } from "./live.js";
+import { watchSideCamera } from "./side_status.js";
 
 const NOTICE_SHOWN_MS = 12000;
 const CALIBRATION_GRACE_S = 10; // no answer this long after the calibration window: go on without it
@@ -29,6 +30,7 @@ const state = {
   gate: { shown: false, loading: false, retry: null }, // the LMS quiz's password (page.gated)
   idCardPending: Boolean(page.id_card), // the exam asks for the ID card and its step is not over (the server says)
   idCard: null,
+  sideWatched: false, // the phone's status is polled (only where the exam asks for the phone)
 };
 const $ = (selector, root = document) => root.querySelector(selector);
 const section = (step) => $(`section[data-step="${step}"]`);
@@ -124,6 +126,10 @@ live.addEventListener("consent", (event) => {
 // -- 2 system check -----------------------------------------------------------------------------------
 async function systemCheck() {
   show("system-check");
+  if (!state.sideWatched) {
+    state.sideWatched = true;
+    watchSideCamera(live.token, () => notice("side.state_lost"));
+  }
   enable("system-check", false);
   button("system-check", "recheck").hidden = true;
   for (const name of ["browser", "camera", "microphone", "connection", "upload"]) mark(name, "pending");
