@@ -37,8 +37,9 @@ from tests.desk.desk_client import HTML, sign_in
 from tests.desk.world import PASSWORD
 from tests.fixtures.fetch import fetch_all
 from tests.fixtures.scenarios import build_demo
-from web.app import build_services, create_app
+from web.app import create_app
 from web.platform import build_session_service
+from web.services import build_services
 from web.settings import load_settings
 
 KEY = "desk-benchmark-key-0123456789"

@@ -35,8 +35,9 @@ from footprint.semester.college import build_college
 from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
 from proctor.nativelog import quiet_native_noise
-from web.app import build_services, create_app
+from web.app import create_app
 from web.footprint_demo import proctoring_sink
+from web.services import build_services
 from web.settings import Settings
 
 CACHE = Path(".cache/bench")

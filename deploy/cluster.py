@@ -214,7 +214,8 @@ def _wait_for_ray(node: Process) -> None:
 
 def _prepare_database(node_env: dict[str, str]) -> None:
     """Migrate the database, write the ledger key and the demo college once, before the nodes start together."""
-    from web.app import build_services, settle_bootstrap
+    from web.app import settle_bootstrap
+    from web.services import build_services
     from web.settings import load_settings
 
     settings = load_settings({k: v for k, v in node_env.items() if k.startswith("PROCTOR_")})

@@ -21,17 +21,14 @@ import shlex
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from footprint.accounts import college_named
 from footprint.people import PeopleError, Role, add_person
 from proctor.nativelog import quiet_native_noise
 from proctor.recording.datakeys import DataKeyError
 from web import backup, keycli, logs, masterkey, rotation, tls
-from web.app import build_services, create_app
 from web.commands import command
-from web.platform import media_storage
 from web.private import private_umask
+from web.services import build_services
 from web.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("web")
@@ -160,6 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         logs.configure_plain(logging.WARNING)
         return (backup.run_backup if args.command == "backup" else backup.run_restore)(settings, args.dir)
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    """Start the server (the web app, its routes and models are loaded only here: the other commands start fast)."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.platform import media_storage
+
     # the models' native notices (TensorFlow Lite, absl) stay out of the server's log (PROCTOR_NATIVE_LOGS=1 keeps
     # them); before the log handlers are made, so that these write to the real stderr
     quiet_native_noise(keep_tracker=True)

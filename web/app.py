@@ -15,12 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from footprint import accounts
-from footprint.ledger import Ledger, Signer, generate_signer, load_signer, write_keypair
-from footprint.ledger.history import read_history
-from footprint.ledger.keys import PRIVATE_KEY_FILE
 from footprint.people import sync_demo_people
 from footprint.signins import end_sign_ins
-from footprint.store import make_engine, make_session_factory, migrate
 from proctor.outbound import OutboundPolicy
 from web import health, help, metrics, redaction
 from web.checkpoints import checkpoint_loop
@@ -48,49 +44,16 @@ from web.platform import (
     seal_loop,
     start_platform,
 )
-from web.private import make_private
 from web.routes import college, footprint, ledger
 from web.routes.xapi import resources, statements
 from web.routes.xapi.alternate import AlternateSyntax
 from web.routes.xapi.common import PREFIX, XAPIHeaders
 from web.routes.xapi.documents import activity_profile_router, agent_profile_router, state_router
-from web.settings import Settings, SettingsError, load_settings
+from web.services import build_services
+from web.settings import Settings, load_settings
 from web.urls import PublicRedirects
 
 logger = logging.getLogger(__name__)
-
-
-def load_or_create_signer(settings: Settings) -> Signer:
-    """The ledger signing key from its file; on first start (default file name) a fresh key is written."""
-    path = settings.key_file
-    name = settings.ledger_origin.replace(" ", "_")
-    if path.exists():
-        signer = load_signer(path, name)
-        history = read_history(path)  # after a rotation: the key must be its current one (footprint/ledger/history.py)
-        if history is not None:
-            history.check_current(signer.verifier)
-        return signer
-    if path.name != PRIVATE_KEY_FILE:
-        raise SettingsError(f"PROCTOR_SIGNING_KEY_FILE {path} does not exist")
-    signer = generate_signer(name)
-    write_keypair(signer, path.parent)
-    logger.info("created ledger signing key %s", path)
-    return signer
-
-
-def build_services(settings: Settings) -> Services:
-    """Create the data folder (its owner's only), migrate the database, load the key, and bootstrap the demo
-    college."""
-    make_private(settings)
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    services = Services(
-        settings,
-        engine,
-        make_session_factory(engine),
-        Ledger(settings.ledger_origin.replace(" ", "_"), load_or_create_signer(settings)),
-    )
-    return services
 
 
 def settle_bootstrap(services: Services) -> None:

@@ -26,7 +26,7 @@ from footprint.accounts import (
     rotate_key,
     scope_text,
 )
-from web.app import build_services
+from web.services import build_services
 from web.settings import Settings
 
 logger = logging.getLogger("web")

@@ -21,11 +21,11 @@ from proctor.nativelog import silence_native_stderr
 from proctor.sessions.errors import InvalidInputError
 from proctor.sessions.tables import CandidateRow, ExamRow
 from web import logs
-from web.app import build_services
 from web.commands import command
 from web.footprint_demo import seed_footprint
 from web.platform import build_session_service
 from web.private import private_umask
+from web.services import build_services
 from web.settings import SettingsError, load_settings
 
 DEMO_EXAM = "Demo: final attestation, Electrical installation"

@@ -21,9 +21,9 @@ from footprint.semester.moodle import MoodleSite, User
 from footprint.semester.plan import SemesterPlan
 from tests.browser.conftest import screenshot_path
 from tests.servers import LiveServer, free_port
-from web.app import build_services
 from web.footprint_demo import proctoring_sink
 from web.pages.i18n import LANGUAGES, catalog
+from web.services import build_services
 from web.settings import Settings
 
 KEY = "footprint-browser-key-0123456789"

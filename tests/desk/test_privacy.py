@@ -16,8 +16,9 @@ from footprint.ledger.tables import EntryRow
 from proctor.sessions.tables import CandidateRow, ChunkRow, EventRow, SessionFaceRow, SessionRow
 from tests.desk.desk_client import sign_in
 from tests.desk.world import World
-from web.app import build_services, create_app
+from web.app import create_app
 from web.platform import build_session_service, media_storage
+from web.services import build_services
 
 
 def _api(key: str) -> dict[str, str]:

@@ -14,8 +14,9 @@ from footprint.ledger.tables import EntryRow
 from proctor.sessions.tables import SessionFaceRow
 from tests.desk.desk_client import HTML, sign_in
 from tests.desk.world import World
-from web.app import build_services, create_app
+from web.app import create_app
 from web.platform import build_session_service
+from web.services import build_services
 
 
 def test_thumbnails_and_face_pictures_go_with_the_recording(world: World) -> None:

@@ -38,8 +38,9 @@ from tests.desk.desk_client import HTML, sign_in
 from tests.desk.world import KAZAKH_NAME, RUSSIAN_EXAMINER, RUSSIAN_NAME, World, build_world, upload_of
 from tests.fixtures.live_media import webm_of
 from tests.fixtures.scenarios import Scenario
-from web.app import build_services, create_app
+from web.app import create_app
 from web.platform import build_session_service
+from web.services import build_services
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
 

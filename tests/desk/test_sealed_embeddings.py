@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 from proctor.sessions.sealed_fields import MARKER
 from proctor.sessions.tables import CandidateRow, SessionFaceRow
 from tests.desk.world import World
-from web.app import build_services
 from web.platform import media_storage
+from web.services import build_services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ READ_BACK = textwrap.dedent(
     """
     from sqlalchemy import select
     from proctor.sessions.tables import CandidateRow
-    from web.app import build_services
+    from web.services import build_services
     from web.platform import media_storage
     from web.settings import load_settings
 

@@ -14,9 +14,10 @@ from pypdf import PdfReader
 from proctor.sessions.job import run_job
 from tests.desk.desk_client import HTML, sign_in
 from tests.desk.world import World, upload_of
-from web.app import build_services, create_app
+from web.app import create_app
 from web.pages.i18n import catalog
 from web.platform import build_session_service
+from web.services import build_services
 
 
 def test_a_session_of_a_candidate_without_a_photo_is_reviewed_without_one(

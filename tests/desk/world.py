@@ -19,9 +19,9 @@ from proctor.sessions.recordings import Upload
 from proctor.sessions.service import SessionService
 from proctor.sessions.tables import ExamExaminerRow
 from tests.fixtures.scenarios import Scenario
-from web.app import build_services
 from web.deps import Services
 from web.platform import build_session_service
+from web.services import build_services
 from web.settings import Settings, load_settings
 
 KEY = "desk-college-a-key-0123456789"

@@ -23,8 +23,9 @@ from footprint.semester.feed import feed
 from footprint.semester.plan import SemesterPlan
 from footprint.store import make_engine, make_session_factory
 from tests.indicators.helpers import SITE, at, base_catalogue, user
-from web.app import build_services, create_app
+from web.app import create_app
 from web.footprint_demo import proctoring_sink
+from web.services import build_services
 from web.settings import Settings
 
 KEY = "footprint-evidence-key-0123456789"

@@ -37,8 +37,9 @@ from footprint.store import make_engine, make_session_factory, migrate
 from footprint.vocabulary import Kind
 from footprint.xapi.statements import store_statements
 from tests.indicators.helpers import COURSE, EXAM, PLATFORM, SITE, at, base_catalogue, catalogue, proctoring, user
-from web.app import build_services, create_app
+from web.app import create_app
 from web.footprint_demo import proctoring_sink
+from web.services import build_services
 from web.settings import Settings
 
 KEY = "proctoring-authority-key-0123456789"

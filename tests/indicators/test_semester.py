@@ -23,8 +23,9 @@ from footprint.semester.feed import PlatformSink, feed
 from footprint.semester.plan import SemesterPlan
 from footprint.vocabulary import Kind
 from proctor.sessions.statements import SessionFacts, analysed_statement, verdict_statement
-from web.app import build_services, create_app
+from web.app import create_app
 from web.footprint_demo import proctoring_sink, seed_footprint
+from web.services import build_services
 from web.settings import Settings
 
 KEY = "semester-test-key-0123456789"

@@ -12,10 +12,10 @@ import pytest
 from proctor.sessions.tables import ExamRow
 from tests.live.conftest import KEY, NO_PRE_EXAM_SCAN, LiveMedia, api
 from tests.servers import LiveServer
-from web.app import build_services
 from web.live.client import LiveClient
 from web.live.session import IDENTITY_TIMEOUT_S
 from web.platform import build_session_service
+from web.services import build_services
 from web.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from footprint.ledger.checkpoint import verify
 from footprint.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash, verify_consistency, verify_inclusion
 from footprint.xapi.statements import store_statements
 from tests.web.conftest import statement
-from web.app import build_services
 from web.checkpoints import checkpoint_if_grown, checkpoint_loop
+from web.services import build_services
 from web.settings import Settings
 
 

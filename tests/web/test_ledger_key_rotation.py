@@ -19,7 +19,8 @@ from footprint.ledger.history import HISTORY_FILE, KeyHistory
 from tests.web.conftest import HEADERS, KEY, statement
 from web import __main__ as main_module
 from web import backup, rotation
-from web.app import create_app, load_or_create_signer
+from web.app import create_app
+from web.services import load_or_create_signer
 from web.settings import Settings
 
 

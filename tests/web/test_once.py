@@ -22,11 +22,11 @@ from proctor.sessions.tables import ChunkRow, SessionRow
 from proctor.sessions.worker import AnalysisWorker
 from tests.fixtures.scenarios import Scenario
 from tests.sessions.test_service import upload_of
-from web.app import build_services
 from web.checkpoints import checkpoint_if_grown
 from web.deps import Services
 from web.once import lock_key, on_one_node
 from web.platform import SessionPlatform, build_session_service, retention_round
+from web.services import build_services
 from web.settings import load_settings
 
 

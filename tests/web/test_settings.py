@@ -10,7 +10,7 @@ import pytest
 
 import web.__main__ as main_module
 from footprint.accounts import Scope, authenticate
-from web.app import build_services
+from web.services import build_services
 from web.settings import SettingsError, load_settings
 
 
