@@ -7,8 +7,8 @@ and faces are counted by the same BlazeFace (full range) as the main camera. A p
 finds with its shoulders or head in view (from the side a face is often in profile, which BlazeFace misses);
 Pose sees one person, so more than one person shows only as more than one face. Hands are Pose's wrists in view.
 
-What it does not see: whether the candidate's screen is in view (no screen detector here) — the examiner sees it
-in the side track, played beside the camera.
+Whether the candidate's screen is in view is `screenview.py`'s question (the shared screen's own picture looked
+for in the phone's).
 """
 
 from __future__ import annotations

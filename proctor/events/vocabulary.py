@@ -41,6 +41,7 @@ class EventType(StrEnum):
     SIDE_CAMERA_BACK = "side_camera_back"
     SIDE_CAMERA_MISSING = "side_camera_missing"
     SIDE_CAMERA_BLIND = "side_camera_blind"
+    SIDE_CAMERA_NO_SCREEN = "side_camera_no_screen"
     SIDE_CAMERA_PEOPLE = "side_camera_people"
 
 
@@ -73,12 +74,13 @@ SIDE_CAMERA = frozenset(
         EventType.SIDE_CAMERA_BACK,
         EventType.SIDE_CAMERA_MISSING,
         EventType.SIDE_CAMERA_BLIND,
+        EventType.SIDE_CAMERA_NO_SCREEN,
         EventType.SIDE_CAMERA_PEOPLE,
     }
 )
 """Found when the recording is sealed, after the score (`proctor/sessions/side_camera.py`): the phone's joining,
-leaving and coming back, a phone that never came or sees nobody (technical), and more than one person in its
-view (for the examiner to look at). Never scored."""
+leaving and coming back, a phone that never came, sees nobody or does not see the shared screen (technical), and
+more than one person in its view (for the examiner to look at). Never scored."""
 
 SCORED = frozenset(set(EventType) - TECHNICAL - INFORMATIONAL - INTEGRITY - SIDE_CAMERA)
 """Types whose time share, times the policy weight, makes up the suspicion score."""

@@ -94,11 +94,12 @@ class LiveParts:
             if kept is not None:
                 return False
             plan = self._plan(db, row, part, moment)
+        pictures = part.track == "side" or (part.track == "screen" and row.side_token_hash is not None)
         try:
-            checked = check_part(part.data, part.number == 0, plan.state, plan.timeline, pictures=part.track == "side")
+            checked = check_part(part.data, part.number == 0, plan.state, plan.timeline, pictures=pictures)
         except PartRefused as exc:
             raise InvalidInputError(f"part {part.number} of recording {part.run} is refused: {exc}") from exc
-        views = self.views.see(checked.pictures) if part.track == "side" else None
+        views = self.views.see(session_id, checked.pictures) if part.track == "side" else None
         key = self.store.put_bytes(f"{plan.prefix}/{part.run}/{part.number:06d}.part", part.data)
         with self.store.kept_until_commit([key]), self.store.write() as db:
             row = self._open_session(db, session_id, lock=True)
@@ -109,6 +110,8 @@ class LiveParts:
             if (run.id if run is not None else None) != plan.run_id or (run.parts if run else 0) != part.number:
                 raise StateError(f"part {part.number} of recording {part.run} came with another part: send it again")
             self._keep(db, row, run, part, checked, key, limits.session_bytes, views)
+        if part.track == "screen" and checked.pictures:
+            self.views.screen_shown(session_id, checked.pictures[-1])  # what the phone should see of the screen
         return True
 
     # -- before the check ------------------------------------------------------------------------------------

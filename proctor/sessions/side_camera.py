@@ -17,9 +17,10 @@ This costs about 0.023 core per side stream (`make bench-side`), a fifth of the 
 **Its events**, found when the recording is sealed (`side_events`, one ledger record with the seal), on the
 session's timeline and never scored: `side_camera_joined`, `side_camera_left` (no side recording for more than
 `side_camera.max_gap_s`), `side_camera_back` (technical facts); `side_camera_missing` (the exam asks for the phone
-and it never sent anything) and `side_camera_blind` (it sees nobody in most of its pictures: placed so it sees
-nothing useful), both technical flags for the examiner; `side_camera_people` (two or more people in its view),
-for the examiner to look at.
+and it never sent anything), `side_camera_blind` (it sees nobody in most of its pictures: placed so it sees
+nothing useful) and `side_camera_no_screen` (the exam records the shared screen, and the phone does not see it in
+most of the pictures where it was looked for), technical flags for the examiner; `side_camera_people` (two or more
+people in its view), for the examiner to look at.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ import hashlib
 import hmac
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import cv2
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,8 +55,17 @@ logger = logging.getLogger(__name__)
 TRACK = "side"
 PICTURE_S = 2.0
 """How long one side picture stands for (the phone's recording has a keyframe every 2 s)."""
-LATEST_PARTS = 3
-"""The phone's status reads its last picture among its latest parts."""
+LATEST_PARTS = 10
+"""The phone's status reads its last picture among its latest parts that hold any."""
+SCREEN_WITHIN_S = 6.0
+"""A side picture is compared with the shared screen's latest keyframe when the two are at most this far apart
+(both send a part every 2 s)."""
+SCREEN_STILL_WIDTH = 480
+SCREEN_UNCHANGED = 2.0
+"""A new keyframe of the screen whose 32×18 thumbnail differs from the kept one by less than this (mean, 0–255) is
+the same page: its features are not found again (an exam page changes seldom)."""
+MAX_SCREENS = 500
+"""Sessions whose shared screen's latest keyframe is kept (130 KB each at most)."""
 MIN_PICTURES = 3
 """Fewer pictures than this say nothing about where the phone was placed."""
 
@@ -78,9 +92,10 @@ class SideStatus:
 
     `state`: `off` (the exam asks for no phone), `waiting` (nothing recorded yet), `connected` (its last part came
     within `side_camera.max_gap_s` and its last picture saw someone), `sees_nobody` (connected, but its last
-    picture saw nobody: turn it toward the desk), `lost` (nothing for longer than `max_gap_s`)."""
+    picture saw nobody: turn it toward the desk), `sees_no_screen` (it sees someone, but the shared screen is not in
+    its last picture), `lost` (nothing for longer than `max_gap_s`)."""
 
-    state: Literal["off", "waiting", "connected", "sees_nobody", "lost"]
+    state: Literal["off", "waiting", "connected", "sees_nobody", "sees_no_screen", "lost"]
     seconds_since: float | None
     """Seconds since its last part arrived (None before the first)."""
 
@@ -119,21 +134,30 @@ class SideCameras:
             config = policy_from_dict(dict(exam.policy)).side_camera if exam is not None else None
             if config is None or not config.required:
                 return SideStatus("off", None)
-            latest = db.execute(
+            side_parts = (
                 select(ChunkRow.created_at, ChunkRow.views)
                 .join(RecordingRunRow, ChunkRow.run_id == RecordingRunRow.id)
                 .where(ChunkRow.session_id == row.id, RecordingRunRow.track == TRACK)
                 .order_by(ChunkRow.id.desc())
-                .limit(LATEST_PARTS)
+            )
+            latest = db.execute(side_parts.limit(1)).first()
+            # a part may hold no keyframe (no picture): the last picture is that of the latest part with one
+            pictured = db.scalars(
+                side_parts.with_only_columns(ChunkRow.views).where(ChunkRow.views.is_not(None)).limit(LATEST_PARTS)
             ).all()
-        if not latest:
+        if latest is None:
             return SideStatus("waiting", None)
-        arrived = latest[0].created_at if latest[0].created_at.tzinfo else latest[0].created_at.replace(tzinfo=UTC)
+        arrived = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=UTC)
         since = round(max(0.0, (moment - arrived).total_seconds()), 1)
         if since > config.max_gap_s:
             return SideStatus("lost", since)
-        pictures = next((part.views for part in latest if part.views), None)  # a part may end before a keyframe
-        return SideStatus("sees_nobody" if pictures and pictures[-1][1] < 1 else "connected", since)
+        pictures = next((views for views in pictured if views), None)
+        last = pictures[-1] if pictures else None
+        if last is not None and last[1] < 1:
+            return SideStatus("sees_nobody", since)
+        if last is not None and len(last) > 3 and last[3] == 0:
+            return SideStatus("sees_no_screen", since)
+        return SideStatus("connected", since)
 
     def ticket(self, token: str, now: datetime | None = None) -> SideTicket:
         """The session the side token opens: TokenRefused (no such token), SessionGone (the exam is over)."""
@@ -166,25 +190,70 @@ class SideCameras:
         return row
 
 
+@dataclass
+class _ScreenStill:
+    """The shared screen's latest keyframe of a session (grey, at most SCREEN_STILL_WIDTH wide); its features are
+    found when a side picture first needs them."""
+
+    at_s: float
+    grey: npt.NDArray[np.uint8]
+    thumb: npt.NDArray[np.int16]
+    features: Any = None
+
+
 class SideViews:
-    """The side camera's analysis, shared by the threads that take parts: one `SideViewer`, made on first use
-    and used under a lock (its models are not thread-safe; a picture every 2 s per phone keeps it idle)."""
+    """The side camera's analysis, shared by the threads that take parts: one `SideViewer` and one `ScreenFinder`,
+    made on first use and used under a lock (their models are not thread-safe; a picture every 2 s per phone keeps
+    them idle). Where the exam records the shared screen, the screen's latest keyframe is kept here (in memory,
+    for at most MAX_SCREENS sessions) and looked for in each side picture (`proctor/analyzers/screenview.py`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._viewer: Any = None
+        self._finder: Any = None
+        self._screens: OrderedDict[str, _ScreenStill] = OrderedDict()
 
-    def see(self, pictures: Sequence[Picture]) -> list[list[float]]:
-        """`[at_s, people, hands]` for each picture."""
+    def screen_shown(self, session_id: str, picture: Picture) -> None:
+        """The shared screen's latest keyframe of a session with a side camera (its parts' check decoded it)."""
+        height, width = picture.rgb.shape[:2]
+        size = (SCREEN_STILL_WIDTH, max(2, round(height * SCREEN_STILL_WIDTH / width)))
+        grey = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)
+        if width > SCREEN_STILL_WIDTH:
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        thumb = np.asarray(cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA), dtype=np.int16)
+        with self._lock:
+            kept = self._screens.get(session_id)
+            if kept is not None and float(np.abs(kept.thumb - thumb).mean()) < SCREEN_UNCHANGED:
+                kept.at_s = picture.at_s  # the same page as before: its features stay
+            else:
+                self._screens[session_id] = _ScreenStill(picture.at_s, np.asarray(grey, dtype=np.uint8), thumb)
+            self._screens.move_to_end(session_id)
+            while len(self._screens) > MAX_SCREENS:
+                self._screens.popitem(last=False)
+
+    def see(self, session_id: str, pictures: Sequence[Picture]) -> list[list[float]]:
+        """`[at_s, people, hands, screen]` for each picture; `screen` is 1 (the shared screen in view), 0 (not in
+        view) or -1 (not checked: no shared screen's picture within SCREEN_WITHIN_S)."""
         if not pictures:
             return []
+        seen: list[list[float]] = []
         with self._lock:
             if self._viewer is None:
+                from proctor.analyzers.screenview import ScreenFinder
                 from proctor.analyzers.sideview import SideViewer  # mediapipe: loaded when a phone sends
 
-                self._viewer = SideViewer()
-            seen = [(picture.at_s, self._viewer.view(picture.rgb)) for picture in pictures]
-        return [[round(at_s, 3), float(view.people), float(view.hands)] for at_s, view in seen]
+                self._viewer, self._finder = SideViewer(), ScreenFinder()
+            still = self._screens.get(session_id)
+            for picture in pictures:
+                view = self._viewer.view(picture.rgb)
+                screen = -1.0
+                if still is not None and abs(still.at_s - picture.at_s) <= SCREEN_WITHIN_S:
+                    if still.features is None:
+                        still.features = self._finder.screen(still.grey)
+                    phone = self._finder.phone(np.asarray(cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)))
+                    screen = 1.0 if self._finder.find(still.features, phone).found else 0.0
+                seen.append([round(picture.at_s, 3), float(view.people), float(view.hands), screen])
+        return seen
 
 
 @dataclass(frozen=True)
@@ -223,6 +292,7 @@ def side_events(db: Session, row: SessionRow, policy: dict[str, Any], end_s: flo
     )
     events = _presence(points, config, max(end_s, points[-1]))
     events += _blind(views, config)
+    events += _no_screen(views, config)
     events += _people(views, config)
     return sorted(events, key=lambda event: event.start_s)
 
@@ -254,6 +324,20 @@ def _blind(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent
     measurements = {"pictures": len(views), "with_nobody": nobody, "share": round(share, 3)}
     end = views[-1][0] + PICTURE_S
     return [SideEvent(EventType.SIDE_CAMERA_BLIND, views[0][0], end, True, "medium", measurements)]
+
+
+def _no_screen(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
+    """The shared screen was checked in enough pictures and is missing from most of them (as `_blind` for people)."""
+    checked = [view for view in views if len(view) > 3 and view[3] >= 0]
+    if len(checked) < MIN_PICTURES:
+        return []
+    missing = sum(1 for view in checked if view[3] < 1)
+    share = missing / len(checked)
+    if share < config.blind_share:
+        return []
+    measurements = {"pictures": len(checked), "without_screen": missing, "share": round(share, 3)}
+    end = checked[-1][0] + PICTURE_S
+    return [SideEvent(EventType.SIDE_CAMERA_NO_SCREEN, checked[0][0], end, True, "medium", measurements)]
 
 
 def _people(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:

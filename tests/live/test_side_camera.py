@@ -22,7 +22,8 @@ from footprint.store import make_engine, make_session_factory
 from proctor.sessions.tables import ChunkRow, RecordingRunRow
 from tests.fixtures.live_media import webm_of
 from tests.fixtures.scenarios import Scenario
-from tests.live.conftest import LiveMedia, api, enrol
+from tests.fixtures.screens import phone_view, render_screen
+from tests.live.conftest import Enrolled, LiveMedia, api, enrol
 from tests.live.test_recording_seal import go_live, played, slices
 from tests.servers import LiveServer
 from web.live.client import LiveClient
@@ -174,8 +175,8 @@ def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
     assert httpx.get(f"{server.url}/side/{side}").status_code == 410
 
     seen = views(db_url(tmp_path), enrolled.session_id)
-    assert len(seen) >= 5 and all(0.0 <= at_s <= 21.0 for at_s, _, _ in seen)
-    assert sum(1 for _, people, _ in seen if people >= 1) >= len(seen) * 0.6  # a person at the desk, seen
+    assert len(seen) >= 5 and all(0.0 <= at_s <= 21.0 for at_s, *_ in seen)
+    assert sum(1 for _, people, *_ in seen if people >= 1) >= len(seen) * 0.6  # a person at the desk, seen
     with api(server) as client:
         events = client.get(f"/api/v1/sessions/{enrolled.session_id}/events").json()
         played_back = client.get(f"/api/v1/sessions/{enrolled.session_id}/recording", params={"track": "side"})
@@ -229,7 +230,7 @@ def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
     asyncio.run(sit(blind.token, True))
     asyncio.run(sit(absent.token, False))
     seen = views(db_url(tmp_path), blind.session_id)
-    assert seen and all(people == 0 for _, people, _ in seen)
+    assert seen and all(people == 0 for _, people, *_ in seen)
     with api(server) as client:
         flagged = client.get(f"/api/v1/sessions/{blind.session_id}/events").json()
         missing = client.get(f"/api/v1/sessions/{absent.session_id}/events").json()
@@ -237,3 +238,65 @@ def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
     assert set(types) == {"side_camera_joined", "side_camera_blind"}
     assert types["side_camera_blind"]["technical"] and types["side_camera_blind"]["measurements"]["share"] == 1.0
     assert [e["type"] for e in missing if e["type"].startswith("side_camera")] == ["side_camera_missing"]
+
+
+def still_video(folder: Path, name: str, frame: np.ndarray, seconds: float = 10.0) -> Path:
+    """`seconds` of one picture with a little sensor noise, as a page records it (VP8, a keyframe every 2 s)."""
+    height, width = frame.shape[:2]
+    source = folder / f"{name}.mp4"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter.fourcc(*"mp4v"), 15, (width, height))
+    noise = np.random.default_rng(11)
+    for _ in range(round(15 * seconds)):
+        writer.write(np.clip(frame + noise.integers(-3, 3, frame.shape), 0, 255).astype(np.uint8))
+    writer.release()
+    return webm_of(source, folder / f"{name}.webm", keyframe_every_s=2.0, bitrate=600_000)
+
+
+def test_the_phone_is_checked_for_the_shared_screen_in_its_view(
+    live_server: LiveServer, live_media: LiveMedia, demo: Scenario, tmp_path: Path
+) -> None:
+    server = live_server
+    policy = {**SIDE, "browser": {"screen_share": True}}
+    sees = enrol(server.url, demo, policy)
+    misses = enrol(server.url, demo, policy)
+    page = render_screen("welding")
+    screen = slices(still_video(tmp_path, "screen", page), PART)
+    phone_sees = slices(still_video(tmp_path, "phone-sees", phone_view(page)), PART)
+    phone_misses = slices(still_video(tmp_path, "phone-misses", phone_view(None)), PART)  # the room, not the screen
+
+    async def sit(enrolled: Enrolled, phone: list[bytes]) -> dict[str, Any]:
+        side = side_link(server, enrolled.token)
+        client = LiveClient(server.url, enrolled.token)
+        try:
+            started = await go_live(client, live_media.first)
+            await played(started, 11.0)
+            sent = 0
+            for number, data in enumerate(phone):  # the screen's parts and the phone's, as they come, in step
+                while sent < len(screen) * (number + 1) / len(phone):
+                    assert put(server, enrolled.token, "screen-1", sent, screen[sent], 0.0, track="screen") == 201
+                    sent += 1
+                assert put(server, side, "side-1", number, data, 0.0) == 201
+            shown = phone_status(server, enrolled.token).json()
+            await client.finish()
+            await client.seal({"screen-1": len(screen)})
+            return shown
+        finally:
+            await client.close()
+
+    shown_sees = asyncio.run(sit(sees, phone_sees))
+    shown_misses = asyncio.run(sit(misses, phone_misses))
+    seen = views(db_url(tmp_path), sees.session_id)
+    checked = [view for view in seen if view[3] >= 0]
+    assert len(checked) >= 3 and all(view[3] == 1 for view in checked), seen
+    unseen = views(db_url(tmp_path), misses.session_id)
+    missed = [view for view in unseen if view[3] >= 0]
+    assert len(missed) >= 3 and all(view[3] == 0 for view in missed), unseen
+    assert shown_sees["state"] == "connected", shown_sees
+    assert shown_misses["state"] == "sees_no_screen", (shown_misses, unseen)  # place it so it sees the screen
+    with api(server) as client:
+        fine = client.get(f"/api/v1/sessions/{sees.session_id}/events").json()
+        flagged = client.get(f"/api/v1/sessions/{misses.session_id}/events").json()
+    assert "side_camera_no_screen" not in {e["type"] for e in fine}
+    no_screen = [e for e in flagged if e["type"] == "side_camera_no_screen"]
+    assert len(no_screen) == 1 and no_screen[0]["technical"], flagged
+    assert no_screen[0]["measurements"]["share"] == 1.0

@@ -8,6 +8,7 @@ const SAID = {
   waiting: "side.state_waiting",
   connected: "side.state_connected",
   sees_nobody: "side.state_sees_nobody",
+  sees_no_screen: "side.state_sees_no_screen",
   lost: "side.state_lost",
 };
 
