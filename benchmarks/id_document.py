@@ -4,8 +4,9 @@
 - server time of one check (the still decoded, the card found and straightened, OCR, faces found and encoded,
   names compared), per variant of the rendered test cards (tests/fixtures/id_cards.py), median of `REPEATS`;
 - per variant: whether the IIN was read and validated, whether the name matched, the card face's width and its
-  distances to the live face (obama3.jpg) and the enrolled photo (obama2.jpg); another person's card (biden.jpg)
-  for the other side of the threshold.
+  distances to the live face (obama3.jpg), the enrolled photo (obama2.jpg) and the server's own pictures of the
+  live video (obama3.jpg in 20 pictures at 320×240, as many as web/live/door.py keeps, given as I420 and converted
+  inside the timing); another person's card (biden.jpg) for the other side of the threshold.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from proctor.identity_document.ocr import Tesseract  # noqa: E402
 from proctor.images import decode_photo  # noqa: E402
 from proctor.nativelog import quiet_native_noise  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
-from tests.fixtures.id_cards import BIDEN, OBAMA, VARIANTS, card_still  # noqa: E402
+from tests.fixtures.id_cards import BIDEN, OBAMA, VARIANTS, card_still, door_pictures  # noqa: E402
+from web.live.door import FIRST, KEPT  # noqa: E402
 
 REPEATS = 3
 NAME = "Ерлан Сейтқалиев"
@@ -46,6 +48,7 @@ def main() -> None:
         raise SystemExit("no face on the enrolled photo")
     enrolled = encoder.encode(enrolled_image, box)
     live_jpeg = media_path("obama3.jpg").read_bytes()
+    door = door_pictures("obama3.jpg", FIRST + KEPT)
     results: dict[str, Any] = {}
     for person, label in ((OBAMA, "own_card"), (BIDEN, "other_persons_card")):
         for variant in VARIANTS:
@@ -56,8 +59,9 @@ def main() -> None:
                 started = time.perf_counter()
                 card = decode_photo(still)
                 face = decode_photo(live_jpeg)
+                stream = tuple(picture.bgr() for picture in door)
                 outcome, _ = check_document(
-                    CheckInputs(card, NAME, enrolled, face), config, detector, encoder, tesseract
+                    CheckInputs(card, NAME, enrolled, face, stream), config, detector, encoder, tesseract
                 )
                 times.append(time.perf_counter() - started)
             assert outcome is not None
@@ -71,6 +75,7 @@ def main() -> None:
                 "card_face_px": outcome.card_face_px,
                 "live_distance": outcome.live.distance,
                 "enrolled_distance": outcome.enrolled.distance,
+                "stream_distance": outcome.stream.distance,
                 "threshold": outcome.live.threshold,
                 "passed": outcome.passed,
                 "stages_ms": outcome.timings_ms,

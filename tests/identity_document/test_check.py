@@ -11,7 +11,7 @@ import pytest
 
 from proctor.analyzers.faces import FaceDetector
 from proctor.analyzers.identity import FaceEmbedding, FaceEncoder, IdentityConfig
-from proctor.frames import I420Picture, Image
+from proctor.frames import Image
 from proctor.identity_document.check import CheckInputs, DocumentCheck, check_document
 from proctor.identity_document.ocr import Tesseract, find_iin, find_name_lines
 from tests.fixtures.fetch import media_path
@@ -22,6 +22,7 @@ from tests.fixtures.id_cards import (
     CardPerson,
     Shot,
     card_still,
+    door_pictures,
     impossible_date,
     photograph,
     render_card,
@@ -62,17 +63,8 @@ def run(
 
 
 def stream_of(photo: str, count: int = 4) -> tuple[Image, ...]:
-    """What the server keeps of the live video at the door: `photo` filling 320×240 frames (the analysis size), gone
-    through I420 as the live frames are, the camera's view moving a little from one picture to the next."""
-    image = cv2.imread(str(media_path(photo)))
-    scale = max(328 / image.shape[1], 248 / image.shape[0])
-    scaled = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    pictures = []
-    for shift in range(count):
-        frame = np.ascontiguousarray(scaled[2 * shift : 2 * shift + 240, 2 * shift : 2 * shift + 320])
-        yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
-        pictures.append(I420Picture(shift * 2.0, 320, 240, yuv).bgr())
-    return tuple(pictures)
+    """The server's pictures of the live video at the door, as the check receives them (BGR)."""
+    return tuple(picture.bgr() for picture in door_pictures(photo, count))
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
