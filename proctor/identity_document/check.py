@@ -95,7 +95,7 @@ class DocumentCheck:
         values = {k: v for k, v in data.items() if k not in {"problems", "passed"}}
         values["live"] = FaceComparison(**values["live"])
         values["enrolled"] = FaceComparison(**values["enrolled"])
-        missing = {"distance": None, "threshold": 0.0, "match": None, "reason": "checked before the stream was"}
+        missing = {"distance": None, "threshold": 0.0, "match": None, "reason": "checked before the server kept any"}
         values["stream"] = FaceComparison(**values.get("stream", missing))
         return cls(**values)
 

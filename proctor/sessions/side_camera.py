@@ -12,7 +12,8 @@ ledger, covered by the seal and played back exactly like the camera and the scre
 
 **Its analysis.** Each side part's keyframes (one every 2 s, already decoded by the part's check) go through
 `SideViewer` (people and hands in view) as the part is taken; what it saw is kept with the part (`ChunkRow.views`).
-This costs about 0.023 core per side stream (`make bench-side`), a fifth of the main camera's analysis.
+This costs about 0.02 core per side stream, 0.036 where the shared screen is looked for too (`make bench-side`):
+a third of the main camera's analysis at most.
 
 **Its events**, found when the recording is sealed (`side_events`, one ledger record with the seal), on the
 session's timeline and never scored: `side_camera_joined`, `side_camera_left` (no side recording for more than
@@ -202,15 +203,16 @@ class _ScreenStill:
 
 
 class SideViews:
-    """The side camera's analysis, shared by the threads that take parts: one `SideViewer` and one `ScreenFinder`,
-    made on first use and used under a lock (their models are not thread-safe; a picture every 2 s per phone keeps
-    them idle). Where the exam records the shared screen, the screen's latest keyframe is kept here (in memory,
-    for at most MAX_SCREENS sessions) and looked for in each side picture (`proctor/analyzers/screenview.py`)."""
+    """The side camera's analysis, shared by the threads that take parts: one `SideViewer`, made on first use and
+    used under a lock (its models are not thread-safe; a picture every 2 s per phone keeps it idle). Where the exam
+    records the shared screen, the screen's latest keyframe is kept here (in memory, for at most MAX_SCREENS
+    sessions) and looked for in each side picture by the calling thread's own `ScreenFinder`
+    (`proctor/analyzers/screenview.py`), outside the lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._viewer: Any = None
-        self._finder: Any = None
+        self._local = threading.local()  # a ScreenFinder per thread (OpenCV's ORB and matcher are not shared)
         self._screens: OrderedDict[str, _ScreenStill] = OrderedDict()
 
     def screen_shown(self, session_id: str, picture: Picture) -> None:
@@ -236,24 +238,31 @@ class SideViews:
         view) or -1 (not checked: no shared screen's picture within SCREEN_WITHIN_S)."""
         if not pictures:
             return []
-        seen: list[list[float]] = []
-        with self._lock:
+        with self._lock:  # the mediapipe models: one at a time
             if self._viewer is None:
-                from proctor.analyzers.screenview import ScreenFinder
                 from proctor.analyzers.sideview import SideViewer  # mediapipe: loaded when a phone sends
 
-                self._viewer, self._finder = SideViewer(), ScreenFinder()
+                self._viewer = SideViewer()
+            views = [self._viewer.view(picture.rgb) for picture in pictures]
             still = self._screens.get(session_id)
-            for picture in pictures:
-                view = self._viewer.view(picture.rgb)
-                screen = -1.0
-                if still is not None and abs(still.at_s - picture.at_s) <= SCREEN_WITHIN_S:
-                    if still.features is None:
-                        still.features = self._finder.screen(still.grey)
-                    phone = self._finder.phone(np.asarray(cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)))
-                    screen = 1.0 if self._finder.find(still.features, phone).found else 0.0
-                seen.append([round(picture.at_s, 3), float(view.people), float(view.hands), screen])
-        return seen
+        screens = [self._screen_in_view(still, picture) for picture in pictures]  # OpenCV: in this thread
+        return [
+            [round(picture.at_s, 3), float(view.people), float(view.hands), screen]
+            for picture, view, screen in zip(pictures, views, screens, strict=True)
+        ]
+
+    def _screen_in_view(self, still: _ScreenStill | None, picture: Picture) -> float:
+        if still is None or abs(still.at_s - picture.at_s) > SCREEN_WITHIN_S:
+            return -1.0
+        finder = getattr(self._local, "finder", None)
+        if finder is None:
+            from proctor.analyzers.screenview import ScreenFinder
+
+            finder = self._local.finder = ScreenFinder()
+        if still.features is None:  # found once per page (two threads at once would find the same)
+            still.features = finder.screen(still.grey)
+        phone = finder.phone(np.asarray(cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8))
+        return 1.0 if finder.find(still.features, phone).found else 0.0
 
 
 @dataclass(frozen=True)

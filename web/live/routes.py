@@ -199,8 +199,9 @@ async def side_hello(token: TokenDep, live: LiveDep) -> dict[str, Any]:
 )
 async def side_status(token: TokenDep, live: LiveDep) -> JSONResponse:
     """The candidate's page (`Authorization: Bearer JOIN_TOKEN`): whether the phone beside them is recording and
-    saw someone in its last picture (`off`, `waiting`, `connected`, `sees_nobody`, `lost`); read from the stored
-    parts, so whichever node took them. Never the phone's pictures themselves."""
+    saw someone, and the shared screen, in its last picture (`off`, `waiting`, `connected`, `sees_nobody`,
+    `sees_no_screen`, `lost`); read from the stored parts, so whichever node took them. Never the phone's pictures
+    themselves."""
     try:
         status = await run_in_threadpool(live.service.side_cameras.status, token)
     except TokenRefused as exc:
