@@ -208,10 +208,7 @@ class RecordingSeals:
         return sorted((s for data in rows for s in unpack(data)), key=lambda s: s.at_s)
 
     def _events(self, db: Session, row: SessionRow, spans: list[Any], samples: int) -> list[dict[str, Any]]:
-        top = db.scalar(
-            select(func.max(EventRow.seq)).where(EventRow.session_id == row.id, EventRow.analysis_run == LIVE_RUN)
-        )
-        number = 0 if top is None else int(top) + 1
+        number = _next_live_number(db, row.id)
         events = []
         for span in spans:
             measurements = {
@@ -220,34 +217,11 @@ class RecordingSeals:
                 "min_similarity": self.settings.min_similarity,
                 "recording_samples": samples,
             }
-            event = {
-                "number": number,
-                "type": EventType.RECORDING_MISMATCH.value,
-                "start_s": round(span.start_s, 3),
-                "end_s": round(span.end_s, 3),
-                "severity": "high",
-                "confidence": round(1.0 - span.best, 3),
-                "technical": False,
-                "peak_s": round(span.start_s, 3),
-                "measurements": measurements,
-            }
-            db.add(
-                EventRow(
-                    session_id=row.id,
-                    analysis_run=LIVE_RUN,
-                    seq=number,
-                    state="closed",
-                    opened_at=utcnow(),
-                    type=event["type"],
-                    start_s=span.start_s,
-                    end_s=span.end_s,
-                    severity="high",
-                    confidence=event["confidence"],
-                    technical=False,
-                    peak_s=span.start_s,
-                    measurements=measurements,
-                )
-            )
+            confidence = round(1.0 - span.best, 3)
+            event = _closed_live_event(
+                db, row, number, EventType.RECORDING_MISMATCH.value, span.start_s, span.end_s, "high", confidence,
+                False, measurements,
+            )  # fmt: skip
             events.append(event)
             number += 1
         return events
@@ -261,40 +235,13 @@ class RecordingSeals:
         ends = db.scalars(select(RecordingRunRow.end_s).where(RecordingRunRow.session_id == row.id)).all()
         end_s = max([row.live_last_s or 0.0, *(end for end in ends if end is not None)])
         if number is None:
-            top = db.scalar(
-                select(func.max(EventRow.seq)).where(EventRow.session_id == row.id, EventRow.analysis_run == LIVE_RUN)
-            )
-            number = 0 if top is None else int(top) + 1
+            number = _next_live_number(db, row.id)
         events = []
         for found in side_events(db, row, dict(exam.policy), end_s):
-            event = {
-                "number": number,
-                "type": found.type.value,
-                "start_s": round(found.start_s, 3),
-                "end_s": round(found.end_s, 3),
-                "severity": found.severity,
-                "confidence": 1.0,
-                "technical": found.technical,
-                "peak_s": round(found.start_s, 3),
-                "measurements": found.measurements,
-            }
-            db.add(
-                EventRow(
-                    session_id=row.id,
-                    analysis_run=LIVE_RUN,
-                    seq=number,
-                    state="closed",
-                    opened_at=utcnow(),
-                    type=event["type"],
-                    start_s=found.start_s,
-                    end_s=found.end_s,
-                    severity=found.severity,
-                    confidence=1.0,
-                    technical=found.technical,
-                    peak_s=found.start_s,
-                    measurements=found.measurements,
-                )
-            )
+            event = _closed_live_event(
+                db, row, number, found.type.value, found.start_s, found.end_s, found.severity, 1.0, found.technical,
+                found.measurements,
+            )  # fmt: skip
             events.append(event)
             number += 1
         return events
@@ -304,3 +251,54 @@ class RecordingSeals:
         sealed = row.recording_sealed_at or datetime.now(UTC)
         sealed = sealed if sealed.tzinfo is not None else sealed.replace(tzinfo=UTC)
         return Seal(sealed, "sealed before", runs, row.recording_check or "unverified", 0, 0, 0)
+
+
+def _next_live_number(db: Session, session_id: str) -> int:
+    """The number after the session's last live event."""
+    top = db.scalar(
+        select(func.max(EventRow.seq)).where(EventRow.session_id == session_id, EventRow.analysis_run == LIVE_RUN)
+    )
+    return 0 if top is None else int(top) + 1
+
+
+def _closed_live_event(
+    db: Session,
+    row: SessionRow,
+    number: int,
+    kind: str,
+    start_s: float,
+    end_s: float,
+    severity: str,
+    confidence: float,
+    technical: bool,
+    measurements: dict[str, Any],
+) -> dict[str, Any]:
+    """A closed event of the live run found at the seal: its row added, and its JSON (the seal's ledger record)."""
+    db.add(
+        EventRow(
+            session_id=row.id,
+            analysis_run=LIVE_RUN,
+            seq=number,
+            state="closed",
+            opened_at=utcnow(),
+            type=kind,
+            start_s=start_s,
+            end_s=end_s,
+            severity=severity,
+            confidence=confidence,
+            technical=technical,
+            peak_s=start_s,
+            measurements=measurements,
+        )
+    )
+    return {
+        "number": number,
+        "type": kind,
+        "start_s": round(start_s, 3),
+        "end_s": round(end_s, 3),
+        "severity": severity,
+        "confidence": confidence,
+        "technical": technical,
+        "peak_s": round(start_s, 3),
+        "measurements": measurements,
+    }

@@ -43,6 +43,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from proctor.analyzers.screenview import SCREEN_WIDTHS, ScreenFinder
 from proctor.events.vocabulary import EventType
 from proctor.policy import SideCameraConfig, policy_from_dict
 from proctor.recording.parts import Picture
@@ -61,7 +62,8 @@ LATEST_PARTS = 10
 SCREEN_WITHIN_S = 6.0
 """A side picture is compared with the shared screen's latest keyframe when the two are at most this far apart
 (both send a part every 2 s)."""
-SCREEN_STILL_WIDTH = 480
+SCREEN_STILL_WIDTH = max(SCREEN_WIDTHS)
+"""The screen's keyframe is kept no wider than the finder describes it."""
 SCREEN_UNCHANGED = 2.0
 """A new keyframe of the screen whose 32×18 thumbnail differs from the kept one by less than this (mean, 0–255) is
 the same page: its features are not found again (an exam page changes seldom)."""
@@ -256,8 +258,6 @@ class SideViews:
             return -1.0
         finder = getattr(self._local, "finder", None)
         if finder is None:
-            from proctor.analyzers.screenview import ScreenFinder
-
             finder = self._local.finder = ScreenFinder()
         if still.features is None:  # found once per page (two threads at once would find the same)
             still.features = finder.screen(still.grey)
