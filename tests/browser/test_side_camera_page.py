@@ -9,11 +9,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Browser
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from footprint.store import make_engine
-from proctor.sessions.tables import ChunkRow, RecordingRunRow
 from tests.browser.conftest import screenshot_path
 from tests.browser.test_student_page import (  # noqa: F401  (fixtures)
     KEY,
@@ -27,25 +23,12 @@ from tests.browser.test_student_page import (  # noqa: F401  (fixtures)
 )
 from tests.fixtures.scenarios import Scenario
 from tests.live.conftest import enrol
+from tests.live.test_side_camera import views
 from tests.servers import LiveServer
 from web.pages.i18n import catalog
 from web.settings import Settings
 
 POLICY = {"room_scan": {"pre_exam": False}, "side_camera": {"required": True}}
-
-
-def side_views(settings: Settings, session_id: str) -> list[list[float]]:
-    engine = make_engine(settings.db_url)
-    try:
-        with Session(engine) as db:
-            rows = db.scalars(
-                select(ChunkRow.views)
-                .join(RecordingRunRow, RecordingRunRow.id == ChunkRow.run_id)
-                .where(ChunkRow.session_id == session_id, RecordingRunRow.track == "side")
-            ).all()
-    finally:
-        engine.dispose()
-    return [view for data in rows if data for view in data]
 
 
 def test_a_phone_joins_by_the_link_on_the_system_check_and_its_camera_is_recorded_as_the_side_track(
@@ -101,7 +84,7 @@ def test_a_phone_joins_by_the_link_on_the_system_check_and_its_camera_is_recorde
         page.locator(f"{check} .side-camera").scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_path("student-side-camera-connected-kk")), full_page=False)
 
-        seen = side_views(student_settings, enrolled.session_id)
+        seen = views(student_settings.db_url, enrolled.session_id)
         assert len(seen) >= 3, seen
         assert any(people >= 1 for _, people, *_ in seen), seen  # the fake camera's candidate is in view
         with api(student_server) as client:

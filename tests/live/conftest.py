@@ -71,15 +71,20 @@ def scan_media(tmp_path_factory: pytest.TempPathFactory) -> ScanMedia:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    settings = Settings(
+def live_settings(tmp_path: Path) -> Settings:
+    """The live server's settings (its database: `live_settings.db_url`)."""
+    return Settings(
         data_dir=tmp_path / "data",
         port=free_port(),
         bootstrap_api_key=KEY,
         checkpoint_interval_s=3600,
         log_level="WARNING",
     )
-    with LiveServer(settings) as server:
+
+
+@pytest.fixture
+def live_server(live_settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(live_settings) as server:
         yield server
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -23,8 +21,8 @@ from proctor.sessions.tables import IdDocumentRow, SessionRow
 from tests.fixtures.fetch import media_path
 from tests.fixtures.id_cards import OBAMA, CardPerson, Shot, photograph, render_card
 from tests.fixtures.scenarios import Scenario
-from tests.live.conftest import KEY, LiveMedia, enrol
-from tests.servers import LiveServer, free_port
+from tests.live.conftest import LiveMedia, enrol
+from tests.servers import LiveServer
 from web.live.client import LiveClient
 from web.settings import Settings
 
@@ -33,20 +31,6 @@ POLICY = {"room_scan": {"pre_exam": False}, "identity": {"id_document": "on"}}
 STREAMED_S = 10.0
 """The card is posted once the server has received this much of the candidate's video (the demo's first 12 s:
 the candidate alone, leaving and coming back)."""
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data", port=free_port(), bootstrap_api_key=KEY, checkpoint_interval_s=3600,
-        log_level="WARNING",
-    )  # fmt: skip
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as running:
-        yield running
 
 
 def jpeg(image: Any) -> bytes:
@@ -79,9 +63,10 @@ def checks(settings: Settings, session_id: str) -> list[dict[str, Any]]:
 
 
 def test_the_card_is_compared_with_the_face_the_server_saw_in_the_live_video(
-    server: LiveServer, settings: Settings, live_media: LiveMedia, demo: Scenario
+    live_server: LiveServer, live_settings: Settings, live_media: LiveMedia, demo: Scenario
 ) -> None:
-    enrolled = enrol(server.url, demo, policy=POLICY, key=KEY)
+    server, settings = live_server, live_settings
+    enrolled = enrol(server.url, demo, policy=POLICY)
     candidate = CardPerson(  # the demo's candidate's own card: the portrait cut from their reference photo
         str(demo.reference), "НҰРЛАНОВНА", "ӘЙГЕРІМ", "", make_iin(date(2004, 3, 15), True, 2468), date(2004, 3, 15)
     )

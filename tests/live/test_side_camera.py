@@ -27,6 +27,7 @@ from tests.live.conftest import Enrolled, LiveMedia, api, enrol
 from tests.live.test_recording_seal import go_live, played, slices
 from tests.servers import LiveServer
 from web.live.client import LiveClient
+from web.settings import Settings
 
 pytestmark = pytest.mark.slow
 SIDE = {"room_scan": {"pre_exam": False}, "side_camera": {"required": True, "max_gap_s": 4.0}}
@@ -87,10 +88,6 @@ def wall(folder: Path) -> Path:
     return webm_of(source, folder / "wall.webm", keyframe_every_s=2.0, bitrate=600_000)
 
 
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'proctor.db'}"  # the live_server fixture's database
-
-
 def other_college_key(url: str) -> str:
     engine = make_engine(url)
     try:
@@ -115,7 +112,7 @@ def views(url: str, session_id: str) -> list[list[float]]:
 
 
 def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
-    live_server: LiveServer, live_media: LiveMedia, demo: Scenario, tmp_path: Path
+    live_server: LiveServer, live_settings: Settings, live_media: LiveMedia, demo: Scenario
 ) -> None:
     server = live_server
     enrolled = enrol(server.url, demo, SIDE)
@@ -174,7 +171,7 @@ def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
     assert put(server, side, "side-2", 1, slices(live_media.another, PART)[1], 17.5) == 410  # sealed
     assert httpx.get(f"{server.url}/side/{side}").status_code == 410
 
-    seen = views(db_url(tmp_path), enrolled.session_id)
+    seen = views(live_settings.db_url, enrolled.session_id)
     assert len(seen) >= 5 and all(0.0 <= at_s <= 21.0 for at_s, *_ in seen)
     assert sum(1 for _, people, *_ in seen if people >= 1) >= len(seen) * 0.6  # a person at the desk, seen
     with api(server) as client:
@@ -192,14 +189,14 @@ def test_the_side_token_reaches_only_the_phones_page_and_side_parts(
     assert played_back.status_code == 200 and played_back.headers["content-type"] == "video/webm"
     assert played_back.content[:4] == b"\x1a\x45\xdf\xa3" and len(played_back.content) > 100_000
     # another college sees nothing of it
-    outsider = {"Authorization": f"Bearer {other_college_key(db_url(tmp_path))}"}
+    outsider = {"Authorization": f"Bearer {other_college_key(live_settings.db_url)}"}
     with httpx.Client(base_url=server.url, headers=outsider, timeout=30) as client:
         assert client.get(f"/api/v1/sessions/{enrolled.session_id}/recording?track=side").status_code == 404
         assert client.get(f"/api/v1/sessions/{enrolled.session_id}/events").status_code == 404
 
 
 def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
-    live_server: LiveServer, live_media: LiveMedia, demo: Scenario, tmp_path: Path
+    live_server: LiveServer, live_settings: Settings, live_media: LiveMedia, demo: Scenario, tmp_path: Path
 ) -> None:
     server = live_server
     blind = enrol(server.url, demo, SIDE)
@@ -218,7 +215,7 @@ def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
                     assert put(server, side, "side-1", number, data, 0.0) == 201
                 shown = phone_status(server, token).json()
                 assert shown["state"] == "sees_nobody", shown  # the page asks to turn the phone toward the desk
-                age_side_parts(db_url(tmp_path), blind.session_id, 60.0)
+                age_side_parts(live_settings.db_url, blind.session_id, 60.0)
                 assert phone_status(server, token).json()["state"] == "lost"  # quiet longer than max_gap_s
             else:
                 assert phone_status(server, token).json()["state"] == "waiting"
@@ -229,7 +226,7 @@ def test_a_phone_that_sees_nobody_or_never_comes_is_flagged_for_the_examiner(
 
     asyncio.run(sit(blind.token, True))
     asyncio.run(sit(absent.token, False))
-    seen = views(db_url(tmp_path), blind.session_id)
+    seen = views(live_settings.db_url, blind.session_id)
     assert seen and all(people == 0 for _, people, *_ in seen)
     with api(server) as client:
         flagged = client.get(f"/api/v1/sessions/{blind.session_id}/events").json()
@@ -253,7 +250,7 @@ def still_video(folder: Path, name: str, frame: np.ndarray, seconds: float = 10.
 
 
 def test_the_phone_is_checked_for_the_shared_screen_in_its_view(
-    live_server: LiveServer, live_media: LiveMedia, demo: Scenario, tmp_path: Path
+    live_server: LiveServer, live_settings: Settings, live_media: LiveMedia, demo: Scenario, tmp_path: Path
 ) -> None:
     server = live_server
     policy = {**SIDE, "browser": {"screen_share": True}}
@@ -276,7 +273,7 @@ def test_the_phone_is_checked_for_the_shared_screen_in_its_view(
                     assert put(server, enrolled.token, "screen-1", sent, screen[sent], 0.0, track="screen") == 201
                     sent += 1
                 assert put(server, side, "side-1", number, data, 0.0) == 201
-            shown = phone_status(server, enrolled.token).json()
+            shown: dict[str, Any] = phone_status(server, enrolled.token).json()
             await client.finish()
             await client.seal({"screen-1": len(screen)})
             return shown
@@ -285,10 +282,10 @@ def test_the_phone_is_checked_for_the_shared_screen_in_its_view(
 
     shown_sees = asyncio.run(sit(sees, phone_sees))
     shown_misses = asyncio.run(sit(misses, phone_misses))
-    seen = views(db_url(tmp_path), sees.session_id)
+    seen = views(live_settings.db_url, sees.session_id)
     checked = [view for view in seen if view[3] >= 0]
     assert len(checked) >= 3 and all(view[3] == 1 for view in checked), seen
-    unseen = views(db_url(tmp_path), misses.session_id)
+    unseen = views(live_settings.db_url, misses.session_id)
     missed = [view for view in unseen if view[3] >= 0]
     assert len(missed) >= 3 and all(view[3] == 0 for view in missed), unseen
     assert shown_sees["state"] == "connected", shown_sees
