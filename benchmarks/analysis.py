@@ -19,27 +19,32 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import dlib
 import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", module="google.protobuf")
 
+from models import model_path  # noqa: E402
 from proctor.analyze import analyze_recording  # noqa: E402
 from proctor.analyzers.audio import AudioAnalyzer  # noqa: E402
 from proctor.analyzers.body import PoseEstimator  # noqa: E402
-from proctor.analyzers.faces import FaceDetector  # noqa: E402
+from proctor.analyzers.faces import FaceBox, FaceDetector  # noqa: E402
 from proctor.analyzers.headpose import HeadPoseEstimator  # noqa: E402
 from proctor.analyzers.identity import FaceEncoder, enroll_reference  # noqa: E402
 from proctor.analyzers.motion import MotionMeter  # noqa: E402
 from proctor.analyzers.quality import QualityConfig, measure_quality  # noqa: E402
 from proctor.decode import iter_audio, iter_frames  # noqa: E402
 from proctor.events.detector import EventDetector  # noqa: E402
-from proctor.frames import Frame  # noqa: E402
+from proctor.frames import Frame, bgr_to_rgb  # noqa: E402
 from proctor.gates import GatesConfig  # noqa: E402
 from proctor.nativelog import quiet_native_noise  # noqa: E402
 from proctor.pipeline import CandidateAnalyzer  # noqa: E402
 from proctor.policy import PRESETS  # noqa: E402
 from tests.fixtures.fetch import media_path  # noqa: E402
+
+_DLIB_SHAPES = dlib.shape_predictor(str(model_path("dlib_shape_predictor_5")))
+_DLIB_NETWORK = dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet")))
 
 RECORDING = "WolfgangLanger_Pexels.mp4"
 
@@ -50,6 +55,14 @@ def per_frame_ms(images: list[np.ndarray], fn: Callable[[np.ndarray], object]) -
     for image in images:
         fn(image)
     return round(1000 * (time.process_time() - start) / len(images), 2)
+
+
+def dlib_descriptor(image: np.ndarray, box: FaceBox) -> object:
+    """The same embedding by dlib's own network (the prebuilt wheel computes it without BLAS): the figure
+    proctor/analyzers/face_resnet.py is measured against."""
+    rgb = bgr_to_rgb(image)
+    rect = dlib.rectangle(int(box.x), int(box.y), int(box.x + box.width), int(box.y + box.height))
+    return _DLIB_NETWORK.compute_face_descriptor(rgb, _DLIB_SHAPES(rgb, rect), 0)
 
 
 def analyzer_costs(images: list[np.ndarray]) -> dict[str, object]:
@@ -78,6 +91,7 @@ def analyzer_costs(images: list[np.ndarray]) -> dict[str, object]:
         "head_pose_facemesh_ms": per_frame_ms(images, head.estimate),
         "body_pose_ms": per_frame_ms(images, pose.observe),
         "identity_dlib_ms": per_frame_ms(images[:10], lambda im: encoder.encode(im, box)),
+        "identity_dlib_own_network_ms": per_frame_ms(images[:10], lambda im: dlib_descriptor(im, box)),
         "audio_ms_per_s": round(audio_ms, 2),
     }
 
