@@ -4,8 +4,8 @@ quality + motion (< 1 ms) → BlazeFace (≈ 4 ms; the short-range model, ≈ 1.
 → FaceMesh head pose only with a face (≈ 3–8 ms; every other frame while the head is calm; the same call
 places the irises for gaze when the policy asks, measured only on the frames it runs, with one face) → Pose at a
 low rate, or at once when the face is lost (≈ 17–48 ms) → dlib identity on a schedule (≥ every
-`interval_s` and on every face re-acquisition, never every frame; ≈ 15 ms: proctor/analyzers/face_resnet.py). The gates that let a model
-rest are proctor/gates.py.
+`interval_s` and on every face re-acquisition, never every frame; ≈ 15 ms: proctor/analyzers/face_resnet.py).
+The gates that let a model rest are proctor/gates.py.
 
 Pose follows one person. With someone else in view it may follow them, so body motion is measured
 only between poses whose nose lies on the candidate's face (the face tracked from frame to frame
