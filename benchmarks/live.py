@@ -15,7 +15,8 @@ For each N:
 - frames analysed and dropped per stream (the server's /metrics, before and after);
 - latency: from the arrival of the media that made an event open (`live_started_at + detected_s`)
   to the event being stored (`opened_at`), p50 and p95 over every live event of the round;
-- memory per stream: growth of the tree's proportional set size (PSS) with N streams over the idle server.
+- memory per stream: growth of the tree's proportional set size (PSS) with N streams over the idle server, in all
+  and split between the web process and the live workers.
 
 Each client also sends its own recording (640×480 at 15 fps, as MediaRecorder keeps it) as the page does (a
 part every 2 s, checked by the server before it is kept) and seals it at the end, so the cores per stream
@@ -102,17 +103,21 @@ def cpu_s(root: int) -> float:
     return sum(stat_cpu_seconds(Path(f"/proc/{pid}/stat")) or 0.0 for pid in tree(root))
 
 
-def pss_mb(root: int) -> float:
-    """Proportional set size of the tree (shared model pages counted once across processes)."""
-    total = 0
+def pss_mb(root: int) -> tuple[float, float]:
+    """Proportional set size (shared model pages counted once across processes) of the web process, and of the
+    rest of its tree (the live workers)."""
+    web = others = 0
     for pid in tree(root):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+                    if pid == root:
+                        web += int(line.split()[1])
+                    else:
+                        others += int(line.split()[1])
         except OSError:
             continue
-    return total / 1024
+    return web / 1024, others / 1024
 
 
 # -- the platform ----------------------------------------------------------------------------------
@@ -266,8 +271,12 @@ async def round_of(
         "events_timed": len(delays),
         "latency_p50_ms": round(statistics.median(delays), 1) if delays else None,
         "latency_p95_ms": round(delays[min(len(delays) - 1, int(0.95 * len(delays)))], 1) if delays else None,
-        "memory_per_stream_mb": round((busy_mb - idle_mb) / n, 1),
-        "server_pss_mb": round(busy_mb, 1),
+        "memory_per_stream_mb": round((sum(busy_mb) - sum(idle_mb)) / n, 1),
+        "memory_per_stream_mb_by_process": {
+            "web process": round((busy_mb[0] - idle_mb[0]) / n, 1),
+            "live workers": round((busy_mb[1] - idle_mb[1]) / n, 1),
+        },
+        "server_pss_mb": round(sum(busy_mb), 1),
         "cores_per_stream_by_stage": stage_cores(window0, window1, t1 - t0, n),
     }
 
