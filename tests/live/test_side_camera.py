@@ -270,18 +270,21 @@ def test_the_phone_is_checked_for_the_shared_screen_in_its_view(
             sent = 0
             for number, data in enumerate(phone):  # the screen's parts and the phone's, as they come, in step
                 while sent < len(screen) * (number + 1) / len(phone):
-                    assert put(server, enrolled.token, "screen-1", sent, screen[sent], 0.0, track="screen") == 201
+                    screen_part = (server, enrolled.token, "screen-1", sent, screen[sent], 0.0)
+                    assert await asyncio.to_thread(put, *screen_part, track="screen") == 201
                     sent += 1
-                assert put(server, side, "side-1", number, data, 0.0) == 201
-            shown: dict[str, Any] = phone_status(server, enrolled.token).json()
+                assert await asyncio.to_thread(put, server, side, "side-1", number, data, 0.0) == 201
+            shown: dict[str, Any] = (await asyncio.to_thread(phone_status, server, enrolled.token)).json()
             await client.finish()
             await client.seal({"screen-1": len(screen)})
             return shown
         finally:
             await client.close()
 
-    shown_sees = asyncio.run(sit(sees, phone_sees))
-    shown_misses = asyncio.run(sit(misses, phone_misses))
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:  # the two candidates sit side by side
+        return await asyncio.gather(sit(sees, phone_sees), sit(misses, phone_misses))
+
+    shown_sees, shown_misses = asyncio.run(both())
     seen = views(live_settings.db_url, sees.session_id)
     checked = [view for view in seen if view[3] >= 0]
     assert len(checked) >= 3 and all(view[3] == 1 for view in checked), seen
