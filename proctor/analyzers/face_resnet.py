@@ -1,9 +1,9 @@
 """dlib's face-recognition ResNet, read from its own model file and run with NumPy.
 
 The identity embedding is dlib's `dlib_face_recognition_resnet_model_v1` (face-recognition-models): a 29-layer
-ResNet on a 150×150 face chip, giving a 128-D vector. The prebuilt dlib wheel runs it without BLAS (80 ms a face
-on this machine); the same layers as matrix products in single-threaded OpenBLAS take 13–15 ms and give the same
-vector (within 1e-6 on every test face: tests/proctor/test_face_resnet.py holds it against dlib's own). The face
+ResNet on a 150×150 face chip, giving a 128-D vector. The prebuilt dlib wheel runs it without BLAS (80–97 ms a
+face on this machine); the same layers as matrix products in single-threaded OpenBLAS take 13–18 ms and give the
+same vector (within 10⁻⁵ on every test face: tests/proctor/test_face_resnet.py holds it against dlib's own). The face
 chip is still cut by dlib (`dlib.get_face_chip`, its 5-point alignment); only the network's arithmetic is ours.
 
 The model file is read as dlib serialises a network: each layer after the one feeding it (input first), a layer's
@@ -41,14 +41,17 @@ _BLOCKS = (32, 32, 32, 64, 64, 64, 64, 128, 128, 128, 256, 256, 256, 256)
 (3 × 256) and alevel0 (1 × 256); the first block of each level after the first halves the picture."""
 
 
+_HALVES = tuple(
+    number > 0 and (width != _BLOCKS[number - 1] or number == len(_BLOCKS) - 1) for number, width in enumerate(_BLOCKS)
+)
+"""Which blocks halve the picture: the first of each level after alevel4, and alevel0's one block."""
+
+
 def _expected_layers() -> list[str]:
     names = ["con_4", "affine_", "relu_", "max_pool_2"]
-    width = _BLOCKS[0]
-    for number, blocks_width in enumerate(_BLOCKS):
-        down = number > 0 and (blocks_width != width or number == len(_BLOCKS) - 1)
+    for halves in _HALVES:
         names += ["con_4", "affine_", "relu_", "con_4", "affine_"]
-        names += ["avg_pool_2", "add_prev_", "relu_"] if down else ["add_prev_", "relu_"]
-        width = blocks_width
+        names += ["avg_pool_2", "add_prev_", "relu_"] if halves else ["add_prev_", "relu_"]
     return [*names, "avg_pool_2", "fc_2"]
 
 
@@ -108,6 +111,13 @@ class FaceResNet:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelFileError(f"face ResNet: cannot read {path}: {exc.strerror}") from exc
+        try:
+            self._read(path, data)
+        except (IndexError, ValueError) as exc:  # a file cut short or garbled between the layers' names
+            raise ModelFileError(f"face ResNet: {path} cannot be read as dlib's network ({exc})") from exc
+        self._threads = ThreadpoolController()
+
+    def _read(self, path: Path, data: bytes) -> None:
         found = [
             (match.end(), match.group(2).decode())
             for match in _LAYER.finditer(data)
@@ -126,16 +136,16 @@ class FaceResNet:
         self._stem = convolutions[0], scales[0]
         self._blocks: list[_Block] = []
         width = _BLOCKS[0]
-        for number, blocks_width in enumerate(_BLOCKS):
+        for number, (blocks_width, halves) in enumerate(zip(_BLOCKS, _HALVES, strict=True)):
             first, second = convolutions[1 + 2 * number], convolutions[2 + 2 * number]
-            halves = first.stride == 2
             if (first.weights.shape[0], second.weights.shape[0]) != (blocks_width, blocks_width):
                 raise ModelFileError("face ResNet: a residual block's width differs from dlib's network")
+            if (first.stride, second.stride) != ((2 if halves else 1), 1):
+                raise ModelFileError("face ResNet: a residual block's strides differ from dlib's network")
             self._blocks.append(_Block(first, scales[1 + 2 * number], second, scales[2 + 2 * number], halves))
             width = blocks_width
         if width != inputs:
             raise ModelFileError("face ResNet: the last layer does not read the last block")
-        self._threads = ThreadpoolController()
 
     @staticmethod
     def _conv(reader: _Reader) -> _Conv:

@@ -68,6 +68,10 @@ def test_a_model_file_that_is_not_the_network_is_refused(tmp_path: Path) -> None
         FaceResNet(other)
     with pytest.raises(ModelFileError, match="cannot read"):
         FaceResNet(tmp_path / "missing.dat")
+    cut_in_last_layer = tmp_path / "cut.dat"  # every layer's name is there, the last one's weights are not
+    cut_in_last_layer.write_bytes(original[: original.rindex(b"fc_2") + 8])
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        FaceResNet(cut_in_last_layer)
 
 
 def test_a_chip_of_another_size_is_refused() -> None:
