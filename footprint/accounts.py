@@ -23,6 +23,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, String, or_, select, updat
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from footprint.store import Base
+from footprint.store.times import as_utc
 
 AUTHORITY_HOME = "https://proctor.kz/credentials"
 PROCTORING_ACCOUNT = "proctoring"
@@ -145,7 +146,7 @@ class Credential:
 
     def use_to_note(self, now: datetime | None = None) -> bool:
         """Whether this use should be written down (the last one noted is a minute old or more)."""
-        last = _utc(self.last_used_at)
+        last = as_utc(self.last_used_at)
         return last is None or last < (now or datetime.now(UTC)) - LAST_USED_EVERY
 
     @property
@@ -182,10 +183,6 @@ def create_college(session: Session, name: str) -> str:
     session.add(CollegeRow(id=college_id, name=name, created_at=datetime.now(UTC)))
     session.flush()
     return college_id
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _active(now: datetime) -> Any:
@@ -229,7 +226,7 @@ def issue_key(
 
 def _credential(row: CredentialRow, college_name: str) -> Credential:
     scopes = parse_scopes(row.scopes)
-    return Credential(row.id, row.college_id, college_name, row.name, scopes, _utc(row.last_used_at))
+    return Credential(row.id, row.college_id, college_name, row.name, scopes, as_utc(row.last_used_at))
 
 
 def authenticate(session: Session, secret: str, now: datetime | None = None) -> Credential | None:
@@ -279,16 +276,16 @@ class KeyInfo:
 
 
 def _info(row: CredentialRow) -> KeyInfo:
-    created = row.created_at if row.created_at.tzinfo is not None else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     return KeyInfo(
         row.id,
         row.name,
         row.prefix,
         parse_scopes(row.scopes),
         created,
-        _utc(row.last_used_at),
-        _utc(row.revoked_at),
-        _utc(row.expires_at),
+        as_utc(row.last_used_at),
+        as_utc(row.revoked_at),
+        as_utc(row.expires_at),
         bool(row.bootstrap),
     )
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from footprint.accounts import CollegeRow
 from footprint.store import Base
+from footprint.store.times import as_utc
 
 MIN_PASSWORD_LENGTH = 10
 hasher = PasswordHasher()
@@ -77,14 +78,10 @@ class EmailTaken(PeopleError):
     """The e-mail address already names someone (on this platform)."""
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def person_from_row(row: UserRow) -> Person:
     """The person a users row holds (without the password hash)."""
     return Person(
-        row.id, row.college_id, row.email, row.full_name, Role(row.role), row.created_at, _utc(row.disabled_at)
+        row.id, row.college_id, row.email, row.full_name, Role(row.role), row.created_at, as_utc(row.disabled_at)
     )
 
 

@@ -43,6 +43,7 @@ from footprint.indicators.owners import facts_of
 from footprint.indicators.period import Period
 from footprint.ledger import Ledger, SignedCheckpoint
 from footprint.ledger.tables import CheckpointRow
+from footprint.store.times import as_utc
 
 DEFAULT_SPAN = timedelta(days=30)
 MAX_SPAN = timedelta(days=6 * 366)
@@ -112,7 +113,7 @@ def _signed_at(db: Session, tree_size: int) -> datetime:
     moment = db.scalar(select(CheckpointRow.signed_at).where(CheckpointRow.tree_size == tree_size))
     if moment is None:
         raise FootprintNotFound(f"no signed checkpoint of tree size {tree_size}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def checkpoints(db: Session, limit: int = 50) -> list[dict[str, Any]]:
@@ -122,7 +123,7 @@ def checkpoints(db: Session, limit: int = 50) -> list[dict[str, Any]]:
         {
             "treeSize": row.tree_size,
             "rootHash": base64.b64encode(row.root_hash).decode(),
-            "signedAt": (row.signed_at if row.signed_at.tzinfo else row.signed_at.replace(tzinfo=UTC)).isoformat(),
+            "signedAt": as_utc(row.signed_at).isoformat(),
         }
         for row in rows
     ]

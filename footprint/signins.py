@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from footprint.people import Person, UserRow, person_from_row
 from footprint.store import Base
+from footprint.store.times import as_utc
 
 SESSION_HOURS = 12
 """How long a sign-in lasts (a working day of review); signing out ends it at once."""
@@ -94,10 +95,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def open_sign_in(db: Session, person: Person, now: datetime | None = None) -> SignIn:
     """Start a sign-in for `person` (in the caller's transaction)."""
     moment = now or datetime.now(UTC)
@@ -115,7 +112,7 @@ def signed_in(db: Session, token: str, now: datetime | None = None) -> SignedIn 
     if not token or len(token) > 200:
         return None
     row = db.get(DeskSessionRow, token_hash(token))
-    if row is None or _utc(row.expires_at) <= (now or datetime.now(UTC)):
+    if row is None or as_utc(row.expires_at) <= (now or datetime.now(UTC)):
         return None
     user = db.get(UserRow, row.user_id)
     if user is None or user.disabled_at is not None:
@@ -222,7 +219,7 @@ def begin_attempt(
     waits = [
         wait
         for row in rows.values()
-        if not _forgotten(row, moment) and (wait := _utc_or_none(row.wait_until)) is not None and wait > moment
+        if not _forgotten(row, moment) and (wait := as_utc(row.wait_until)) is not None and wait > moment
     ]
     if waits:
         raise TooManyAttempts(max(1, int((max(waits) - moment).total_seconds() + 0.999)))
@@ -251,10 +248,6 @@ def end_attempt(db: Session, attempt: Attempt, ok: bool, now: datetime | None = 
         row.wait_until = moment + delay if delay is not None and row.failures else None
 
 
-def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return _utc(moment) if moment is not None else None
-
-
 def _forgotten(row: LoginThrottleRow, now: datetime) -> bool:
-    last = _utc_or_none(row.last_failure_at)
+    last = as_utc(row.last_failure_at)
     return last is None or last < now - FORGET_AFTER

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from footprint.accounts import Credential
 from footprint.ledger.tables import EntryRow
 from footprint.people import Person
+from footprint.store.times import as_utc
 from proctor.review.access import Reviewer
 from web.deps import Services
 
@@ -140,7 +141,7 @@ def _record(index: int, data: dict[str, Any]) -> AccessRecord:
     at = datetime.fromisoformat(data["at"])
     return AccessRecord(
         index,
-        at if at.tzinfo else at.replace(tzinfo=UTC),
+        as_utc(at),
         Actor(actor["kind"], actor["id"], actor["name"]),
         data["what"],
         data["object"],

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from footprint.ledger.tables import CheckpointRow, HeadRow
+from footprint.store.times import as_utc
 from proctor.sessions.tables import SessionRow
 from proctor.sessions.worker import DURATION_BOUNDS_S
 from web.cputime import own_threads, worker_parts
@@ -153,7 +154,7 @@ class LedgerCollector(Collector):
             return
         yield GaugeMetricFamily("proctor_ledger_size", "Entries in the ledger.", size)
         if signed is not None:
-            signed = signed if signed.tzinfo is not None else signed.replace(tzinfo=UTC)  # SQLite gives naive UTC
+            signed = as_utc(signed)  # SQLite gives naive UTC
             age = max(0.0, (datetime.now(UTC) - signed).total_seconds())
             yield GaugeMetricFamily("proctor_checkpoint_age_seconds", "Seconds since the latest checkpoint.", age)
 

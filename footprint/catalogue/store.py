@@ -22,6 +22,7 @@ from footprint.catalogue.model import TABLES, Catalogue
 from footprint.facts.tables import ID
 from footprint.ledger import Ledger, canonical
 from footprint.store import Base
+from footprint.store.times import as_utc
 
 LEDGER_KIND = "footprint.catalogue"
 
@@ -120,7 +121,7 @@ HEAD = (
 
 
 def _version(db: Session, row: Any) -> CatalogueVersion:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     catalogue = _catalogue(db, row.id, row.digest)
     return CatalogueVersion(row.college_id, row.version, row.digest, row.source, row.ledger_index, created, catalogue)
 
@@ -190,7 +191,7 @@ def catalogue_versions(db: Session, college_id: str) -> list[dict[str, Any]]:
             "sha256": row.digest,
             "source": row.source,
             "ledgerIndex": row.ledger_index,
-            "createdAt": (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)).isoformat(),
+            "createdAt": as_utc(row.created_at).isoformat(),
         }
         for row in rows
     ]

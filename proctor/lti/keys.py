@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.lti.tables import ToolKeyRow
 
 KEEP_RETIRED = timedelta(days=7)
@@ -40,15 +41,11 @@ class ToolKey:
         return jwt.encode(payload, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _key(row: ToolKeyRow) -> ToolKey:
     private = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
     if not isinstance(private, rsa.RSAPrivateKey):
         raise ValueError(f"tool key {row.kid} is not an RSA key")
-    return ToolKey(row.kid, private, _utc(row.created_at) or row.created_at, _utc(row.retired_at))
+    return ToolKey(row.kid, private, as_utc(row.created_at), as_utc(row.retired_at))
 
 
 def _new_row(now: datetime) -> ToolKeyRow:

@@ -30,6 +30,7 @@ import jwt
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.lti import claims as c
 from proctor.lti.registry import Platform, by_issuer, platform_of
 from proctor.lti.tables import PlatformRow, StateRow
@@ -199,10 +200,6 @@ def forget_states(db: Session, before: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def use_state(db: Session, state: str, browser_state: str | None, now: datetime | None = None) -> tuple[Platform, str]:
     """Spend the state (in the caller's write transaction, whatever the token then proves): its platform and nonce."""
     if not state or len(state) > 200:
@@ -221,7 +218,7 @@ def use_state(db: Session, state: str, browser_state: str | None, now: datetime 
         raise LaunchRefused("replay", "this launch was used already (a replayed or re-posted launch)", 403)
     moment = now or datetime.now(UTC)
     row.used_at = moment
-    if moment - _utc(row.created_at) > STATE_TTL:
+    if moment - as_utc(row.created_at) > STATE_TTL:
         raise LaunchRefused("state_expired", "the login took too long: start it again from the LMS")
     platform_row = db.get(PlatformRow, row.platform_id)
     if platform_row is None or platform_row.disabled_at is not None:

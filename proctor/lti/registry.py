@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.lti.tables import PlatformRow
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 
@@ -55,10 +56,6 @@ class Platform:
         return self.disabled_at is None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def platform_of(row: PlatformRow) -> Platform:
     return Platform(
         row.id,
@@ -70,8 +67,8 @@ def platform_of(row: PlatformRow) -> Platform:
         row.jwks_url,
         row.auth_url,
         row.token_url,
-        _utc(row.created_at) or row.created_at,
-        _utc(row.disabled_at),
+        as_utc(row.created_at),
+        as_utc(row.disabled_at),
     )
 
 

@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.errors import ProctorError
 from proctor.policy import policy_from_dict
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
@@ -199,7 +200,7 @@ class QuizGates:
         if status != Status.IN_PROGRESS:
             raise GateClosed(f"the exam session is over ({status.value}): the quiz password is no longer shown")
         closes = exam.closes_at
-        if closes is not None and (closes if closes.tzinfo else closes.replace(tzinfo=UTC)) <= moment:
+        if closes is not None and as_utc(closes) <= moment:
             raise GateClosed(f"the exam closed at {closes.isoformat()}: the quiz password is no longer shown")
         # the live session moves on only after each step (web/live/session.py); checked here all the same
         if row.consent != "accepted":

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from footprint.ledger import canonical
+from footprint.store.times import as_utc
 from proctor.analyzers.sessionfaces import SessionFace
 from proctor.errors import ProctorError
 from proctor.lti import grades
@@ -120,10 +121,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 class LiveRecords:
     """The database side of live sessions (called from threads, never from the event loop)."""
 
@@ -144,10 +141,10 @@ class LiveRecords:
             status = Status(row.status)
             if status not in LIVE_STATES:
                 raise SessionGone("this exam session is finished; the link no longer opens it")
-            closes = _utc(exam.closes_at)
+            closes = as_utc(exam.closes_at)
             if closes is not None and closes <= moment:
                 raise SessionGone(f"the exam closed at {closes.isoformat()}")
-            opens = _utc(exam.opens_at)
+            opens = as_utc(exam.opens_at)
             if opens is not None and moment < opens:
                 raise ExamNotOpen(opens)
             return LiveTicket(
@@ -161,7 +158,7 @@ class LiveRecords:
                 embedding=candidate.embedding,
                 duration_min=exam.duration_min,
                 content_url=exam.content_url,
-                started_at=_utc(row.live_started_at),
+                started_at=as_utc(row.live_started_at),
                 last_s=row.live_last_s,
                 next_number=_next_number(db, row.id),
                 consent=row.consent,
@@ -178,8 +175,8 @@ class LiveRecords:
             candidate = db.get(CandidateRow, row.candidate_id) if row is not None else None
             if row is None or exam is None or candidate is None:
                 raise TokenRefused("this exam link is not valid")
-            closes = _utc(exam.closes_at)
-            opens = _utc(exam.opens_at)
+            closes = as_utc(exam.closes_at)
+            opens = as_utc(exam.opens_at)
             return PageView(
                 session_id=row.id,
                 status=Status(row.status),
@@ -201,7 +198,7 @@ class LiveRecords:
         with self.store.write() as db:
             row = self._row(db, session_id)
             exam = db.get(ExamRow, row.exam_id)
-            opens, closes = (_utc(exam.opens_at), _utc(exam.closes_at)) if exam is not None else (None, None)
+            opens, closes = (as_utc(exam.opens_at), as_utc(exam.closes_at)) if exam is not None else (None, None)
             if opens is not None and moment < opens:
                 raise StateError(f"the exam opens at {opens.isoformat()}")
             if closes is not None and closes <= moment:
@@ -247,7 +244,7 @@ class LiveRecords:
                 row.live_started_at = origin
                 row.analysis_run = LIVE_RUN
                 row.job_state = "live"
-            started = _utc(row.live_started_at)
+            started = as_utc(row.live_started_at)
             return started if started is not None else origin
 
     def move_to(

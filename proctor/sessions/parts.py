@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.recording.parts import CheckedPart, Timeline, check_part
 from proctor.recording.signature import pack
 from proctor.recording.webm import PartRefused, StreamState
@@ -36,10 +37,6 @@ LIVE = frozenset({Status.SCHEDULED, Status.IDENTITY_CHECK, Status.ROOM_SCAN, Sta
 TRACKS = ("camera", "screen", "side")
 OVERLAP_SLACK_S = 0.5
 """How much two runs of one track may overlap on the timeline (a page's clock estimate at a reload)."""
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -141,11 +138,11 @@ class LiveParts:
         if exam.opens_at is not None:
             opened = db.scalar(select(ExamRow.id).where(ExamRow.id == exam.id, ExamRow.opens_at <= db_time(0)))
             if opened is None:
-                raise StateError(f"the exam opens at {_utc(exam.opens_at).isoformat()}")
+                raise StateError(f"the exam opens at {as_utc(exam.opens_at).isoformat()}")
         if exam.closes_at is not None:
             still = db.scalar(select(ExamRow.id).where(ExamRow.id == exam.id, ExamRow.closes_at > db_time(-grace)))
             if still is None:
-                raise SealedError(f"the exam closed at {_utc(exam.closes_at).isoformat()}: no part is taken any more")
+                raise SealedError(f"the exam closed at {as_utc(exam.closes_at).isoformat()}: no part is taken any more")
 
     @staticmethod
     def _kept(db: Session, session_id: str, part: RecordingPart) -> ChunkRow | None:
@@ -176,7 +173,7 @@ class LiveParts:
         started = row.live_started_at
         if started is None:
             raise StateError("the session's time starts with its first live media: send the recording after that")
-        started = started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+        started = as_utc(started)
         now_s = (now - started).total_seconds()
         run = self._run(db, row.id, part.run)
         if run is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from footprint.store.times import as_utc
 from proctor.sessions.erasure import person_candidates
 from proctor.sessions.retention import RetentionPolicy, policy_of
 from proctor.sessions.store import SessionStore
@@ -33,7 +34,7 @@ PURPOSES = {
 
 
 def _until(start: datetime, days: int) -> str:
-    moment = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    moment = as_utc(start)
     return (moment + timedelta(days=days)).date().isoformat()
 
 

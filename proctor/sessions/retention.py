@@ -25,6 +25,7 @@ from typing import Literal, get_args
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.events.vocabulary import BROWSER
 from proctor.sessions.lifecycle import Status
 from proctor.sessions.store import SessionStore
@@ -265,7 +266,7 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
                 )
             ]
         for session_id, created_at in due:
-            kinds = [k for k in MEDIA_KINDS if _aware(created_at) < now - timedelta(days=policy.days(k))]
+            kinds = [k for k in MEDIA_KINDS if as_utc(created_at) < now - timedelta(days=policy.days(k))]
             why: dict[str, object] = {"retention_days": {k: policy.days(k) for k in kinds}}
             done = purge_session_media(store, session_id, kinds, now, "retention_purge", why)
             if done.chunks or done.evidence or done.faces:
@@ -274,10 +275,6 @@ def purge_expired(store: SessionStore, now: datetime) -> PurgeReport:
         photos += _purge_reference_photos(store, college, policy, now)
         page += _strip_page_events(store, college, policy, now)
     return PurgeReport(sessions, chunks, evidence, faces, photos, page)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _purge_reference_photos(store: SessionStore, college: str, policy: RetentionPolicy, now: datetime) -> int:

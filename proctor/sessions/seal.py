@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from footprint.ledger import canonical
+from footprint.store.times import as_utc
 from proctor.events.vocabulary import EventType
 from proctor.recording.signature import Signature, check_samples, mismatch_spans, unpack
 from proctor.sessions.clock import db_time
@@ -249,7 +250,7 @@ class RecordingSeals:
     @staticmethod
     def _stored(db: Session, row: SessionRow, runs: tuple[RunSeal, ...]) -> Seal:
         sealed = row.recording_sealed_at or datetime.now(UTC)
-        sealed = sealed if sealed.tzinfo is not None else sealed.replace(tzinfo=UTC)
+        sealed = as_utc(sealed)
         return Seal(sealed, "sealed before", runs, row.recording_check or "unverified", 0, 0, 0)
 
 

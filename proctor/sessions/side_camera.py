@@ -43,6 +43,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from footprint.store.times import as_utc
 from proctor.analyzers.screenview import SCREEN_WIDTHS, ScreenFinder
 from proctor.events.vocabulary import EventType
 from proctor.policy import SideCameraConfig, policy_from_dict
@@ -150,7 +151,7 @@ class SideCameras:
             ).all()
         if latest is None:
             return SideStatus("waiting", None)
-        arrived = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=UTC)
+        arrived = as_utc(latest.created_at)
         since = round(max(0.0, (moment - arrived).total_seconds()), 1)
         if since > config.max_gap_s:
             return SideStatus("lost", since)

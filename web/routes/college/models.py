@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from footprint.store.times import as_utc
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -26,14 +28,9 @@ def multiline_text(value: str) -> str:
     return value
 
 
-def utc(moment: datetime) -> datetime:
-    """A stored time as UTC (SQLite gives times back without their zone; every time is written in UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 PlainText = Annotated[str, AfterValidator(plain_text)]
 MultilineText = Annotated[str, AfterValidator(multiline_text)]
-UTCTime = Annotated[datetime, AfterValidator(utc)]
+UTCTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class ExamCreate(BaseModel):
