@@ -29,7 +29,7 @@ from proctor.errors import ProctorError
 from proctor.policy import policy_from_dict
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.live import TokenRefused, token_hash
+from proctor.sessions.live import TokenRefused, session_of
 from proctor.sessions.store import SessionStore, college_exam
 from proctor.sessions.tables import ExamRow, SessionRow, TransitionRow
 
@@ -176,7 +176,7 @@ class QuizGates:
         the steps before it done); each showing is recorded in the ledger. TokenRefused, NoGate, GateClosed."""
         moment = now or datetime.now(UTC)
         with self.store.write() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            row = session_of(db, token)
             exam = db.get(ExamRow, row.exam_id) if row is not None else None
             if row is None or exam is None:
                 raise TokenRefused("this exam link is not valid")

@@ -30,7 +30,7 @@ from proctor.images import decode_photo
 from proctor.policy import policy_from_dict
 from proctor.sessions.errors import InvalidInputError, NotFoundError, StateError, TooLargeError
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.live import ConsentRequired, SessionGone, TokenRefused, token_hash
+from proctor.sessions.live import ConsentRequired, SessionGone, TokenRefused, session_of
 from proctor.sessions.store import SessionStore, college_session
 from proctor.sessions.tables import CandidateRow, ExamRow, IdDocumentRow, SessionRow
 
@@ -164,7 +164,7 @@ class IdDocuments:
     def _open(self, token: str) -> tuple[str, str, str, str, bytes | None, Any]:
         """The session this token opens for a card check (its college, exam, candidate's name, reference, config)."""
         with self.store.sessions() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            row = session_of(db, token)
             if row is None:
                 raise TokenRefused("this exam link is not valid")
             exam = db.get(ExamRow, row.exam_id)

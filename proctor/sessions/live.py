@@ -121,6 +121,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def session_of(db: Session, join_token: str) -> SessionRow | None:
+    """The session an exam link's token opens (None for any other token)."""
+    return db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(join_token))).first()
+
+
 class LiveRecords:
     """The database side of live sessions (called from threads, never from the event loop)."""
 
@@ -131,7 +136,7 @@ class LiveRecords:
         """The session this token opens; TokenRefused or SessionGone when it opens none."""
         moment = now or datetime.now(UTC)
         with self.store.sessions() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            row = session_of(db, token)
             if row is None:
                 raise TokenRefused("this exam link is not valid")
             exam = db.get(ExamRow, row.exam_id)
@@ -170,7 +175,7 @@ class LiveRecords:
         """The session behind an exam link for its page (TokenRefused when the link names none)."""
         moment = now or datetime.now(UTC)
         with self.store.sessions() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            row = session_of(db, token)
             exam = db.get(ExamRow, row.exam_id) if row is not None else None
             candidate = db.get(CandidateRow, row.candidate_id) if row is not None else None
             if row is None or exam is None or candidate is None:
@@ -229,7 +234,7 @@ class LiveRecords:
         """The session a live client sends its own recording to (whether a part is still taken is for
         `LiveParts` to say); ConsentRequired before the candidate accepted the proctoring terms."""
         with self.store.sessions() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(token))).first()
+            row = session_of(db, token)
             if row is None:
                 raise TokenRefused("this exam link is not valid")
             if row.consent != "accepted":

@@ -49,7 +49,7 @@ from proctor.events.vocabulary import EventType
 from proctor.policy import SideCameraConfig, policy_from_dict
 from proctor.recording.parts import Picture
 from proctor.sessions.lifecycle import Status
-from proctor.sessions.live import LIVE_STATES, ConsentRequired, SessionGone, TokenRefused, token_hash
+from proctor.sessions.live import LIVE_STATES, ConsentRequired, SessionGone, TokenRefused, session_of, token_hash
 from proctor.sessions.store import SessionStore
 from proctor.sessions.tables import ChunkRow, ExamRow, RecordingRunRow, SessionRow
 
@@ -114,7 +114,7 @@ class SideCameras:
         """The side token of the session the join token opens, stored (as its hash) for the phone to use; None
         when the exam asks for no side camera or the session is over."""
         with self.store.write() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(join_token))).first()
+            row = session_of(db, join_token)
             exam = db.get(ExamRow, row.exam_id) if row is not None else None
             if row is None or exam is None or Status(row.status) not in LIVE_STATES:
                 return None
@@ -129,7 +129,7 @@ class SideCameras:
         """The phone's status for the candidate's page (the join token's session): TokenRefused, SessionGone."""
         moment = now or datetime.now(UTC)
         with self.store.sessions() as db:
-            row = db.scalars(select(SessionRow).where(SessionRow.join_token_hash == token_hash(join_token))).first()
+            row = session_of(db, join_token)
             if row is None:
                 raise TokenRefused("this exam link is not valid")
             if Status(row.status) not in LIVE_STATES:
@@ -325,29 +325,30 @@ def _presence(points: list[float], config: SideCameraConfig, end_s: float) -> li
 
 
 def _blind(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
-    if len(views) < MIN_PICTURES:
-        return []
     nobody = sum(1 for view in views if view[1] < 1)
-    share = nobody / len(views)
-    if share < config.blind_share:
-        return []
-    measurements = {"pictures": len(views), "with_nobody": nobody, "share": round(share, 3)}
-    end = views[-1][0] + PICTURE_S
-    return [SideEvent(EventType.SIDE_CAMERA_BLIND, views[0][0], end, True, "medium", measurements)]
+    return _mostly_without(views, nobody, "with_nobody", EventType.SIDE_CAMERA_BLIND, config)
 
 
 def _no_screen(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
     """The shared screen was checked in enough pictures and is missing from most of them (as `_blind` for people)."""
     checked = [view for view in views if len(view) > 3 and view[3] >= 0]
-    if len(checked) < MIN_PICTURES:
-        return []
     missing = sum(1 for view in checked if view[3] < 1)
-    share = missing / len(checked)
+    return _mostly_without(checked, missing, "without_screen", EventType.SIDE_CAMERA_NO_SCREEN, config)
+
+
+def _mostly_without(
+    pictures: list[list[float]], missing: int, counted_as: str, event_type: EventType, config: SideCameraConfig
+) -> list[SideEvent]:
+    """One event over `pictures` when there are enough of them and `missing` of them (what the phone should see
+    was not there) reach the policy's share."""
+    if len(pictures) < MIN_PICTURES:
+        return []
+    share = missing / len(pictures)
     if share < config.blind_share:
         return []
-    measurements = {"pictures": len(checked), "without_screen": missing, "share": round(share, 3)}
-    end = checked[-1][0] + PICTURE_S
-    return [SideEvent(EventType.SIDE_CAMERA_NO_SCREEN, checked[0][0], end, True, "medium", measurements)]
+    measurements = {"pictures": len(pictures), counted_as: missing, "share": round(share, 3)}
+    end = pictures[-1][0] + PICTURE_S
+    return [SideEvent(event_type, pictures[0][0], end, True, "medium", measurements)]
 
 
 def _people(views: list[list[float]], config: SideCameraConfig) -> list[SideEvent]:
